@@ -1,0 +1,1 @@
+"""Built-in extensions; each registers itself under the `ocisd.extensions` entry point."""

@@ -1,0 +1,78 @@
+"""XSUB (processes publish here) → XPUB (processes subscribe here), optionally CURVE-secured.
+
+With CURVE on, the broker answers ZAP requests itself and admits only the
+client public keys it knows: the configured client key and the extra allowed ones.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from prometheus_client import CollectorRegistry, Counter
+from zmq.auth.asyncio import AsyncioAuthenticator
+
+from ocisd.config.shared import SharedConfig
+
+# Clients drop messages over 64 KiB and count them; the broker only refuses absurd ones.
+BROKER_MAX_MESSAGE = 1024 * 1024
+
+
+class _KnownKeys:
+    def __init__(self, keys: set[bytes]) -> None:
+        self.keys = keys
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        return key in self.keys  # pyzmq passes the z85-encoded public key
+
+
+class Broker:
+    def __init__(self, shared: SharedConfig, metrics: CollectorRegistry) -> None:
+        self._shared = shared
+        self._ctx = zmq.asyncio.Context()
+        self._auth: AsyncioAuthenticator | None = None
+        self.xsub = self._ctx.socket(zmq.XSUB)
+        self.xpub = self._ctx.socket(zmq.XPUB)
+        for sock in (self.xsub, self.xpub):
+            sock.linger = 0
+            sock.setsockopt(zmq.MAXMSGSIZE, BROKER_MAX_MESSAGE)
+            if shared.bus_curve:
+                sock.curve_server = True
+                sock.curve_secretkey = shared.bus_server_secret_key.encode()
+        self.forwarded = Counter("ocisd_bus_forwarded_messages", "Messages the broker forwarded.", registry=metrics)
+
+    def bind(self) -> None:
+        for sock, addr in ((self.xsub, self._shared.bus_pub_addr), (self.xpub, self._shared.bus_sub_addr)):
+            try:
+                sock.bind(addr)
+            except zmq.ZMQError as exc:
+                code = errno.EADDRINUSE if exc.errno == zmq.EADDRINUSE else exc.errno
+                raise OSError(code, f"cannot bind bus address {addr}: {exc.strerror}") from None
+
+    async def start_auth(self) -> None:
+        if not self._shared.bus_curve:
+            return
+        keys = {k.encode() for k in [self._shared.bus_client_public_key, *self._shared.bus_allowed_client_keys] if k}
+        self._auth = AsyncioAuthenticator(self._ctx)
+        self._auth.start()
+        self._auth.configure_curve_callback(domain="*", credentials_provider=_KnownKeys(keys))
+
+    async def forward_messages(self) -> None:
+        while True:
+            frames: Any = await self.xsub.recv_multipart(copy=False)
+            await self.xpub.send_multipart(frames, copy=False)
+            self.forwarded.inc()
+
+    async def forward_subscriptions(self) -> None:
+        while True:
+            frames: Any = await self.xpub.recv_multipart(copy=False)
+            await self.xsub.send_multipart(frames, copy=False)
+
+    def close(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+        self.xsub.close(linger=0)
+        self.xpub.close(linger=0)
+        self._ctx.term()

@@ -1,0 +1,22 @@
+"""hello: the example extension a third party copies (gRPC service, HTTP API, web page)."""
+
+from __future__ import annotations
+
+from ocisd.api.hello.v1 import hello_pb2_grpc
+from ocisd.extension import Context, Extension
+
+from .config import HelloConfig
+from .grpc import HelloService
+from .http import make_app
+
+
+class Hello(Extension):
+    name = "hello"
+    summary = "example extension: Greeter gRPC service, greet API and /hello/ page"
+    config = HelloConfig
+    routes = ("/hello/", "/hello", "/api/v0/greet")
+
+    async def start(self, ctx: Context) -> None:
+        service = HelloService(ctx.config.greeting, ctx.metrics)
+        await ctx.serve_grpc(lambda server: hello_pb2_grpc.add_HelloServicer_to_server(service, server))
+        await ctx.serve_http(make_app(ctx.rpc))

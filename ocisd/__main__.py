@@ -1,0 +1,3 @@
+from ocisd.cli.main import entry
+
+entry()

@@ -1,0 +1,143 @@
+"""The bus's message kinds: plain data, validated on receipt.
+
+This module imports nothing of ours so the broker, the clients and any tool can
+share it. Every message is two frames: a topic and a JSON payload.
+
+Topics read `<kind>.<name>`:
+- `announce.<extension>`  an instance started; payload carries its record
+- `heartbeat.<extension>` every heartbeat interval; the full record again
+- `bye.<extension>`       clean stop; peers drop the instance at once
+- `event.<kind>`          a doorbell for background work; payload `data` is free-form
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+RECORD_KINDS = ("announce", "heartbeat", "bye")
+
+
+class MessageError(ValueError):
+    """A message that is malformed, too large or of an unknown schema version.
+
+    `reason` (malformed|oversized|version) labels the drop counter.
+    """
+
+    def __init__(self, text: str, reason: str = "malformed") -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+@dataclass
+class InstanceRecord:
+    """One running instance of an extension.
+
+    name: extension name; instance: unique id of this run; host, pid: where it runs;
+    started: unix time of start; addresses: {"http"|"grpc"|"debug"|...: "host:port"};
+    version: ocisd version; health: starting|ready|unhealthy|stopping;
+    restarts: how often the runtime restarted it; routes: HTTP prefixes it serves;
+    stats: cpu/rss/uss for tools on other hosts.
+    """
+
+    name: str
+    instance: str
+    host: str
+    pid: int
+    started: float
+    addresses: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    health: str = "starting"
+    restarts: int = 0
+    routes: list[str] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> InstanceRecord:
+        if not isinstance(data, dict):
+            raise MessageError("record is not an object")
+        try:
+            rec = cls(
+                name=_typed(data, "name", str),
+                instance=_typed(data, "instance", str),
+                host=_typed(data, "host", str),
+                pid=_typed(data, "pid", int),
+                started=float(_typed(data, "started", (int, float))),
+                addresses=dict(_typed(data, "addresses", dict)),
+                version=_typed(data, "version", str),
+                health=_typed(data, "health", str),
+                restarts=_typed(data, "restarts", int),
+                routes=list(_typed(data, "routes", list)),
+                stats=dict(data.get("stats", {}) or {}),
+            )
+        except (TypeError, ValueError) as exc:
+            raise MessageError(f"bad record: {exc}") from None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in rec.addresses.items()):
+            raise MessageError("addresses must map strings to strings")
+        if not all(isinstance(r, str) for r in rec.routes):
+            raise MessageError("routes must be strings")
+        return rec
+
+
+def _typed(data: dict[str, Any], key: str, kind: Any) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise MessageError(f"field {key!r} missing or of wrong type")
+    return value
+
+
+@dataclass
+class Message:
+    """A decoded bus message: `kind` is announce|heartbeat|bye|event."""
+
+    topic: str
+    kind: str
+    record: InstanceRecord | None = None
+    event: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_record(kind: str, record: InstanceRecord) -> list[bytes]:
+    payload = {"v": SCHEMA_VERSION, "kind": kind, "record": asdict(record)}
+    return [f"{kind}.{record.name}".encode(), json.dumps(payload, separators=(",", ":")).encode()]
+
+
+def encode_event(event: str, data: dict[str, Any]) -> list[bytes]:
+    payload = {"v": SCHEMA_VERSION, "kind": "event", "event": event, "data": data}
+    frames = [f"event.{event}".encode(), json.dumps(payload, separators=(",", ":")).encode()]
+    if len(frames[1]) > MAX_MESSAGE_BYTES:
+        raise MessageError(f"event {event!r} is larger than {MAX_MESSAGE_BYTES} bytes", "oversized")
+    return frames
+
+
+def decode(frames: list[bytes]) -> Message:
+    """Validate and decode a received message; MessageError when it must be dropped."""
+    if len(frames) != 2:
+        raise MessageError(f"expected 2 frames, got {len(frames)}")
+    topic_raw, payload_raw = frames
+    if len(topic_raw) + len(payload_raw) > MAX_MESSAGE_BYTES:
+        raise MessageError("oversized message", "oversized")
+    try:
+        topic = topic_raw.decode()
+        payload = json.loads(payload_raw)
+    except (UnicodeDecodeError, ValueError):
+        raise MessageError("not UTF-8 JSON") from None
+    if not isinstance(payload, dict):
+        raise MessageError("payload is not an object")
+    if payload.get("v") != SCHEMA_VERSION:
+        raise MessageError(f"unknown schema version {payload.get('v')!r}", "version")
+    kind = payload.get("kind")
+    if kind in RECORD_KINDS:
+        record = InstanceRecord.from_dict(payload.get("record"))
+        if topic != f"{kind}.{record.name}":
+            raise MessageError("topic does not match record")
+        return Message(topic=topic, kind=kind, record=record)
+    if kind == "event":
+        event, data = payload.get("event"), payload.get("data")
+        if not isinstance(event, str) or not isinstance(data, dict) or topic != f"event.{event}":
+            raise MessageError("bad event")
+        return Message(topic=topic, kind=kind, event=event, data=data)
+    raise MessageError(f"unknown kind {kind!r}")

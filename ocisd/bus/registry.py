@@ -1,0 +1,99 @@
+"""The live registry of extension instances, rebuilt from bus messages.
+
+Soft state: an instance is known while its heartbeats arrive, dropped on `bye`
+at once and after three missed heartbeats otherwise. Instances running in this
+very process are also put in directly, so a runtime finds its own extensions
+even while the broker is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ocisd.bus.messages import InstanceRecord, Message
+
+Listener = Callable[[str, InstanceRecord], None]  # ("added"|"updated"|"removed", record)
+
+MISSED_HEARTBEATS = 3
+
+
+@dataclass
+class Entry:
+    record: InstanceRecord
+    last_seen: float  # time.monotonic()
+    local: bool = False
+
+    def age(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.last_seen
+
+
+class Registry:
+    def __init__(self, heartbeat_interval: float) -> None:
+        self.expire_after = MISSED_HEARTBEATS * heartbeat_interval
+        self._interval = heartbeat_interval
+        self._entries: dict[str, Entry] = {}
+        self._listeners: list[Listener] = []
+        self.changed = asyncio.Event()
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, change: str, record: InstanceRecord) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+        for listener in list(self._listeners):
+            listener(change, record)
+
+    def handle(self, msg: Message) -> None:
+        """Apply one bus message (announce, heartbeat or bye)."""
+        rec = msg.record
+        if rec is None:
+            return
+        if msg.kind == "bye":
+            entry = self._entries.get(rec.instance)
+            if entry is not None and not entry.local:
+                del self._entries[rec.instance]
+                self._notify("removed", entry.record)
+            return
+        self._upsert(rec, local=False)
+
+    def put_local(self, record: InstanceRecord) -> None:
+        self._upsert(record, local=True)
+
+    def remove_local(self, instance: str) -> None:
+        entry = self._entries.pop(instance, None)
+        if entry is not None:
+            self._notify("removed", entry.record)
+
+    def _upsert(self, rec: InstanceRecord, local: bool) -> None:
+        old = self._entries.get(rec.instance)
+        if old is not None and old.local and not local:
+            old.last_seen = time.monotonic()
+            return
+        self._entries[rec.instance] = Entry(rec, time.monotonic(), local)
+        if old is None:
+            self._notify("added", rec)
+        elif old.record != rec:
+            self._notify("updated", rec)
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        for instance, entry in list(self._entries.items()):
+            if not entry.local and entry.age(now) > self.expire_after:
+                del self._entries[instance]
+                self._notify("removed", entry.record)
+
+    async def run_expiry(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval / 4)
+            self.expire()
+
+    def entries(self, name: str | None = None) -> list[Entry]:
+        found = [e for e in self._entries.values() if name is None or e.record.name == name]
+        return sorted(found, key=lambda e: (e.record.name, e.record.started, e.record.instance))
+
+    def healthy(self, name: str) -> list[InstanceRecord]:
+        return [e.record for e in self.entries(name) if e.record.health == "ready"]

@@ -1,0 +1,46 @@
+"""Keys every extension shares (env `OCIS_<KEY>`, top level of `ocis.toml`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ocisd.config.schema import Duration, setting
+
+# The secrets `ocis init` generates; nothing has a built-in default for them.
+INIT_SECRETS = (
+    "jwt_secret",
+    "machine_auth_api_key",
+    "transfer_secret",
+    "system_user_id",
+    "system_user_api_key",
+    "admin_user_id",
+    "admin_password",
+)
+
+
+@dataclass
+class SharedConfig:
+    url: str = setting("https://localhost:9200", "Public URL of this ocisd installation.")
+    log_level: str = setting("info", "Log level: debug, info, warning, error.")
+    log_format: str = setting("logfmt", "Log line format: logfmt or json.")
+    jwt_secret: str = setting("", "Secret signing internal tokens.", secret=True, required=True)
+    machine_auth_api_key: str = setting("", "Key letting internal services act as a user.", secret=True, required=True)
+    transfer_secret: str = setting("", "Secret signing data transfer URLs.", secret=True, required=True)
+    system_user_id: str = setting("", "Id of the internal system user.")
+    system_user_api_key: str = setting("", "API key of the internal system user.", secret=True)
+    admin_user_id: str = setting("", "Id of the admin user created on first start.")
+    admin_password: str = setting("", "Password of the admin user on first start.", secret=True)
+    insecure: bool = setting(False, "Skip TLS verification of outgoing connections.")
+    base_data_path: str = setting("~/.ocis", "Directory under which extensions keep data.")
+    runtime_addr: str = setting("127.0.0.1:9250", "Control endpoint of `ocis server`.")
+    bus_pub_addr: str = setting("tcp://127.0.0.1:9233", "Bus address processes publish to.")
+    bus_sub_addr: str = setting("tcp://127.0.0.1:9234", "Bus address processes subscribe to.")
+    bus_curve: bool = setting(False, "Authenticate and encrypt the bus with ZeroMQ CURVE.")
+    bus_server_public_key: str = setting("", "CURVE public key of the bus broker (Z85).")
+    bus_server_secret_key: str = setting("", "CURVE secret key of the bus broker.", secret=True)
+    bus_client_public_key: str = setting("", "CURVE public key of bus clients (Z85).")
+    bus_client_secret_key: str = setting("", "CURVE secret key of bus clients.", secret=True)
+    bus_allowed_client_keys: list[str] = setting([], "Extra CURVE client public keys the broker accepts.")
+    heartbeat_interval: Duration = setting(Duration(1.0), "Seconds between bus heartbeats.")
+    grpc_deadline: Duration = setting(Duration(10.0), "Default deadline of gRPC calls.")
+    shutdown_grace: Duration = setting(Duration(10.0), "Time each extension gets to stop.")

@@ -1,0 +1,89 @@
+"""Find extensions through the `ocisd.extensions` entry-point group.
+
+Built-ins register themselves the same way a third party does, so the core
+never imports an extension package by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+
+from ocisd.config.schema import ConfigError
+from ocisd.extension import Extension
+
+GROUP = "ocisd.extensions"
+BUS = "bus"  # every extension starts after the broker when both run in one runtime
+
+
+@cache
+def installed() -> dict[str, type[Extension]]:
+    """Every installed extension by name."""
+    found: dict[str, type[Extension]] = {}
+    for ep in entry_points(group=GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:
+            raise ConfigError(f"extension entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Extension)) or cls.name != ep.name:
+            raise ConfigError(f"entry point {ep.name!r} ({ep.value}) is not an Extension named {ep.name!r}")
+        if ep.name in found and found[ep.name] is not cls:
+            raise ConfigError(f"two installed extensions are named {ep.name!r}")
+        found[ep.name] = cls
+    return dict(sorted(found.items()))
+
+
+def dependencies(cls: type[Extension]) -> tuple[str, ...]:
+    deps = tuple(cls.depends)
+    return deps if cls.name == BUS or BUS in deps else (BUS, *deps)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def selection(env: Mapping[str, str] | None = None) -> list[str]:
+    """The extensions `ocis server` runs, in dependency order.
+
+    OCIS_RUN_EXTENSIONS (alias OCIS_RUN_SERVICES) names them, all installed ones
+    when unset; OCIS_EXCLUDE_RUN_EXTENSIONS (alias OCIS_EXCLUDE_RUN_SERVICES) removes some.
+    """
+    env = os.environ if env is None else env
+    known = installed()
+    run_text = env.get("OCIS_RUN_EXTENSIONS", env.get("OCIS_RUN_SERVICES", ""))
+    exclude_text = env.get("OCIS_EXCLUDE_RUN_EXTENSIONS", env.get("OCIS_EXCLUDE_RUN_SERVICES", ""))
+    run = _names(run_text) or list(known)
+    exclude = _names(exclude_text)
+    for name in run + exclude:
+        if name not in known:
+            raise ConfigError(f"unknown extension {name!r}; known extensions: {', '.join(known)}")
+    twice = sorted({n for n in run if run.count(n) > 1})
+    if twice:
+        raise ConfigError(f"extension {twice[0]!r} is named twice: one runtime runs one instance of each extension")
+    return order([n for n in run if n not in exclude])
+
+
+def order(names: list[str]) -> list[str]:
+    """Topological order of `names` by their dependencies (those outside `names` are ignored)."""
+    known = installed()
+    chosen = set(names)
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            raise ConfigError(f"dependency cycle through extension {name!r}")
+        visiting.add(name)
+        for dep in dependencies(known[name]):
+            if dep in chosen and dep in known:
+                visit(dep)
+        visiting.discard(name)
+        done.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return done

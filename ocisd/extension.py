@@ -1,0 +1,168 @@
+"""The extension API: what an extension declares and what it receives at start.
+
+An extension is a small class::
+
+    class Hello(Extension):
+        name = "hello"
+        config = HelloConfig          # dataclass of `setting()` fields
+        depends = ()                  # other extensions it needs ready first
+        routes = ("/hello/", "/api/v0/greet")   # HTTP prefixes the proxy sends here
+
+        async def start(self, ctx: Context) -> None: ...
+        async def stop(self) -> None: ...
+
+It behaves the same inside `ocis server` and as `ocis hello server`: only the
+PID differs. Servers started through the context run as one group: when one
+fails, the extension fails as a unit and is restarted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import grpc
+import grpc.aio
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import CollectorRegistry
+
+from ocisd import addresses
+from ocisd.config.loader import EffectiveConfig
+from ocisd.logs import Logger
+from ocisd.node import Node
+
+GRPC_SERVER_OPTIONS = [
+    # Without this a second process silently binds the same port.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_concurrent_streams", 1000),
+]
+
+
+@dataclass
+class ExtensionCommand:
+    """An extra `ocis <name> <command>` an extension offers (e.g. `ocis proxy routes`)."""
+
+    name: str
+    help: str
+    setup: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, EffectiveConfig], int]
+
+
+class Extension:
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    config: ClassVar[type | None] = None
+    depends: ClassVar[tuple[str, ...]] = ()
+    routes: ClassVar[tuple[str, ...]] = ()
+    commands: ClassVar[tuple[ExtensionCommand, ...]] = ()
+
+    async def start(self, ctx: Context) -> None:
+        """Start serving; return once ready. Long-running work goes into `ctx.create_task`."""
+
+    async def stop(self) -> None:
+        """Release what `start` acquired beyond the context's servers and tasks."""
+
+
+class Context:
+    """What an extension gets at start: config, logger, metrics, bus, registry, calls, servers."""
+
+    def __init__(self, cfg: EffectiveConfig, node: Node, log: Logger, metrics: CollectorRegistry) -> None:
+        assert cfg.name is not None
+        self.name: str = cfg.name
+        self.effective = cfg
+        self.config: Any = cfg.own
+        self.shared = cfg.shared
+        self.log = log
+        self.metrics = metrics
+        self.node = node
+        self.bus = node.bus
+        self.registry = node.registry
+        self.rpc = node.rpc
+        self.addresses: dict[str, str] = {}
+        self._health: health.aio.HealthServicer | None = None
+        self._grpc_servers: list[grpc.aio.Server] = []
+        self._http_runners: list[web.AppRunner] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._failed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    @property
+    def data_dir(self) -> Path:
+        path = self.effective.data_dir()
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    async def serve_grpc(self, register: Callable[[grpc.aio.Server], None], key: str = "grpc_addr") -> grpc.aio.Server:
+        """Serve gRPC on the configured address, with `grpc.health.v1` following readiness."""
+        addr = getattr(self.config, key)
+        addresses.split(addr, key)
+        server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
+        register(server)
+        if self._health is None:
+            self._health = health.aio.HealthServicer()
+            await self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        try:
+            port = server.add_insecure_port(addr)
+        except RuntimeError:
+            port = 0
+        if port == 0:
+            raise OSError(errno.EADDRINUSE, f"cannot bind gRPC address {addr}: already in use")
+        await server.start()
+        self._grpc_servers.append(server)
+        self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
+        return server
+
+    async def serve_http(self, app: web.Application, key: str = "http_addr") -> None:
+        """Serve an aiohttp application on the configured address."""
+        addr = getattr(self.config, key)
+        host, port = addresses.split(addr, key)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        self._http_runners.append(runner)
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
+
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
+        """Run background work that belongs to the extension: if it ends, the extension failed."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or self._failed.done():
+            return
+        exc = task.exception() or RuntimeError(f"task {task.get_name()} ended")
+        self._failed.set_result(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """Report a failure found outside a task (e.g. in a callback)."""
+        if not self._failed.done():
+            self._failed.set_result(exc)
+
+    async def wait_failure(self) -> BaseException:
+        return await self._failed
+
+    async def set_serving(self, serving: bool) -> None:
+        if self._health is not None:
+            status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+            await self._health.set("", status)
+
+    async def close(self, grace: float) -> None:
+        """Stop every server and task this context started."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(s.stop(grace) for s in self._grpc_servers), return_exceptions=True)
+        for runner in self._http_runners:
+            await runner.cleanup()
+        self._grpc_servers.clear()
+        self._http_runners.clear()

@@ -1,0 +1,91 @@
+"""Structured logs: one line per event, logfmt by default or JSON lines.
+
+Use `get_logger("proxy").info("route added", prefix="/hello")`: the message is
+the event, keyword arguments become fields. Quiet at `info`: only lifecycle
+events and errors are logged there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+_FIELDS = "ocisd_fields"
+
+
+def _logfmt_value(value: Any) -> str:
+    text = str(value)
+    if text == "" or any(c in text for c in ' ="\n\t\\'):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+class LogfmtFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _base_fields(record)
+        return " ".join(f"{k}={_logfmt_value(v)}" for k, v in fields.items())
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(_base_fields(record), default=str, ensure_ascii=False)
+
+
+def _base_fields(record: logging.LogRecord) -> dict[str, Any]:
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    fields: dict[str, Any] = {
+        "time": f"{ts}.{int(record.msecs):03d}Z",
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    fields.update(getattr(record, _FIELDS, {}))
+    if record.exc_info:
+        fields["error"] = logging.Formatter().formatException(record.exc_info)
+    return fields
+
+
+class Logger:
+    """A logger bound to a name and fixed fields, taking extra fields as keyword arguments."""
+
+    def __init__(self, name: str, **bound: Any) -> None:
+        self._log = logging.getLogger(name)
+        self._bound = bound
+
+    def bind(self, **fields: Any) -> Logger:
+        return Logger(self._log.name, **{**self._bound, **fields})
+
+    def _emit(self, level: int, msg: str, exc_info: bool, fields: dict[str, Any]) -> None:
+        if self._log.isEnabledFor(level):
+            self._log.log(level, msg, exc_info=exc_info, extra={_FIELDS: {**self._bound, **fields}})
+
+    def debug(self, msg: str, **fields: Any) -> None:
+        self._emit(logging.DEBUG, msg, False, fields)
+
+    def info(self, msg: str, **fields: Any) -> None:
+        self._emit(logging.INFO, msg, False, fields)
+
+    def warning(self, msg: str, **fields: Any) -> None:
+        self._emit(logging.WARNING, msg, False, fields)
+
+    def error(self, msg: str, exc_info: bool = False, **fields: Any) -> None:
+        self._emit(logging.ERROR, msg, exc_info, fields)
+
+
+def get_logger(name: str, **bound: Any) -> Logger:
+    return Logger(f"ocisd.{name}" if not name.startswith("ocisd") else name, **bound)
+
+
+def setup(level: str = "info", fmt: str = "logfmt") -> None:
+    """Configure the root logger once per process (stderr)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # Libraries log their own chatter at info; keep them to warnings.
+    for noisy in ("aiohttp.access", "asyncio", "grpc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,37 @@
+"""What one process shares among the extensions it runs: bus, registry, calls, core metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from prometheus_client import CollectorRegistry
+
+from ocisd.bus.client import BusClient
+from ocisd.bus.registry import Registry
+from ocisd.config.shared import SharedConfig
+from ocisd.rpc.client import RpcClients
+
+
+class Node:
+    def __init__(self, shared: SharedConfig) -> None:
+        self.shared = shared
+        self.host = socket.gethostname()
+        self.metrics = CollectorRegistry()
+        self.registry = Registry(shared.heartbeat_interval)
+        self.bus = BusClient(shared, self.metrics)
+        self.rpc = RpcClients(self.registry, shared.grpc_deadline)
+        self._expiry: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        for kind in ("announce.", "heartbeat.", "bye."):
+            self.bus.subscribe(kind, self.registry.handle)
+        self.bus.start()
+        self._expiry = asyncio.get_running_loop().create_task(self.registry.run_expiry())
+
+    async def close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            await asyncio.gather(self._expiry, return_exceptions=True)
+        await self.rpc.close()
+        await self.bus.close()

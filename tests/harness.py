@@ -1,0 +1,276 @@
+"""The one place integration tests start real processes.
+
+A `Deployment` is a short temp dir (unix socket paths must stay under 108
+bytes) with its own config dir, data dir, and free loopback ports for every
+address of every installed extension, so tests never collide with each other
+or with a running ocisd. Every process it starts is stopped by PID at teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ocisd.config.schema import env_name, env_prefix, settings_of
+from ocisd.discovery import installed
+
+BIN = Path(sys.executable).parent
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now (and not handed out before in this run)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port found")
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; bounded by `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # the thing polled may not be up yet
+            last_exc = exc
+        time.sleep(interval)
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+    )
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def http_json(url: str, body: Any = None, method: str | None = None, timeout: float = 10.0) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"))
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, raw.decode(errors="replace")
+
+
+class Proc:
+    """A started ocis process, its log file, and how to stop it."""
+
+    def __init__(self, label: str, popen: subprocess.Popen[bytes], log: Path) -> None:
+        self.label = label
+        self.popen = popen
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit status."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGCONT)
+            self.popen.terminate()
+            try:
+                return self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        return self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        if self.alive():
+            self.popen.kill()
+        self.popen.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Deployment:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_dir = root / "config"
+        self.data_dir = root / "data"
+        self.logs = root / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.procs: list[Proc] = []
+        self.env: dict[str, str] = {
+            k: v for k, v in os.environ.items() if not k.startswith("OCIS_") and not self._is_extension_var(k)
+        }
+        self.env.update(
+            OCIS_CONFIG_DIR=str(self.config_dir),
+            OCIS_BASE_DATA_PATH=str(self.data_dir),
+            OCIS_RUNTIME_ADDR=f"127.0.0.1:{free_port()}",
+            OCIS_BUS_PUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
+            OCIS_BUS_SUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
+            OCIS_LOG_LEVEL="info",
+            PYTHONUNBUFFERED="1",
+        )
+        for name, cls in installed().items():
+            if cls.config is None:
+                continue
+            for s in settings_of(cls.config):
+                if s.key.endswith("_addr"):
+                    self.env[env_name(env_prefix(name), s.key)] = f"127.0.0.1:{free_port()}"
+
+    @staticmethod
+    def _is_extension_var(key: str) -> bool:
+        return any(key.startswith(env_prefix(n) + "_") for n in installed())
+
+    def addr(self, extension: str, key: str) -> str:
+        """The address given to `extension`'s `key` (e.g. ("hello", "http_addr"))."""
+        return self.env[env_name(env_prefix(extension), key)]
+
+    def url(self, extension: str, key: str = "http_addr", path: str = "/") -> str:
+        return f"http://{self.addr(extension, key)}{path}"
+
+    def ocis(
+        self, *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run an `ocis` command to completion."""
+        return subprocess.run(
+            [str(BIN / "ocis"), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
+
+    def init(self, *extra: str) -> None:
+        res = self.ocis("init", "--admin-password", "admin-pw-for-tests", *extra)
+        assert res.returncode == 0, res.stderr
+
+    def spawn(self, label: str, *args: str, env: dict[str, str] | None = None) -> Proc:
+        log = self.logs / f"{label}-{len(self.procs)}.log"
+        fh = open(log, "wb")
+        popen = subprocess.Popen(
+            [str(BIN / "ocis"), *args],
+            env={**self.env, **(env or {})},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        fh.close()
+        proc = Proc(label, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def start_runtime(
+        self, extensions: str | None = None, env: dict[str, str] | None = None, wait: bool = True
+    ) -> Proc:
+        """`ocis server` with OCIS_RUN_EXTENSIONS=extensions; waits until each is running."""
+        extra = dict(env or {})
+        if extensions is not None:
+            extra["OCIS_RUN_EXTENSIONS"] = extensions
+        proc = self.spawn("runtime", "server", env=extra)
+        if wait:
+            names = [n.strip() for n in (extensions or ",".join(installed())).split(",") if n.strip()]
+            self.wait_runtime(proc, names, env=extra)
+        return proc
+
+    def runtime_list(self, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        res = self.ocis("list", "--json", env=env)
+        if res.returncode != 0:
+            raise RuntimeError(res.stderr)
+        return list(json.loads(res.stdout))
+
+    def wait_runtime(
+        self, proc: Proc, names: list[str], env: dict[str, str] | None = None, timeout: float = 30
+    ) -> None:
+        def ready() -> bool:
+            if not proc.alive():
+                raise AssertionError(f"runtime exited {proc.popen.returncode}:\n{proc.output()}")
+            rows = {r["name"]: r for r in self.runtime_list(env)}
+            return all(rows.get(n, {}).get("state") == "running" for n in names)
+
+        wait_until(ready, timeout, what=f"runtime extensions {names}")
+
+    def start_extension(self, name: str, env: dict[str, str] | None = None, wait: bool = True) -> Proc:
+        """`ocis <name> server` as its own process; waits until its debug /readyz answers 200."""
+        proc = self.spawn(name, name, "server", env=env)
+        if wait:
+            self.wait_ready(name, proc, env)
+        return proc
+
+    def wait_ready(
+        self, name: str, proc: Proc | None = None, env: dict[str, str] | None = None, timeout: float = 30
+    ) -> None:
+        debug = {**self.env, **(env or {})}[env_name(env_prefix(name), "debug_addr")]
+
+        def ready() -> bool:
+            if proc is not None and not proc.alive():
+                raise AssertionError(f"{name} exited {proc.popen.returncode}:\n{proc.output()}")
+            return http_get(f"http://{debug}/readyz", timeout=2)[0] == 200
+
+        wait_until(ready, timeout, what=f"{name} ready")
+
+    def metrics(self, name: str, env: dict[str, str] | None = None) -> str:
+        debug = {**self.env, **(env or {})}[env_name(env_prefix(name), "debug_addr")]
+        return http_get(f"http://{debug}/metrics")[1].decode()
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                proc.stop(timeout=10)
+            except Exception:
+                proc.kill()
+
+
+def metric_value(text: str, name: str, labels: str = "") -> float:
+    """The value of one sample in Prometheus text, 0 when absent."""
+    wanted = f"{name}{{{labels}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+@contextmanager
+def deployment(init: bool = True) -> Iterator[Deployment]:
+    root = Path(tempfile.mkdtemp(prefix="oc-", dir=tempfile.gettempdir()))
+    dep = Deployment(root)
+    try:
+        if init:
+            dep.init()
+        yield dep
+    finally:
+        dep.close()
+        shutil.rmtree(root, ignore_errors=True)
