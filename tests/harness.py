@@ -139,7 +139,6 @@ class Deployment:
             OCIS_RUNTIME_ADDR=f"127.0.0.1:{free_port()}",
             OCIS_BUS_PUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
             OCIS_BUS_SUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
-            OCIS_LOG_LEVEL="info",
             PYTHONUNBUFFERED="1",
         )
         for name, cls in installed().items():

@@ -106,13 +106,13 @@ class _Layers:
         allowed = set(keys)
         for key, raw in data.items():
             if key not in allowed:
-                raise ConfigError(f"{where}: unknown key {prefix}{key!r}")
+                raise ConfigError(f"{where}: unknown key {prefix + key!r}")
             s = self.by_key[key]
             try:
                 self.values[key] = coerce_file_value(s.type, raw)
             except ValueError:
                 raise ConfigError(
-                    f"{where}: key {prefix}{key!r}: expected {type_name(s.type)}, found {describe(raw)}"
+                    f"{where}: key {prefix + key!r}: expected {type_name(s.type)}, found {describe(raw)}"
                 ) from None
             self.sources[key] = where
 
