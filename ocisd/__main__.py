@@ -1,3 +1,3 @@
-from ocisd.cli.main import entry
+from ocisd.cli.launcher import entry
 
 entry()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, disable_created_metrics, generate_latest
 
-from ocisd import addresses
+from ocisd.httpd import start_app
 
 disable_created_metrics()  # *_created gauges only add noise to /metrics
 
@@ -24,14 +24,7 @@ class DebugServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
-        host, port = addresses.split(self.addr, "debug_addr")
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, host, port, reuse_address=True).start()
-        except OSError:
-            await self._runner.cleanup()
-            raise
+        self._runner = await start_app(app, self.addr, "debug_addr")
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="ok\n")

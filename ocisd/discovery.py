@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Extension
@@ -18,21 +18,38 @@ GROUP = "ocisd.extensions"
 BUS = "bus"  # every extension starts after the broker when both run in one runtime
 
 
+def _load(ep: EntryPoint) -> type[Extension]:
+    try:
+        cls = ep.load()
+    except Exception as exc:
+        raise ConfigError(f"extension entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Extension)) or cls.name != ep.name:
+        raise ConfigError(f"entry point {ep.name!r} ({ep.value}) is not an Extension named {ep.name!r}")
+    return cls
+
+
 @cache
 def installed() -> dict[str, type[Extension]]:
     """Every installed extension by name."""
     found: dict[str, type[Extension]] = {}
     for ep in entry_points(group=GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:
-            raise ConfigError(f"extension entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        if not (isinstance(cls, type) and issubclass(cls, Extension)) or cls.name != ep.name:
-            raise ConfigError(f"entry point {ep.name!r} ({ep.value}) is not an Extension named {ep.name!r}")
+        cls = _load(ep)
         if ep.name in found and found[ep.name] is not cls:
             raise ConfigError(f"two installed extensions are named {ep.name!r}")
         found[ep.name] = cls
     return dict(sorted(found.items()))
+
+
+def names() -> list[str]:
+    """Installed extension names, without importing any extension."""
+    return sorted({ep.name for ep in entry_points(group=GROUP)})
+
+
+def load_one(name: str) -> type[Extension]:
+    """Import just one extension: `ocis <name> server` under a supervisor starts faster."""
+    for ep in entry_points(group=GROUP, name=name):
+        return _load(ep)
+    raise ConfigError(f"unknown extension {name!r}; known extensions: {', '.join(names())}")
 
 
 def dependencies(cls: type[Extension]) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,8 +32,9 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry
 
-from ocisd import addresses
+from ocisd import addresses, authz
 from ocisd.config.loader import EffectiveConfig
+from ocisd.httpd import start_app
 from ocisd.logs import Logger
 from ocisd.node import Node
 
@@ -97,12 +98,20 @@ class Context:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
-    async def serve_grpc(self, register: Callable[[grpc.aio.Server], None], key: str = "grpc_addr") -> grpc.aio.Server:
-        """Serve gRPC on the configured address, with `grpc.health.v1` following readiness."""
+    async def serve_grpc(
+        self, register: Callable[[grpc.aio.Server], None], key: str = "grpc_addr", public: Sequence[str] = ()
+    ) -> grpc.aio.Server:
+        """Serve gRPC on the configured address, with `grpc.health.v1` following readiness.
+
+        Every method needs a valid internal token except health and those whose
+        full name starts with an entry of `public` (e.g. "/ocisd.hello.v1.Hello/").
+        """
         addr = getattr(self.config, key)
         addresses.split(addr, key)
-        server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
-        register(server)
+        interceptors = [authz.GrpcGuard(self.shared.jwt_secret, public)]
+        server = grpc.aio.server(options=GRPC_SERVER_OPTIONS, interceptors=interceptors)
+        # Callers in this process skip the channel, through the same interceptors (ocisd.rpc.local).
+        register(self.rpc.local.recording(server, addresses.connectable(addr), interceptors))
         if self._health is None:
             self._health = health.aio.HealthServicer()
             await self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -118,15 +127,17 @@ class Context:
         self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
         return server
 
-    async def serve_http(self, app: web.Application, key: str = "http_addr") -> None:
-        """Serve an aiohttp application on the configured address."""
+    async def serve_http(self, app: web.Application, key: str = "http_addr", public: Sequence[str] = ()) -> None:
+        """Serve an aiohttp application on the configured address.
+
+        Every path needs a valid internal token except those under an entry of
+        `public` (`authz.is_public`; `authz.ALL` makes every path public).
+        """
         addr = getattr(self.config, key)
-        host, port = addresses.split(addr, key)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        self._http_runners.append(runner)
-        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        app.middlewares.insert(0, authz.http_guard(self.shared.jwt_secret, public))
+        self._http_runners.append(await start_app(app, addr, key))
         self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
+        self.node.local_http[addresses.connectable(addr)] = app
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         """Run background work that belongs to the extension: if it ends, the extension failed."""
@@ -163,6 +174,8 @@ class Context:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(s.stop(grace) for s in self._grpc_servers), return_exceptions=True)
         for runner in self._http_runners:
+            for local in [a for a, app in self.node.local_http.items() if app is runner.app]:
+                del self.node.local_http[local]
             await runner.cleanup()
         self._grpc_servers.clear()
         self._http_runners.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -16,9 +17,12 @@ from typing import Any
 _FIELDS = "ocisd_fields"
 
 
+_NEEDS_QUOTES = re.compile(r'[ ="\n\t\\]')  # one regex scan instead of seven `in` scans per value
+
+
 def _logfmt_value(value: Any) -> str:
     text = str(value)
-    if text == "" or any(c in text for c in ' ="\n\t\\'):
+    if text == "" or _NEEDS_QUOTES.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
 

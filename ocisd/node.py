@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ocisd.bus.client import BusClient
@@ -18,10 +19,13 @@ class Node:
         self.shared = shared
         self.host = socket.gethostname()
         self.metrics = CollectorRegistry()
-        self.registry = Registry(shared.heartbeat_interval)
+        self.registry = Registry(shared.heartbeat_interval, self.metrics)
         self.bus = BusClient(shared, self.metrics)
-        self.rpc = RpcClients(self.registry, shared.grpc_deadline)
+        self.rpc = RpcClients(self.registry, shared.grpc_deadline, self.metrics)
         self._expiry: asyncio.Task[None] | None = None
+        # HTTP apps served in this process by announced address, so the proxy can hand a request
+        # to a local extension without a socket (the fast path inside one runtime).
+        self.local_http: dict[str, web.Application] = {}
 
     async def start(self) -> None:
         for kind in ("announce.", "heartbeat.", "bye."):

@@ -9,6 +9,7 @@ import grpc
 import grpc.aio
 from aiohttp import web
 
+from ocisd import identity
 from ocisd.api.hello.v1 import hello_pb2, hello_pb2_grpc
 from ocisd.rpc.client import RpcClients
 
@@ -28,6 +29,9 @@ def make_app(rpc: RpcClients) -> web.Application:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error(400, 'body must be JSON like {"name": "..."}')
         name = body.get("name") if isinstance(body, dict) else None
+        who = identity.CURRENT.get()
+        if not name and who is not None:  # the authenticated caller, to show identity arriving end to end
+            name = who.username
         if not isinstance(name, str):
             return _error(400, 'field "name" must be a string')
         try:
@@ -37,7 +41,7 @@ def make_app(rpc: RpcClients) -> web.Application:
                 return _error(400, exc.details() or "invalid name")
             if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 return _error(503, exc.details() or "no greeter available")
-            raise
+            return _error(502, f"greeter failed: {exc.code().name} {exc.details() or ''}".rstrip())
         return web.json_response({"message": reply.message})
 
     async def page(request: web.Request) -> web.FileResponse:

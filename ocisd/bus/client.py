@@ -46,6 +46,8 @@ class BusClient:
         )
         self.received = Counter("ocisd_bus_received_messages", "Bus messages received.", registry=metrics)
         self._pub = self._socket(zmq.PUB)
+        # Queue nothing while the broker is away: replayed stale heartbeats would lie.
+        self._pub.setsockopt(zmq.IMMEDIATE, 1)
         self._sub = self._socket(zmq.SUB)
 
     def _socket(self, kind: int) -> zmq.asyncio.Socket:

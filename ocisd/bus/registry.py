@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ocisd.bus.messages import InstanceRecord, Message
 
 Listener = Callable[[str, InstanceRecord], None]  # ("added"|"updated"|"removed", record)
 
 MISSED_HEARTBEATS = 3
+EXPIRY_CHECKS_PER_HEARTBEAT = 10  # an expired instance leaves within a tenth of an interval
 
 
 @dataclass
@@ -31,12 +35,14 @@ class Entry:
 
 
 class Registry:
-    def __init__(self, heartbeat_interval: float) -> None:
+    def __init__(self, heartbeat_interval: float, metrics: CollectorRegistry | None = None) -> None:
         self.expire_after = MISSED_HEARTBEATS * heartbeat_interval
         self._interval = heartbeat_interval
         self._entries: dict[str, Entry] = {}
         self._listeners: list[Listener] = []
         self.changed = asyncio.Event()
+        if metrics is not None:
+            metrics.register(_InstancesCollector(self))
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -88,7 +94,7 @@ class Registry:
 
     async def run_expiry(self) -> None:
         while True:
-            await asyncio.sleep(self._interval / 4)
+            await asyncio.sleep(self._interval / EXPIRY_CHECKS_PER_HEARTBEAT)
             self.expire()
 
     def entries(self, name: str | None = None) -> list[Entry]:
@@ -97,3 +103,22 @@ class Registry:
 
     def healthy(self, name: str) -> list[InstanceRecord]:
         return [e.record for e in self.entries(name) if e.record.health == "ready"]
+
+
+class _InstancesCollector:
+    """`ocisd_registry_instances{name, health}`: what this process's registry holds right now."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "ocisd_registry_instances", "Live instances in this process's registry.", labels=["name", "health"]
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for entry in self._registry.entries():
+            key = (entry.record.name, entry.record.health)
+            counts[key] = counts.get(key, 0) + 1
+        for (name, health), n in sorted(counts.items()):
+            family.add_metric([name, health], n)
+        yield family

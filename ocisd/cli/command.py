@@ -18,6 +18,19 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command; a config error is one line on stderr and exit status 2, never a traceback."""
+    from ocisd.config.schema import ConfigError
+
+    try:
+        return int(run())
+    except ConfigError as exc:
+        print(f"ocis: config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """Print rows as an aligned text table with upper-case headings."""
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]

@@ -10,10 +10,10 @@ import urllib.request
 from typing import Any
 
 from ocisd import addresses, logs
-from ocisd.cli.command import print_json, print_table
+from ocisd.cli.command import Command, print_json, print_table
 from ocisd.config import loader
 from ocisd.config.loader import EffectiveConfig
-from ocisd.discovery import installed
+from ocisd.discovery import installed, load_one, names
 from ocisd.extension import Extension
 from ocisd.runtime.standalone import serve_one
 
@@ -25,10 +25,15 @@ def _effective(name: str) -> EffectiveConfig:
     return loader.load(name, known[name].config, known)
 
 
-def _server(args: argparse.Namespace) -> int:
-    cfg = _effective(args.extension)
+def serve(name: str) -> int:
+    """`ocis <name> server`: the extension in the foreground in this process."""
+    cfg = loader.load(name, load_one(name).config, names())
     logs.setup(cfg.shared.log_level, cfg.shared.log_format)
-    return asyncio.run(serve_one(args.extension, os.environ))
+    return asyncio.run(serve_one(name, os.environ))
+
+
+def _server(args: argparse.Namespace) -> int:
+    return serve(args.extension)
 
 
 def _probe(url: str) -> tuple[int, str]:
@@ -71,10 +76,21 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_extension_parsers(sub: Any, name: str, cls: type[Extension]) -> None:
-    p = sub.add_parser(name, description=cls.summary)
-    p.set_defaults(extension=name, run=lambda a: (p.print_help(), 2)[1])
-    cmds = p.add_subparsers(metavar="COMMAND")
+def _subparsers_of(p: argparse.ArgumentParser) -> Any:
+    """The sub-command action a command's setup added to `p` (argparse keeps it among its actions)."""
+    return next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def add_extension_parsers(sub: Any, name: str, cls: type[Extension], command: Command | None = None) -> None:
+    """`ocis <name> server|health|config`, the extension's own commands, and a same-named core command's."""
+    p = sub.add_parser(name, description=command.help if command else cls.summary)
+    if command is not None:
+        command.setup(p)
+        p.set_defaults(extension=name, run=command.run)
+        cmds = _subparsers_of(p)
+    else:
+        p.set_defaults(extension=name, run=lambda a: (p.print_help(), 2)[1])
+        cmds = p.add_subparsers(metavar="COMMAND")
     s = cmds.add_parser("server", help=f"run {name} in the foreground in its own process")
     s.set_defaults(run=_server)
     h = cmds.add_parser("health", help=f"check {name}'s debug /healthz and /readyz")

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from ocisd import __version__
-from ocisd.cli import init_cmd, runtime_cmds
-from ocisd.cli.command import Command
+from ocisd.cli import (
+    groups_cmd,
+    init_cmd,
+    orchestrate_cmd,
+    registry_cmd,
+    runtime_cmds,
+    supervisor_cmd,
+    systemd_cmd,
+    top_cmd,
+    users_cmd,
+)
+from ocisd.cli.command import Command, guarded
 from ocisd.cli.extension_cmds import add_extension_parsers
-from ocisd.config.schema import ConfigError
 from ocisd.discovery import installed
 
-COMMANDS: list[Command] = [init_cmd.COMMAND, runtime_cmds.SERVER, runtime_cmds.LIST]
+COMMANDS: list[Command] = [
+    init_cmd.COMMAND,
+    runtime_cmds.SERVER,
+    runtime_cmds.LIST,
+    registry_cmd.COMMAND,
+    supervisor_cmd.COMMAND,
+    systemd_cmd.COMMAND,
+    top_cmd.COMMAND,
+    orchestrate_cmd.COMMAND,
+    users_cmd.COMMAND,
+    groups_cmd.COMMAND,
+]
 
 
 def _overview(extensions: dict[str, str]) -> str:
@@ -35,29 +54,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ocisd {__version__}")
     sub = parser.add_subparsers(metavar="COMMAND")
+    # A command named like an extension (`ocis users add`) shares that extension's
+    # parser with `ocis users server|health|config`.
+    merged = {cmd.name: cmd for cmd in COMMANDS if cmd.name in known}
     for cmd in COMMANDS:
-        p = sub.add_parser(cmd.name, description=cmd.help)
-        cmd.setup(p)
-        p.set_defaults(run=cmd.run)
+        if cmd.name not in merged:
+            p = sub.add_parser(cmd.name, description=cmd.help)
+            cmd.setup(p)
+            p.set_defaults(run=cmd.run)
     for name, cls in known.items():
-        add_extension_parsers(sub, name, cls)
+        add_extension_parsers(sub, name, cls, merged.get(name))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
+    def run() -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not hasattr(args, "run"):
             parser.print_help()
             return 2
         return int(args.run(args))
-    except ConfigError as exc:
-        print(f"ocis: config error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
 
-
-def entry() -> None:
-    sys.exit(main())
+    return guarded(run)

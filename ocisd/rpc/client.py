@@ -4,13 +4,16 @@
 registry, balances round-robin over healthy instances, sets a deadline, sends
 the caller's identity and a request id as metadata, and retries UNAVAILABLE
 once on another instance. Channels are cached per address and closed when the
-last instance at that address leaves the registry.
+last instance at that address leaves the registry. A callee in this very
+process is called without a channel (`ocisd.rpc.local`), with the same semantics.
+Concurrency is bounded: a burst waits for a slot instead of overrunning the channels.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -18,9 +21,13 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from prometheus_client import CollectorRegistry, Counter
 
+from ocisd import identity
 from ocisd.bus.messages import InstanceRecord
 from ocisd.bus.registry import Registry
+from ocisd.rpc import local
+from ocisd.rpc.local import LocalServers, rpc_error
 
 # The caller's internal access token and request id travel with a call chain.
 ACCESS_TOKEN: ContextVar[str] = ContextVar("ocisd_access_token", default="")
@@ -43,16 +50,27 @@ class NoInstanceError(grpc.aio.AioRpcError):
 
 
 class RpcClients:
-    def __init__(self, registry: Registry, deadline: float) -> None:
+    def __init__(self, registry: Registry, deadline: float, metrics: CollectorRegistry | None = None) -> None:
         self._registry = registry
         self._deadline = deadline
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._stubs: dict[tuple[str, type], Any] = {}
         self._turns: dict[str, itertools.count[int]] = {}
+        self._healthy: dict[str, list[tuple[str, bool]]] = {}  # per extension, until the registry changes
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._closing: set[asyncio.Task[None]] = set()
+        self.local = LocalServers()
+        self.short_circuit = True  # call servicers of this process directly (see ocisd.rpc.local)
+        self._calls = Counter(
+            "ocisd_rpc_client_calls",
+            "gRPC calls made through the client factory, by callee, status and path (local or remote).",
+            ["extension", "code", "path"],
+            registry=metrics,
+        )
         registry.listen(self._on_registry_change)
 
     def _on_registry_change(self, change: str, record: InstanceRecord) -> None:
+        self._healthy.pop(record.name, None)
         addr = record.addresses.get("grpc")
         if change != "removed" or addr is None:
             return
@@ -60,25 +78,35 @@ class RpcClients:
         channel = self._channels.pop(addr, None) if not still_used else None
         if channel is not None:
             self._stubs = {k: v for k, v in self._stubs.items() if k[0] != addr}
-            asyncio.get_running_loop().create_task(channel.close())
+            # Calls still in flight there get their deadline to finish instead of CANCELLED.
+            task = asyncio.get_running_loop().create_task(channel.close(grace=self._deadline))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _stub_at(self, addr: str, stub_cls: type) -> Any:
         stub = self._stubs.get((addr, stub_cls))
         if stub is None:
             ch = self._channels.get(addr)
             if ch is None:
+                # Lazy: no connection is made until a call goes through the channel.
                 ch = self._channels[addr] = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
             stub = self._stubs[(addr, stub_cls)] = stub_cls(ch)
         return stub
 
-    def targets(self, extension: str) -> list[str]:
-        """gRPC addresses of the healthy instances, rotated for round-robin."""
-        addrs = [r.addresses["grpc"] for r in self._registry.healthy(extension) if "grpc" in r.addresses]
-        if not addrs:
+    def targets(self, extension: str) -> list[tuple[str, bool]]:
+        """(gRPC address, runs in this process) of the healthy instances, rotated for round-robin."""
+        found = self._healthy.get(extension)
+        if found is None:
+            found = self._healthy[extension] = [
+                (e.record.addresses["grpc"], e.local)
+                for e in self._registry.entries(extension)
+                if e.record.health == "ready" and "grpc" in e.record.addresses
+            ]
+        if not found:
             return []
         turn = next(self._turns.setdefault(extension, itertools.count()))
-        k = turn % len(addrs)
-        return addrs[k:] + addrs[:k]
+        k = turn % len(found)
+        return found[k:] + found[:k]
 
     def stub(self, extension: str, stub_cls: type) -> Stub:
         return Stub(self, extension, stub_cls)
@@ -91,29 +119,57 @@ class RpcClients:
         request: Any,
         timeout: float | None = None,
     ) -> Any:
-        metadata = (
-            ("x-request-id", REQUEST_ID.get() or uuid.uuid4().hex),
-            ("x-access-token", ACCESS_TOKEN.get()),
-        )
+        """Call `method` on a healthy instance of `extension`; one deadline covers queueing and the retry."""
+        deadline = time.monotonic() + (timeout or self._deadline)
+        metadata = [("x-request-id", REQUEST_ID.get() or uuid.uuid4().hex)]
+        if token := ACCESS_TOKEN.get():
+            metadata.append((identity.GRPC_METADATA, token))
         async with self._in_flight:
-            targets = self.targets(extension)
+            targets = self.targets(extension)[:2]
             if not targets:
+                self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
                 raise NoInstanceError(extension)
-            last: grpc.aio.AioRpcError | None = None
-            for addr in targets[:2]:
-                fn = getattr(self._stub_at(addr, stub_cls), method)
+            for target in targets[:-1]:
                 try:
-                    return await fn(request, timeout=timeout or self._deadline, metadata=metadata)
+                    return await self._attempt(extension, target, stub_cls, method, request, metadata, deadline)
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() != grpc.StatusCode.UNAVAILABLE:
                         raise
-                    last = exc
-            assert last is not None
-            raise last
+            return await self._attempt(extension, targets[-1], stub_cls, method, request, metadata, deadline)
+
+    async def _attempt(
+        self,
+        extension: str,
+        target: tuple[str, bool],
+        stub_cls: type,
+        method: str,
+        request: Any,
+        metadata: list[tuple[str, str]],
+        deadline: float,
+    ) -> Any:
+        addr, in_process = target
+        fn = getattr(self._stub_at(addr, stub_cls), method)
+        here = self.local.find(addr, fn._method.decode()) if in_process and self.short_circuit else None
+        path, code = ("remote" if here is None else "local"), grpc.StatusCode.OK
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded calling {extension!r}")
+            if here is None:
+                return await fn(request, timeout=remaining, metadata=metadata)
+            return await local.call(here, request, fn._response_deserializer, metadata, remaining)
+        except grpc.aio.AioRpcError as exc:
+            code = exc.code()
+            raise
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        finally:
+            self._calls.labels(extension=extension, code=code.name, path=path).inc()
 
     async def close(self) -> None:
         channels, self._channels, self._stubs = list(self._channels.values()), {}, {}
-        await asyncio.gather(*(ch.close() for ch in channels), return_exceptions=True)
+        await asyncio.gather(*(ch.close() for ch in channels), *self._closing, return_exceptions=True)
 
 
 class Stub:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ocisd import __version__, addresses
+from ocisd.httpd import start_app
 
 
 class RuntimeControl(Protocol):
@@ -42,15 +43,7 @@ class ControlServer:
         app.router.add_get("/v0/extensions", self._list)
         app.router.add_post("/v0/extensions/{name}/start", self._action(self._runtime.start_extension))
         app.router.add_post("/v0/extensions/{name}/stop", self._action(self._runtime.stop_extension))
-        host, port = addresses.split(self.addr, "runtime_addr")
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        try:
-            # No SO_REUSEADDR games: a second runtime on this address must fail.
-            await web.TCPSite(self._runner, host, port, reuse_address=False).start()
-        except OSError:
-            await self._runner.cleanup()
-            raise
+        self._runner = await start_app(app, self.addr, "runtime_addr")
 
     async def _about(self, request: web.Request) -> web.Response:
         return web.json_response(

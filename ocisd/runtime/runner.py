@@ -85,7 +85,8 @@ class ExtensionRunner:
     def record(self) -> InstanceRecord:
         stats: dict[str, float] = {}
         try:
-            stats = {"rss": float(self._process.memory_info().rss)}
+            # cpu: percent since this runner's previous heartbeat, for `ocis top` on other hosts
+            stats = {"rss": float(self._process.memory_info().rss), "cpu": self._process.cpu_percent(None)}
         except psutil.Error:
             pass
         return InstanceRecord(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ocisd import sdnotify
 from ocisd.config import loader
-from ocisd.discovery import installed
+from ocisd.discovery import load_one, names
 from ocisd.node import Node
 from ocisd.runtime.runner import ExtensionRunner
 from ocisd.states import State
@@ -34,12 +34,12 @@ async def _notify_ready(runner: ExtensionRunner) -> None:
 
 
 async def serve_one(name: str, env: Mapping[str, str]) -> int:
-    known = installed()
-    cfg = loader.load(name, known[name].config, known, env)
+    cls = load_one(name)
+    cfg = loader.load(name, cls.config, names(), env)
     cfg.require_secrets()
     node = Node(cfg.shared)
     await node.start()
-    runner = ExtensionRunner(known[name], cfg, node, restart=False)
+    runner = ExtensionRunner(cls, cfg, node, restart=False)
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:

@@ -30,7 +30,7 @@ class Demo(Extension):
     async def start(self, ctx: Context) -> None:
         app = web.Application()
         app.router.add_get("/demo", lambda request: web.Response(text="demo\n"))
-        await ctx.serve_http(app)
+        await ctx.serve_http(app, public=("/demo",))  # open to anyone, like hello's page
         if ctx.config.crash_every:
             ctx.create_task(self._crash(float(ctx.config.crash_every)), "crash")
 

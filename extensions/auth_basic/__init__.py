@@ -1,0 +1,60 @@
+"""auth-basic: verifies username and password through `users`, with throttling and a short cache."""
+
+from __future__ import annotations
+
+from ocisd import identity, sessions
+from ocisd.api.identity.v1 import auth_pb2_grpc
+from ocisd.bus.messages import Message
+from ocisd.extension import Context, Extension
+
+from .cache import VerificationCache
+from .config import AuthBasicConfig
+from .grpc import AuthBasicService
+from .throttle import Throttle
+
+
+class AuthBasic(Extension):
+    name = "auth-basic"
+    summary = "Basic authentication (username, password) with throttling and a verification cache"
+    config = AuthBasicConfig
+    depends = ("users", "groups")
+
+    def __init__(self) -> None:
+        self._live = False
+
+    async def start(self, ctx: Context) -> None:
+        cfg = ctx.config
+        # A cached login must never hand out an internal token close to expiry.
+        cache = VerificationCache(min(float(cfg.cache_ttl), identity.DEFAULT_TTL / 2), cfg.cache_size)
+
+        def throttle(lockout: int) -> Throttle:
+            return Throttle(
+                cfg.throttle_free_attempts,
+                cfg.throttle_base_delay,
+                cfg.throttle_max_delay,
+                lockout,
+                cfg.throttle_cooldown,
+            )
+
+        def on_user_changed(msg: Message) -> None:
+            # Handlers outlive a restart (the bus has no unsubscribe): only the live instance acts.
+            if self._live and isinstance(msg.data.get("user_id"), str):
+                cache.forget_user(msg.data["user_id"])
+
+        ctx.bus.subscribe(f"event.{sessions.USERS_CHANGED}", on_user_changed)
+        self._live = True
+        service = AuthBasicService(
+            sessions.Issuer(ctx.rpc, ctx.shared),
+            cache,
+            throttle(cfg.user_lockout),
+            throttle(cfg.ip_lockout),
+            ctx.log,
+            ctx.metrics,
+        )
+        await ctx.serve_grpc(
+            lambda server: auth_pb2_grpc.add_AuthBasicServicer_to_server(service, server),
+            public=("/ocisd.identity.v1.AuthBasic/",),
+        )
+
+    async def stop(self) -> None:
+        self._live = False

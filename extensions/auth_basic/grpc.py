@@ -1,0 +1,70 @@
+"""The AuthBasic gRPC service: username and password in, internal token out (public method)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import grpc
+import grpc.aio
+from prometheus_client import CollectorRegistry, Counter
+
+from extensions.users import names
+from ocisd import sessions
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
+from ocisd.logs import Logger
+
+from .cache import VerificationCache
+from .throttle import Throttle, combine
+
+INVALID = "invalid username or password"
+
+
+class AuthBasicService(auth_pb2_grpc.AuthBasicServicer):
+    def __init__(
+        self,
+        issuer: sessions.Issuer,
+        cache: VerificationCache,
+        by_user: Throttle,
+        by_ip: Throttle,
+        log: Logger,
+        metrics: CollectorRegistry,
+    ) -> None:
+        self._issuer = issuer
+        self._cache = cache
+        self._by_user = by_user
+        self._by_ip = by_ip
+        self._log = log
+        self._attempts = Counter("auth_basic_attempts", "Basic logins by result.", ["result"], registry=metrics)
+
+    async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> auth_pb2.AuthResponse:
+        username, password, ip = request.username, request.password, request.client_ip
+        cached = self._cache.get(username, password)
+        if cached is not None:
+            self._attempts.labels("cached").inc()
+            return cached
+        user_key, ip_key = f"user:{names.key(username)}", f"ip:{ip}"
+        verdict = combine(self._by_user.verdict(user_key), *([self._by_ip.verdict(ip_key)] if ip else []))
+        if verdict.retry_after > 0:
+            self._attempts.labels("throttled").inc()
+            context.set_trailing_metadata((("retry-after", str(math.ceil(verdict.retry_after))),))
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many failed logins; try again later")
+        if verdict.delay > 0:
+            await asyncio.sleep(verdict.delay)
+        with self._issuer.as_system():
+            reply = await self._issuer.users.VerifyPassword(
+                users_pb2.VerifyPasswordRequest(username=username, password=password)
+            )
+        if not reply.ok:
+            self._attempts.labels("invalid").inc()
+            self._by_user.failed(user_key)
+            if ip:
+                self._by_ip.failed(ip_key)
+            self._log.info("login failed", username=username[:64], client_ip=ip)
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID)
+        self._by_user.succeeded(user_key)
+        response = await self._issuer.issue(reply.user)
+        self._cache.put(username, password, response)
+        self._attempts.labels("ok").inc()
+        return response

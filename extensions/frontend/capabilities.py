@@ -1,0 +1,80 @@
+"""What ocisd tells clients it can do, built from config and the live registry.
+
+A feature is advertised only while something live implements it: chunked
+uploads while an instance serves `/remote.php/dav/uploads/`, WebDAV itself while
+one serves `/remote.php/dav/files/`. The ownCloud API level (`version`) stays
+10.0.x as in oCIS, because desktop clients check it; `productversion` is ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocisd import __version__
+from ocisd.bus.registry import Registry
+
+from .config import FrontendConfig
+
+API_VERSION: dict[str, Any] = {"major": 10, "minor": 0, "micro": 11, "string": "10.0.11", "edition": "Community"}
+PRODUCT = "Infinite Scale"
+CHECKSUMS = ["SHA1", "MD5", "ADLER32"]
+UPLOADS_ROUTE = "/remote.php/dav/uploads/"
+FILES_ROUTE = "/remote.php/dav/files/"
+
+
+def live_routes(registry: Registry) -> set[str]:
+    return {route for e in registry.entries() if e.record.health == "ready" for route in e.record.routes}
+
+
+def version() -> dict[str, Any]:
+    return {**API_VERSION, "product": PRODUCT, "productversion": __version__}
+
+
+def status() -> dict[str, Any]:
+    """The `core.status` object, also served as status.php."""
+    return {
+        "installed": True,
+        "maintenance": False,
+        "needsDbUpgrade": False,
+        "version": f"{API_VERSION['string']}.0",
+        "versionstring": API_VERSION["string"],
+        "edition": API_VERSION["edition"],
+        "productname": PRODUCT,
+        "product": PRODUCT,
+        "productversion": __version__,
+    }
+
+
+def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
+    routes = live_routes(registry)
+    files: dict[str, Any] = {
+        "bigfilechunking": UPLOADS_ROUTE in routes,  # desktop clients use chunking NG only with this true
+        "blacklisted_files": [".htaccess"],
+        "privateLinks": False,
+        "undelete": False,
+        "versioning": False,
+        "favorites": True,
+    }
+    if cfg.tus_support and FILES_ROUTE in routes:
+        files["tus_support"] = {
+            "version": "1.0.0",
+            "resumable": "1.0.0",
+            "extension": "creation,creation-with-upload,termination",
+            "max_chunk_size": cfg.tus_max_chunk_size,
+            "http_method_override": "",
+        }
+    dav: dict[str, Any] = {"reports": ["search-files"]}
+    if UPLOADS_ROUTE in routes:
+        dav["chunking"] = "1.0"
+    return {
+        "core": {
+            "pollinterval": cfg.poll_interval,
+            "webdav-root": "remote.php/webdav",
+            "status": status(),
+            "support-url-signing": False,
+        },
+        "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": "SHA1"},
+        "dav": dav,
+        "files": files,
+        "files_sharing": {"api_enabled": False, "public": {"enabled": False}, "resharing": False},
+    }

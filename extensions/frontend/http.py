@@ -1,0 +1,38 @@
+"""OCS endpoints of the frontend: capabilities and the current user."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ocisd import identity
+from ocisd.bus.registry import Registry
+
+from . import capabilities
+from .config import FrontendConfig
+from .envelope import UNAUTHORISED, respond
+
+PREFIXES = ("/ocs/v1.php", "/ocs/v2.php")
+
+
+def make_app(cfg: FrontendConfig, registry: Registry) -> web.Application:
+    async def get_capabilities(request: web.Request) -> web.Response:
+        data = {"version": capabilities.version(), "capabilities": capabilities.build(cfg, registry)}
+        return respond(request, data)
+
+    async def get_user(request: web.Request) -> web.Response:
+        who = identity.CURRENT.get()
+        if who is None:  # the internal-token guard lets no anonymous request this far
+            return respond(request, None, UNAUTHORISED)
+        data = {
+            "id": who.username,
+            "display-name": who.display_name or who.username,
+            "email": who.email,
+            "language": cfg.default_language,
+        }
+        return respond(request, data)
+
+    app = web.Application()
+    for prefix in PREFIXES:
+        app.router.add_get(f"{prefix}/cloud/capabilities", get_capabilities)
+        app.router.add_get(f"{prefix}/cloud/user", get_user)
+    return app

@@ -1,0 +1,42 @@
+"""ocdav: WebDAV (RFC 4918) for any client, talking only to the gateway; bytes go to the storage's data URLs."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ocisd.extension import Context, Extension
+
+from . import status, uploads
+from .config import OcdavConfig
+from .gateway import Gateway
+from .http import make_app
+from .paths import ROUTES
+from .request import Services
+
+READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes to the client
+
+
+class Ocdav(Extension):
+    name = "ocdav"
+    summary = "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/), chunked and TUS uploads, status.php"
+    config = OcdavConfig
+    depends = ("gateway",)
+    routes = ROUTES + uploads.ROUTES + status.ROUTES
+
+    def __init__(self) -> None:
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self, ctx: Context) -> None:
+        # One keep-alive pool to the storages' data servers; no total timeout: big files take long.
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+        self._http = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False, read_bufsize=READ_BUFFER
+        )
+        services = Services(Gateway(ctx.rpc), self._http, ctx.config, ctx.node.host)
+        await ctx.serve_http(make_app(services, ctx.metrics), public=status.ROUTES)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None

@@ -1,0 +1,54 @@
+"""COPY and MOVE inside one space: Destination, Overwrite, Depth; 201 new, 204 replaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ocisd.api.storage.v1 import storage_pb2 as pb
+
+from . import paths
+from .errors import DavError
+from .gateway import ref
+from .request import Dav
+
+
+def _overwrite(dav: Dav) -> bool:
+    value = dav.request.headers.get("Overwrite", "T").strip().upper()
+    if value not in ("T", "F"):
+        raise DavError(400, "Overwrite must be T or F")
+    return value == "T"
+
+
+async def handle(dav: Dav) -> web.StreamResponse:
+    move = dav.request.method == "MOVE"
+    # Behind the proxy, the Host the client used arrives as X-Forwarded-Host.
+    hosts = {dav.request.host, dav.request.headers.get("X-Forwarded-Host", "")} - {""}
+    dest = paths.parse_destination(dav.request.headers.get("Destination", ""), hosts)
+    if dest.user is not None and dest.user not in (dav.who.username, dav.who.user_id):
+        raise DavError(502, "Destination is in another space")
+    if dav.path == "/":
+        raise DavError(403, "the space root cannot be moved or copied")
+    if dest.path == dav.path:
+        raise DavError(403, "source and destination are the same")
+    overwrite = _overwrite(dav)
+    common: dict[str, Any] = {
+        "source": ref(dav.path),
+        "destination": ref(dest.path),
+        "overwrite": overwrite,
+        "lock_tokens": dav.lock_tokens(),
+        "mtime_ns": dav.mtime_ns(),
+    }
+    overrides = {"exists": 412}
+    if move:
+        dav.depth("infinity", ("infinity",))
+        reply = await dav.gw.call("Move", pb.MoveRequest(**common), overrides)
+    else:
+        shallow = dav.depth("infinity", ("0", "infinity")) == "0"
+        reply = await dav.gw.call("Copy", pb.CopyRequest(shallow=shallow, **common), overrides)
+    etag = f'"{reply.info.etag}"'
+    headers = {"OC-FileId": reply.info.id, "ETag": etag, "OC-ETag": etag, "OC-Perm": reply.info.permissions}
+    if dav.request.headers.get("X-OC-Mtime"):
+        headers["X-OC-MTime"] = "accepted"
+    return web.Response(status=204 if reply.overwritten else 201, headers=headers)

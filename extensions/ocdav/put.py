@@ -1,0 +1,81 @@
+"""PUT: stream the body to a signed upload URL of the storage; 201 created, 204 replaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from extensions.storage_users.info import FILE_PERMISSIONS
+from ocisd.api.storage.v1 import storage_pb2 as pb
+
+from .errors import DavError
+from .gateway import ref
+from .request import Dav
+
+
+def _upload_error(status: int, payload: Any) -> DavError:
+    reason = payload.get("reason", "") if isinstance(payload, dict) else ""
+    message = payload.get("message", "") if isinstance(payload, dict) else ""
+    if status == 423:
+        return DavError(423, message or reason, "<d:lock-token-submitted/>")
+    if status in (400, 409, 412, 413, 507):
+        return DavError(status, message or reason)
+    return DavError(502, f"upload failed at the data server: {status} {reason} {message}".strip())
+
+
+async def _preconditions(dav: Dav) -> tuple[str, bool]:
+    """(if_match etag, if_none_match) from the request; `If-Match: *` needs something to exist."""
+    if_match = dav.request.headers.get("If-Match", "").strip()
+    if_none_match = dav.request.headers.get("If-None-Match", "").strip()
+    if if_match == "*":
+        if_match = ""
+        if await dav.gw.try_stat(dav.path) is None:
+            raise DavError(412, "If-Match: * and nothing exists")
+    if if_none_match and if_none_match != "*":
+        info = await dav.gw.try_stat(dav.path)
+        if info is not None and f'"{info.etag}"' in [t.strip() for t in if_none_match.split(",")]:
+            raise DavError(412, "If-None-Match matches the current etag")
+    return if_match.removeprefix("W/").strip('"'), if_none_match == "*"
+
+
+async def handle(dav: Dav) -> web.StreamResponse:
+    if dav.path == "/" or dav.request.raw_path.split("?", 1)[0].endswith("/"):
+        raise DavError(409, "PUT needs a file name")
+    if_match, if_none_match = await _preconditions(dav)
+    size = dav.request.content_length
+    checksum = dav.request.headers.get("OC-Checksum", "")
+    mtime = dav.request.headers.get("X-OC-Mtime", "")
+    request = pb.InitiateUploadRequest(
+        ref=ref(dav.path),
+        size=size if size is not None else -1,
+        checksum=checksum,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        mtime_ns=dav.mtime_ns(),
+        lock_tokens=dav.lock_tokens(),
+    )
+    init = await dav.gw.call("InitiateUpload", request)
+    headers = {}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    if checksum:
+        headers["OC-Checksum"] = checksum
+    if mtime:
+        headers["X-OC-Mtime"] = mtime
+    try:
+        async with dav.services.http.put(init.upload_url, data=dav.request.content, headers=headers) as up:
+            try:
+                payload = await up.json(content_type=None)
+            except ValueError:
+                payload = {}
+            if up.status not in (200, 201):
+                raise _upload_error(up.status, payload)
+    except aiohttp.ClientError as exc:
+        raise DavError(503, f"data server unreachable: {exc}") from None
+    etag = f'"{payload.get("etag", "")}"'
+    out = {"ETag": etag, "OC-ETag": etag, "OC-FileId": str(payload.get("id", "")), "OC-Perm": FILE_PERMISSIONS}
+    if mtime:
+        out["X-OC-MTime"] = "accepted"
+    return web.Response(status=201 if payload.get("created") else 204, headers=out)

@@ -1,0 +1,97 @@
+"""`/remote.php/dav/uploads/{user}/{id}`: resumable upload sessions kept in storage.
+
+Chunking NG (MKCOL, PUT of named chunks, PROPFIND, MOVE of `.file`) and TUS
+(HEAD, PATCH at an offset) share this folder; DELETE aborts either. The bytes
+go straight to the session's signed data URL on the storage's data server, so a
+SIGKILL of ocdav loses at most the request in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ocisd.api.storage.v1 import storage_pb2 as pb
+
+from . import paths
+from .errors import DavError
+from .paths import DavPath
+from .request import Dav
+
+PREFIX = "/remote.php/dav/uploads/"
+ROUTES = (PREFIX,)
+FINISH_TIMEOUT = 900.0  # assembly copies and hashes the whole file: proportional to its size
+RESUMABLE = {"Tus-Resumable": "1.0.0"}
+
+
+def parse(raw_target: str) -> DavPath | None:
+    """The upload-folder path of a request (`path` = "/", "/{id}" or "/{id}/{chunk}"), None for other URLs."""
+    text = paths.decode(raw_target.split("?", 1)[0])
+    if not text.startswith(PREFIX):
+        return None
+    user, _, rest = text[len(PREFIX) :].partition("/")
+    if not user or user in (".", ".."):
+        raise DavError(404, "no user in path")
+    return DavPath(PREFIX + user, user, paths.normalise(rest))
+
+
+def session_name(dav: Dav) -> str:
+    """The `{id}` segment: a chunking NG transfer id or a TUS session name (bare names live in the home)."""
+    name = dav.path.split("/")[1] if dav.path != "/" else ""
+    if not name:
+        raise DavError(405, "the uploads folder itself cannot be changed")
+    return name
+
+
+async def get_session(dav: Dav) -> pb.UploadSession:
+    return await dav.gw.call("GetUploadSession", pb.GetUploadSessionRequest(session_id=session_name(dav)))
+
+
+async def delete(dav: Dav) -> web.StreamResponse:
+    if dav.path.count("/") > 1:
+        raise DavError(403, "single chunks cannot be deleted: DELETE the upload folder")
+    await dav.gw.call("DeleteUploadSession", pb.DeleteUploadSessionRequest(session_id=session_name(dav)))
+    return web.Response(status=204, headers=RESUMABLE)
+
+
+async def send(dav: Dav, method: str, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Stream the request body to the data server; its JSON answer (or headers) on success."""
+    size = dav.request.content_length
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    try:
+        async with dav.services.http.request(method, url, data=dav.request.content, headers=headers) as up:
+            try:
+                payload = await up.json(content_type=None)
+            except ValueError:
+                payload = None
+            if up.status >= 400:
+                raise _data_error(up.status, payload)
+            return {"status": up.status, "offset": up.headers.get("Upload-Offset", "")}
+    except aiohttp.ClientError as exc:
+        raise DavError(503, f"data server unreachable: {exc}") from None
+
+
+def _data_error(status: int, payload: Any) -> DavError:
+    reason = payload.get("reason", "") if isinstance(payload, dict) else ""
+    message = payload.get("message", "") if isinstance(payload, dict) else ""
+    if status in (400, 404, 409, 413, 507):
+        return DavError(status, message or reason)
+    if status == 403:  # the signed URL expired with its session
+        return DavError(404, "upload session expired")
+    return DavError(502, f"data server answered {status} {reason} {message}".strip())
+
+
+async def finish(dav: Dav, request: pb.FinishUploadSessionRequest) -> pb.FinishUploadSessionResponse:
+    return await dav.gw.call("FinishUploadSession", request, timeout=FINISH_TIMEOUT)
+
+
+def committed(info: pb.ResourceInfo, mtime_applied: bool) -> dict[str, str]:
+    """The headers of a final answer: what sync clients record about the file they uploaded."""
+    etag = f'"{info.etag}"'
+    headers = {"ETag": etag, "OC-ETag": etag, "OC-FileId": info.id, "OC-Perm": info.permissions}
+    if mtime_applied:
+        headers["X-OC-MTime"] = "accepted"
+    return headers

@@ -1,0 +1,133 @@
+"""`ocis proxy routes [--json]` and `ocis proxy reload`.
+
+Both join the bus for a moment (one and a half heartbeat intervals) to learn
+the live instances, exactly as the proxy does: `routes` builds the same route
+table from them; `reload` finds the proxies on this host, checks the rules file
+first (a bad one is reported with file and line and nobody is signalled), sends
+each SIGHUP and waits until its /metrics shows the reload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from ocisd.bus.messages import InstanceRecord
+from ocisd.cli.command import print_json, print_table
+from ocisd.config.loader import EffectiveConfig
+from ocisd.extension import ExtensionCommand
+from ocisd.node import Node
+
+from . import rules
+from .routes import RouteTable, parse_overrides
+
+RELOAD_WAIT = 5.0
+_RELOADS = "proxy_rules_reloads_total"
+
+
+async def _live_records(cfg: EffectiveConfig) -> list[InstanceRecord]:
+    node = Node(cfg.shared)
+    await node.start()
+    try:
+        await asyncio.sleep(float(cfg.shared.heartbeat_interval) * 1.5)
+        return [e.record for e in node.registry.entries()]
+    finally:
+        await node.close()
+
+
+def route_rows(cfg: EffectiveConfig, records: list[InstanceRecord]) -> list[dict[str, Any]]:
+    table = RouteTable(parse_overrides(cfg.own.routes), socket.gethostname())
+    table.update(records)
+    return [
+        {
+            "prefix": r.prefix,
+            "extension": r.extension,
+            "upstreams": [{"url": u.url, "instance": u.instance, "host": u.host, "pid": u.pid} for u in r.upstreams],
+        }
+        for r in table.routes()
+    ]
+
+
+def _setup_routes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print [{prefix, extension, upstreams: [{url, ...}]}]")
+
+
+def _routes(args: argparse.Namespace, cfg: EffectiveConfig) -> int:
+    rows = route_rows(cfg, asyncio.run(_live_records(cfg)))
+    if args.json:
+        print_json(rows)
+        return 0
+    flat = [
+        {
+            "prefix": r["prefix"],
+            "extension": r["extension"],
+            "upstreams": ", ".join(u["url"] for u in r["upstreams"]) or "(none: 503)",
+        }
+        for r in rows
+    ]
+    print_table(flat, ["prefix", "extension", "upstreams"])
+    return 0
+
+
+def _reload_count(debug_addr: str) -> tuple[float, float]:
+    """(ok, rejected) reloads as the proxy's /metrics counts them."""
+    with urllib.request.urlopen(f"http://{debug_addr}/metrics", timeout=3) as resp:
+        text = resp.read().decode()
+    counts = {"ok": 0.0, "rejected": 0.0}
+    for line in text.splitlines():
+        for result in counts:
+            if line.startswith(f'{_RELOADS}{{result="{result}"}} '):
+                counts[result] = float(line.split()[-1])
+    return counts["ok"], counts["rejected"]
+
+
+def _signal_and_wait(rec: InstanceRecord) -> str:
+    debug = rec.addresses.get("debug", "")
+    before = _reload_count(debug)
+    os.kill(rec.pid, signal.SIGHUP)
+    deadline = time.monotonic() + RELOAD_WAIT
+    while time.monotonic() < deadline:
+        ok, rejected = _reload_count(debug)
+        if ok > before[0]:
+            return "reloaded"
+        if rejected > before[1]:
+            return "rejected (see the proxy's log)"
+        time.sleep(0.05)
+    return "no answer"
+
+
+def _reload(args: argparse.Namespace, cfg: EffectiveConfig) -> int:
+    try:
+        rules.load(cfg.own)
+    except rules.RulesError as exc:
+        print(f"ocis proxy reload: {exc}; the rules in force stay", file=sys.stderr)
+        return 1
+    proxies = [r for r in asyncio.run(_live_records(cfg)) if r.name == "proxy"]
+    here = socket.gethostname()
+    if not proxies:
+        print("ocis proxy reload: no running proxy found on the bus", file=sys.stderr)
+        return 1
+    failed = False
+    for rec in proxies:
+        if rec.host != here:
+            print(f"{rec.instance} on {rec.host}: skipped (send SIGHUP to PID {rec.pid} there)")
+            continue
+        result = _signal_and_wait(rec)
+        failed = failed or result != "reloaded"
+        print(f"{rec.instance} (PID {rec.pid}): {result}")
+    return 1 if failed else 0
+
+
+ROUTES = ExtensionCommand(
+    "routes", "print the route table with the live upstreams of each route", _setup_routes, _routes
+)
+RELOAD = ExtensionCommand(
+    "reload", "check the rules file, then make every proxy on this host reload it (SIGHUP)", lambda p: None, _reload
+)

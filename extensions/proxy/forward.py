@@ -1,0 +1,146 @@
+"""Sends a request to a route's upstream and streams the answer back, never holding a whole body.
+
+Request bodies flow from the client socket to the upstream socket chunk by
+chunk (aiohttp pauses reading when its buffer fills, the upstream connection
+waits while the upstream is slower), responses likewise. A connect failure
+moves on to the next upstream: the body is not touched before the connection
+exists. A reset of a kept-alive connection is retried only for requests without
+a body. An instance in this process is called directly (local.py); others over
+the pools of upstream.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDict
+
+from .accesslog import Trace
+from .balancer import Balancer
+from .headers import add_security_headers, client_response_headers
+from .local import LocalApps
+from .routes import Route, Upstream
+from .upstream import Answer, Body, ConnectFailed, Reset
+
+SMALL_BODY = 64 * 1024
+NO_BODY = (204, 304)
+UpstreamErrorHook = Callable[[Route, Upstream, str], None]  # (route, upstream, kind)
+
+
+class BodyTooLarge(Exception):
+    """A body without Content-Length grew past the route's limit while streaming."""
+
+
+class UpstreamUnavailable(Exception):
+    """No upstream of the route could be reached (502) or answered in time (504)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+async def _limited(stream: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in stream.iter_any():
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge(f"request body larger than {limit} bytes")
+        yield chunk
+
+
+def body_of(request: web.BaseRequest, limit: int) -> Body:
+    if not request.body_exists:
+        return None
+    if limit and request.content_length is None:
+        return _limited(request.content, limit)
+    return request.content
+
+
+class Forwarder:
+    def __init__(self, balancer: Balancer, local: LocalApps, tls: bool, on_upstream_error: UpstreamErrorHook) -> None:
+        self._balancer = balancer
+        self._local = local
+        self._tls = tls
+        self._on_error = on_upstream_error
+
+    async def _open(
+        self, request: web.BaseRequest, route: Route, order: list[Upstream], headers: CIMultiDict[str], body: Body
+    ) -> tuple[Answer, Upstream]:
+        last = "no upstream"
+        for up in order:
+            try:
+                answer = await self._balancer.pool(up).send(request.method, request.raw_path, headers, body)
+            except ConnectFailed as exc:
+                kind, retry, last = "connect", True, str(exc)
+            except Reset as exc:
+                kind, retry, last = "reset", body is None, str(exc)
+            except aiohttp.ServerTimeoutError as exc:
+                self._on_error(route, up, "timeout")
+                raise UpstreamUnavailable(504, f"upstream {up.url} timed out") from exc
+            except (aiohttp.ClientError, HttpProcessingError) as exc:  # an answer that is not HTTP
+                self._on_error(route, up, "reset")
+                raise UpstreamUnavailable(502, f"upstream {up.url}: {exc}") from exc
+            else:
+                self._balancer.succeeded(up)
+                return answer, up
+            self._balancer.failed(up)
+            self._on_error(route, up, kind)
+            if not retry:
+                break
+        raise UpstreamUnavailable(502, f"no upstream of {route.prefix} answered: {last}")
+
+    async def forward(
+        self,
+        request: web.BaseRequest,
+        route: Route,
+        headers: CIMultiDict[str],
+        body: Body,
+        trace: Trace,
+    ) -> web.StreamResponse:
+        order = self._balancer.candidates(route)
+        app = self._local.app_of(order[0]) if body is None or body is request.content else None
+        if app is not None:
+            trace.upstream = f"local:{order[0].url}"
+            return await self._local.call(app, request, headers, trace.request_id)
+        answer, up = await self._open(request, route, order, headers, body)
+        trace.upstream = up.url
+        try:
+            out = await self._relay(request, answer, trace)
+        except (aiohttp.ClientError, UpstreamUnavailable):
+            answer.finish(complete=False)
+            self._on_error(route, up, "body")
+            raise
+        except BaseException:
+            answer.finish(complete=False)
+            raise
+        answer.finish(complete=True)
+        return out
+
+    async def _relay(self, request: web.BaseRequest, answer: Answer, trace: Trace) -> web.StreamResponse:
+        status, reason = answer.message.code, answer.message.reason
+        headers = client_response_headers(answer.message.headers)
+        length_text = answer.message.headers.get("Content-Length", "")
+        length = int(length_text) if length_text.isdigit() else None
+        if length is not None and length <= SMALL_BODY and request.method != "HEAD" and status not in NO_BODY:
+            # A small body goes out with its headers in one write (one syscall instead of three),
+            # bounded like nginx's proxy buffers; everything else streams.
+            try:
+                body = await answer.payload.readexactly(length)
+            except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:  # nothing sent yet: a clean 502
+                raise UpstreamUnavailable(502, "the upstream broke off its answer") from exc
+            del headers["Content-Length"]
+            small = web.Response(status=status, reason=reason, headers=headers, body=body)
+            add_security_headers(small.headers, self._tls, trace.request_id)
+            return small
+        out = web.StreamResponse(status=status, reason=reason, headers=headers)
+        add_security_headers(out.headers, self._tls, trace.request_id)
+        await out.prepare(request)
+        async for chunk in answer.payload.iter_any():
+            trace.bytes_out += len(chunk)
+            await out.write(chunk)
+        await out.write_eof()
+        return out

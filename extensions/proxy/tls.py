@@ -1,0 +1,93 @@
+"""The proxy's TLS: the operator's certificate, or a self-signed one made once in the data dir and reused."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ocisd.config.schema import ConfigError
+from ocisd.logs import Logger
+
+CERT_FILE = "server.crt"
+KEY_FILE = "server.key"
+VALIDITY_DAYS = 825  # the longest lifetime browsers accept for a server certificate
+
+
+def names_for(url: str) -> list[str]:
+    """The names the self-signed certificate covers: the OCIS_URL host plus loopback."""
+    host = urlsplit(url).hostname or "localhost"
+    return list(dict.fromkeys([host, "localhost", "127.0.0.1", "::1"]))
+
+
+def _san(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def create_self_signed(cert_path: Path, key_path: Path, names: list[str]) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=VALIDITY_DAYS))
+        .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _usable(cert_path: Path, key_path: Path) -> bool:
+    """An existing self-signed pair is reused while it parses and has not expired."""
+    if not (cert_path.is_file() and key_path.is_file()):
+        return False
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError:
+        return False
+    return cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
+
+
+def server_context(cert: str, key: str, data_dir: Path, url: str, log: Logger) -> ssl.SSLContext:
+    """An SSL context for the listener; makes the self-signed pair when no certificate is configured."""
+    if bool(cert) != bool(key):
+        raise ConfigError("proxy: transport_tls_cert and transport_tls_key must be set together")
+    if cert:
+        cert_path, key_path = Path(cert).expanduser(), Path(key).expanduser()
+    else:
+        cert_path, key_path = data_dir / CERT_FILE, data_dir / KEY_FILE
+        if not _usable(cert_path, key_path):
+            names = names_for(url)
+            create_self_signed(cert_path, key_path, names)
+            log.info("self-signed certificate created", cert=str(cert_path), names=",".join(names))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cert_path, key_path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"proxy: cannot load TLS certificate {cert_path} / key {key_path}: {exc}") from None
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx

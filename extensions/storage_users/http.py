@@ -1,0 +1,202 @@
+"""The data server: PUT and GET/HEAD on signed URLs (`/data/<token>`), bytes never in gRPC.
+
+PUT streams the body into the driver's upload sink (the local one writes and
+hashes on worker threads while the next chunk arrives), then the driver
+commits; the answer comes only after the commit. GET serves the blob with sendfile, Range and conditionals.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import hdrs, web
+from prometheus_client import CollectorRegistry, Counter
+
+from . import errors, transfer
+from .driver import Base, UploadSink
+from .resources import Node, UploadOptions, external_id
+
+CHUNK = 1 << 20
+
+HTTP_STATUS = {
+    errors.Kind.NOT_FOUND: 404,
+    errors.Kind.EXISTS: 412,
+    errors.Kind.FORBIDDEN: 403,
+    errors.Kind.QUOTA: 507,
+    errors.Kind.LOCKED: 423,
+    errors.Kind.INVALID: 400,
+    errors.Kind.UNAUTHENTICATED: 401,
+    errors.Kind.UNSUPPORTED: 501,
+}
+PRECONDITION_STATUS = {"etag-mismatch": 412, "if-none-match": 412}
+
+
+def error_response(exc: errors.StorageError) -> web.Response:
+    status = PRECONDITION_STATUS.get(exc.reason, 409) if exc.kind == errors.Kind.PRECONDITION else HTTP_STATUS[exc.kind]
+    return web.json_response({"reason": exc.reason, "message": exc.message}, status=status)
+
+
+def disk_full(exc: OSError) -> web.Response:
+    """507 disk-full for ENOSPC/EDQUOT; any other OSError is re-raised."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    return error_response(errors.StorageError(errors.Kind.QUOTA, "disk-full", "the storage disk is full"))
+
+
+def _headers(node: Node) -> dict[str, str]:
+    return {
+        "ETag": f'"{node.etag}"',
+        "OC-ETag": f'"{node.etag}"',
+        "OC-FileId": external_id(node.space, node.id),
+        "OC-Checksum": f"SHA1:{node.sha1}",
+    }
+
+
+def _mtime_header(value: str | None) -> int:
+    if not value:
+        return 0
+    try:
+        return int(float(value) * 1e9)
+    except ValueError:
+        raise errors.invalid("bad-mtime", f"X-OC-Mtime must be unix seconds, got {value!r}") from None
+
+
+async def _receive(request: web.Request, sink: UploadSink, limit: int) -> None:
+    """Stream the body into `sink`; more than `limit` bytes (if ≥ 0) stops it at once."""
+    buf = bytearray()
+    received = 0
+    async for chunk in request.content.iter_any():
+        buf += chunk
+        received += len(chunk)
+        if 0 <= limit < received:
+            raise errors.invalid("size-mismatch", f"announced {limit} bytes, body is longer")
+        if len(buf) >= CHUNK:
+            await sink.write(bytes(buf))
+            buf.clear()
+    if buf:
+        await sink.write(bytes(buf))
+
+
+class _BlobResponse(web.FileResponse):
+    """sendfile with Range, but our etag and mtime instead of the blob file's."""
+
+    def __init__(self, path: Path, node: Node) -> None:
+        super().__init__(path, headers=_headers(node))
+        self._node = node
+
+    @property
+    def etag(self) -> Any:
+        return self.headers.get(hdrs.ETAG)
+
+    @etag.setter
+    def etag(self, value: Any) -> None:
+        self.headers[hdrs.ETAG] = f'"{self._node.etag}"'
+
+    @property
+    def last_modified(self) -> Any:
+        return self.headers.get(hdrs.LAST_MODIFIED)
+
+    @last_modified.setter
+    def last_modified(self, value: Any) -> None:
+        self.headers[hdrs.LAST_MODIFIED] = email.utils.formatdate(self._node.mtime / 1e9, usegmt=True)
+
+
+def _not_modified(request: web.Request, node: Node) -> bool:
+    if (inm := request.headers.get(hdrs.IF_NONE_MATCH)) is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or f'"{node.etag}"' in tags
+    since = request.if_modified_since
+    return since is not None and node.mtime // 1_000_000_000 <= since.timestamp()
+
+
+def _plain_request(request: web.Request, node: Node) -> web.Request:
+    """Drop conditionals we answered ourselves; keep Range only if If-Range (if any) names our etag."""
+    headers = request.headers.copy()
+    for name in (hdrs.IF_NONE_MATCH, hdrs.IF_MATCH, hdrs.IF_MODIFIED_SINCE, hdrs.IF_UNMODIFIED_SINCE, hdrs.IF_RANGE):
+        headers.popall(name, None)
+    if_range = request.headers.get(hdrs.IF_RANGE)
+    if if_range is not None and if_range.strip() != f'"{node.etag}"':
+        headers.popall(hdrs.RANGE, None)
+    return request.clone(headers=headers)
+
+
+def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> web.Application:
+    uploads = Counter("storage_uploads", "Uploads to the data server by HTTP status.", ["status"], registry=metrics)
+    upload_bytes = Counter("storage_upload_bytes", "Bytes of committed uploads.", registry=metrics)
+    downloads = Counter(
+        "storage_downloads", "Downloads from the data server by HTTP status.", ["status"], registry=metrics
+    )
+
+    async def upload(request: web.Request) -> web.StreamResponse:
+        response = await _upload(request)
+        uploads.labels(status=str(response.status)).inc()
+        return response
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        response = await _download(request)
+        downloads.labels(status=str(response.status)).inc()
+        return response
+
+    async def _upload(request: web.Request) -> web.StreamResponse:
+        try:
+            claims = transfer.verify(transfer_secret, request.match_info["token"], "upload")
+            ref = transfer.claims_ref(claims)
+            opts = UploadOptions(**{**claims["opts"], "lock_tokens": tuple(claims["opts"]["lock_tokens"])})
+            # The client's checksum and mtime may also arrive on the PUT itself.
+            mtime = _mtime_header(request.headers.get("X-OC-Mtime"))
+            opts = replace(
+                opts, checksum=request.headers.get("OC-Checksum") or opts.checksum, mtime=mtime or opts.mtime
+            )
+            if opts.size >= 0 and request.content_length is not None and request.content_length != opts.size:
+                raise errors.invalid("size-mismatch", f"announced {opts.size} bytes, body has {request.content_length}")
+            await driver.check_upload(ref, opts)
+            sink = await driver.open_upload()
+            try:
+                await _receive(request, sink, opts.size)
+            except BaseException:
+                await sink.abort()
+                raise
+            node, created = await driver.commit_upload(ref, opts, sink)
+        except errors.StorageError as exc:
+            return error_response(exc)
+        except OSError as exc:
+            return disk_full(exc)
+        upload_bytes.inc(node.size)
+        body = {
+            "id": external_id(node.space, node.id),
+            "etag": node.etag,
+            "size": node.size,
+            "mtime_ns": node.mtime,
+            "checksums": {"sha1": node.sha1, "md5": node.md5, "adler32": node.adler32},
+            "created": created,
+        }
+        return web.json_response(body, status=201 if created else 200, headers=_headers(node))
+
+    async def _download(request: web.Request) -> web.StreamResponse:
+        try:
+            claims = transfer.verify(transfer_secret, request.match_info["token"], "download")
+            ref = transfer.claims_ref(claims)
+            node, path = await driver.download(ref)
+            if path is not None and not path.exists():  # replaced (and collected) just now
+                node, path = await driver.download(ref)
+        except errors.StorageError as exc:
+            return error_response(exc)
+        if _not_modified(request, node):
+            return web.Response(status=304, headers=_headers(node))
+        if path is None:
+            resp = web.Response(body=b"", headers=_headers(node), content_type=node.mime)
+            resp.last_modified = node.mtime / 1e9
+            return resp
+        blob = _BlobResponse(path, node)
+        blob.content_type = node.mime
+        await blob.prepare(_plain_request(request, node))
+        return blob
+
+    app = web.Application(client_max_size=1 << 20)
+    app.router.add_put("/data/{token}", upload)
+    app.router.add_get("/data/{token}", download)
+    return app

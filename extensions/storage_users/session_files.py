@@ -1,0 +1,143 @@
+"""Upload-session bytes on local disk: one folder per session under `uploads/`.
+
+A folder holds `data` (bytes appended at offsets) and `chunks/` (named chunks,
+each written to a temp file, fsynced and renamed, so a chunk is whole or absent).
+Bytes past a session's recorded offset come from a write that was never
+answered; they are cut off before the next append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from . import errors
+from .blobs import fsync_dir
+from .checksums import Hasher
+
+PART = ".part"
+BLOCK = 4 << 20
+
+
+class SessionFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def folder(self, session_id: str) -> Path:
+        # Hashed: ids are safe names already, but a fixed-length name needs no further thought.
+        return self.root / hashlib.sha256(session_id.encode()).hexdigest()[:32]
+
+    def create(self, session_id: str) -> None:
+        folder = self.folder(session_id)
+        shutil.rmtree(folder, ignore_errors=True)  # left by an expired namesake
+        (folder / "chunks").mkdir(parents=True, mode=0o700)
+        (folder / "data").touch(mode=0o600)
+        fsync_dir(folder)
+        fsync_dir(self.root)
+
+    def remove(self, session_id: str) -> None:
+        shutil.rmtree(self.folder(session_id), ignore_errors=True)
+
+    def sweep(self, live: set[str]) -> int:
+        """At start: remove folders of sessions without a record and chunk temp files; returns how many."""
+        keep = {self.folder(sid).name for sid in live}
+        count = 0
+        for entry in os.scandir(self.root):
+            if not entry.is_dir():
+                continue
+            if entry.name not in keep:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                count += 1
+                continue
+            for part in Path(entry.path, "chunks").glob(f"*{PART}"):
+                part.unlink(missing_ok=True)
+                count += 1
+        return count
+
+    def open_at(self, session_id: str, offset: int) -> int:
+        """`data` opened for writing at `offset`, dropping any unanswered bytes after it."""
+        try:
+            fd = os.open(self.folder(session_id) / "data", os.O_WRONLY)
+        except FileNotFoundError:
+            raise errors.not_found("no such upload session") from None
+        os.ftruncate(fd, offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+        return fd
+
+    def chunks(self, session_id: str) -> list[tuple[str, int, int]]:
+        """(name, size, mtime ns) of the named chunks, in name order."""
+        try:
+            entries = [e for e in os.scandir(self.folder(session_id) / "chunks") if not e.name.endswith(PART)]
+        except FileNotFoundError:
+            return []
+        stats = [(e.name, e.stat()) for e in entries]
+        return sorted((name, st.st_size, st.st_mtime_ns) for name, st in stats)
+
+    def open_chunk(self, session_id: str) -> tuple[int, Path]:
+        """A temp file for one chunk in the session's folder."""
+        path = self.folder(session_id) / "chunks" / f".{secrets.token_hex(8)}{PART}"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
+        except FileNotFoundError:
+            raise errors.not_found("no such upload session") from None
+
+    def place_chunk(self, tmp: Path, name: str) -> bool:
+        """Rename a complete, fsynced chunk into place durably; True if it is new."""
+        target = tmp.parent / name
+        created = not target.exists()
+        os.rename(tmp, target)
+        fsync_dir(tmp.parent)
+        return created
+
+    def assemble(self, session_id: str, offset: int) -> Path:
+        """One fsynced file with the session's bytes: `data` cut to `offset`, or the chunks joined in name order."""
+        folder = self.folder(session_id)
+        named = self.chunks(session_id)
+        if not named:
+            fd = self.open_at(session_id, offset)
+            os.close(fd)
+            return folder / "data"
+        target = folder / "assembled"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for name, size, _ in named:
+                with open(folder / "chunks" / name, "rb") as chunk:
+                    left = size
+                    while left > 0:  # copied inside the kernel
+                        left -= os.copy_file_range(chunk.fileno(), fd, left) or _short(name)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return target
+
+    def stage(self, source: Path, rev: str) -> Path:
+        """A second name for `source` that a commit may rename away, keeping the session's own."""
+        link = source.parent / f"commit-{rev}"
+        link.unlink(missing_ok=True)
+        os.link(source, link)
+        return link
+
+
+def _short(name: str) -> int:
+    raise errors.invalid("size-mismatch", f"chunk {name} is shorter than listed")
+
+
+def digest(path: Path, lanes: tuple[ThreadPoolExecutor, ThreadPoolExecutor]) -> tuple[int, dict[str, str]]:
+    """Size and SHA1/MD5/Adler-32 of a file, hashed on two lanes while the next block is read."""
+    hasher = Hasher()
+    size = 0
+    pending: list[Future[None]] = []
+    with open(path, "rb", buffering=0) as f:
+        while block := f.read(BLOCK):
+            for job in pending:
+                job.result()
+            pending = [lanes[0].submit(hasher.update_md5, block), lanes[1].submit(hasher.update_sha1_adler, block)]
+            size += len(block)
+    for job in pending:
+        job.result()
+    return size, hasher.digests()

@@ -1,0 +1,41 @@
+"""users: accounts, argon2id passwords and personal app tokens behind the Users gRPC API."""
+
+from __future__ import annotations
+
+from ocisd import sessions
+from ocisd.api.identity.v1 import users_pb2_grpc
+from ocisd.extension import Context, Extension
+
+from . import backends
+from .accounts import Accounts
+from .config import UsersConfig
+from .grpc import UsersService
+from .passwords import Passwords
+
+
+class Users(Extension):
+    name = "users"
+    summary = "user accounts, argon2id passwords and app tokens (gRPC ocisd.identity.v1.Users)"
+    config = UsersConfig
+
+    def __init__(self) -> None:
+        self._backend: backends.Base | None = None
+
+    async def start(self, ctx: Context) -> None:
+        cfg = ctx.config
+        self._backend = backends.load(cfg, ctx.data_dir)
+        passwords = Passwords(cfg.argon2_time_cost, cfg.argon2_memory_cost, cfg.argon2_parallelism)
+
+        def changed(user_id: str, change: str) -> None:
+            ctx.bus.publish_event(sessions.USERS_CHANGED, {"user_id": user_id, "change": change})
+
+        accounts = Accounts(self._backend, passwords, changed)
+        outcome = await accounts.ensure_admin(ctx.shared.admin_user_id, ctx.shared.admin_password)
+        ctx.log.info("admin user", outcome=outcome)
+        service = UsersService(accounts, ctx.shared)
+        await ctx.serve_grpc(lambda server: users_pb2_grpc.add_UsersServicer_to_server(service, server))
+
+    async def stop(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None

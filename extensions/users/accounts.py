@@ -1,0 +1,162 @@
+"""User accounts: create, look up, passwords (argon2id, rehash on login), app tokens, the admin.
+
+Every change that may invalidate a cached login (password, enabled, deletion,
+token revocation) is reported through `on_change(user_id, what)`, which the
+extension publishes on the bus for the auth extensions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+
+from .backends import Base, TokenRecord, UserRecord
+from .names import key, validate
+from .passwords import Passwords
+
+MAX_PASSWORD = 1024
+MAX_FIELD = 1024
+ADMIN_USERNAME = "admin"
+
+
+class NotFound(LookupError):
+    pass
+
+
+class InvalidValue(ValueError):
+    pass
+
+
+def _check_password(password: str) -> None:
+    if not password or len(password) > MAX_PASSWORD:
+        raise InvalidValue(f"password must be 1 to {MAX_PASSWORD} characters")
+
+
+def _check_fields(*values: str | None) -> None:
+    if any(v is not None and len(v) > MAX_FIELD for v in values):
+        raise InvalidValue(f"display name and email must be at most {MAX_FIELD} characters")
+
+
+def _token_hash(secret: str) -> str:
+    # App token secrets are 256 random bits: a fast hash is enough, and a stolen database reveals none.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, backend: Base, passwords: Passwords, on_change: Callable[[str, str], None]) -> None:
+        self._backend = backend
+        self._passwords = passwords
+        self._on_change = on_change
+
+    async def create(
+        self, username: str, password: str, display_name: str = "", email: str = "", user_id: str = ""
+    ) -> UserRecord:
+        validate(username)
+        _check_password(password)
+        _check_fields(display_name, email)
+        if user_id:
+            try:
+                user_id = str(uuid.UUID(user_id))
+            except ValueError:
+                raise InvalidValue("id must be a UUID") from None
+        user = UserRecord(
+            id=user_id or str(uuid.uuid4()),
+            username=username,
+            display_name=display_name or username,
+            email=email,
+            enabled=True,
+            created=time.time(),
+            password_hash=await self._passwords.hash(password),
+        )
+        self._backend.add(user, key(username))
+        return user
+
+    def get(self, user_id: str) -> UserRecord:
+        user = self._backend.get(user_id)
+        if user is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        return user
+
+    def by_name(self, username: str) -> UserRecord:
+        user = self._backend.by_name(key(username))
+        if user is None:
+            raise NotFound(f"no user named {username!r}")
+        return user
+
+    def find(self, query: str) -> list[UserRecord]:
+        return self._backend.find(query)
+
+    def update(self, user_id: str, display_name: str | None, email: str | None) -> UserRecord:
+        _check_fields(display_name, email)
+        if not self._backend.update(user_id, display_name, email):
+            raise NotFound(f"no user with id {user_id!r}")
+        return self.get(user_id)
+
+    async def set_password(self, user_id: str, password: str) -> None:
+        _check_password(password)
+        self.get(user_id)
+        self._backend.set_password_hash(user_id, await self._passwords.hash(password))
+        self._on_change(user_id, "password")
+
+    def set_enabled(self, user_id: str, enabled: bool) -> UserRecord:
+        if not self._backend.set_enabled(user_id, enabled):
+            raise NotFound(f"no user with id {user_id!r}")
+        self._on_change(user_id, "enabled" if enabled else "disabled")
+        return self.get(user_id)
+
+    def delete(self, user_id: str) -> None:
+        if not self._backend.delete(user_id):
+            raise NotFound(f"no user with id {user_id!r}")
+        self._on_change(user_id, "deleted")
+
+    async def verify_password(self, username: str, password: str) -> UserRecord | None:
+        """The user when the password is right and the account enabled; None otherwise, in the same time."""
+        user = self._backend.by_name(key(username)) if username and len(username) <= 255 else None
+        ok = await self._passwords.verify(user.password_hash if user else None, password[:MAX_PASSWORD])
+        if not ok or user is None or not user.enabled:
+            return None
+        if self._passwords.needs_rehash(user.password_hash):
+            self._backend.set_password_hash(user.id, await self._passwords.hash(password))
+        return user
+
+    def create_token(self, user_id: str, label: str, ttl: float) -> tuple[TokenRecord, str]:
+        self.get(user_id)
+        if ttl < 0:
+            raise InvalidValue("ttl must not be negative")
+        secret = secrets.token_urlsafe(32)
+        now = time.time()
+        token = TokenRecord(str(uuid.uuid4()), user_id, label, now, now + ttl if ttl else 0.0)
+        self._backend.add_token(token, _token_hash(secret))
+        return token, secret
+
+    def tokens(self, user_id: str) -> list[TokenRecord]:
+        return self._backend.tokens(user_id)
+
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        found = self._backend.delete_token(token_id)
+        if found is None:
+            raise NotFound(f"no app token with id {token_id!r}")
+        self._on_change(found.user_id, "token-revoked")
+        return found
+
+    def verify_token(self, secret: str) -> UserRecord | None:
+        """The enabled owner of an unexpired app token, or None."""
+        token = self._backend.token_by_hash(_token_hash(secret)) if secret else None
+        if token is None or (token.expires and token.expires < time.time()):
+            return None
+        user = self._backend.get(token.user_id)
+        return user if user is not None and user.enabled else None
+
+    async def ensure_admin(self, user_id: str, password: str) -> str:
+        """Create the admin on first start; an existing admin is never reset. Returns what happened."""
+        if not user_id or not password:
+            return "skipped: admin_user_id or admin_password is not configured"
+        if self._backend.get(user_id) is not None:
+            return "exists"
+        if self._backend.by_name(key(ADMIN_USERNAME)) is not None:
+            return f"skipped: a user named {ADMIN_USERNAME!r} exists with another id"
+        await self.create(ADMIN_USERNAME, password, "Admin", user_id=user_id)
+        return "created"

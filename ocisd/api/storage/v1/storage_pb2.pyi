@@ -1,0 +1,534 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ResourceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESOURCE_TYPE_INVALID: _ClassVar[ResourceType]
+    RESOURCE_TYPE_FILE: _ClassVar[ResourceType]
+    RESOURCE_TYPE_CONTAINER: _ClassVar[ResourceType]
+
+class LockScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOCK_SCOPE_INVALID: _ClassVar[LockScope]
+    LOCK_SCOPE_EXCLUSIVE: _ClassVar[LockScope]
+    LOCK_SCOPE_SHARED: _ClassVar[LockScope]
+RESOURCE_TYPE_INVALID: ResourceType
+RESOURCE_TYPE_FILE: ResourceType
+RESOURCE_TYPE_CONTAINER: ResourceType
+LOCK_SCOPE_INVALID: LockScope
+LOCK_SCOPE_EXCLUSIVE: LockScope
+LOCK_SCOPE_SHARED: LockScope
+
+class Reference(_message.Message):
+    __slots__ = ("space_id", "path", "node_id")
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    path: str
+    node_id: str
+    def __init__(self, space_id: _Optional[str] = ..., path: _Optional[str] = ..., node_id: _Optional[str] = ...) -> None: ...
+
+class Checksums(_message.Message):
+    __slots__ = ("sha1", "md5", "adler32")
+    SHA1_FIELD_NUMBER: _ClassVar[int]
+    MD5_FIELD_NUMBER: _ClassVar[int]
+    ADLER32_FIELD_NUMBER: _ClassVar[int]
+    sha1: str
+    md5: str
+    adler32: str
+    def __init__(self, sha1: _Optional[str] = ..., md5: _Optional[str] = ..., adler32: _Optional[str] = ...) -> None: ...
+
+class Lock(_message.Message):
+    __slots__ = ("token", "scope", "depth_infinity", "owner", "timeout_seconds", "expires", "root_id", "root_path", "user_id")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_INFINITY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    ROOT_ID_FIELD_NUMBER: _ClassVar[int]
+    ROOT_PATH_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    scope: LockScope
+    depth_infinity: bool
+    owner: str
+    timeout_seconds: int
+    expires: int
+    root_id: str
+    root_path: str
+    user_id: str
+    def __init__(self, token: _Optional[str] = ..., scope: _Optional[_Union[LockScope, str]] = ..., depth_infinity: _Optional[bool] = ..., owner: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., expires: _Optional[int] = ..., root_id: _Optional[str] = ..., root_path: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class ResourceInfo(_message.Message):
+    __slots__ = ("id", "parent_id", "space_id", "name", "path", "type", "size", "mtime_ns", "etag", "checksums", "mime_type", "permissions", "owner_id", "arbitrary_metadata", "locks")
+    class ArbitraryMetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUMS_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARBITRARY_METADATA_FIELD_NUMBER: _ClassVar[int]
+    LOCKS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    parent_id: str
+    space_id: str
+    name: str
+    path: str
+    type: ResourceType
+    size: int
+    mtime_ns: int
+    etag: str
+    checksums: Checksums
+    mime_type: str
+    permissions: str
+    owner_id: str
+    arbitrary_metadata: _containers.ScalarMap[str, str]
+    locks: _containers.RepeatedCompositeFieldContainer[Lock]
+    def __init__(self, id: _Optional[str] = ..., parent_id: _Optional[str] = ..., space_id: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., type: _Optional[_Union[ResourceType, str]] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., mime_type: _Optional[str] = ..., permissions: _Optional[str] = ..., owner_id: _Optional[str] = ..., arbitrary_metadata: _Optional[_Mapping[str, str]] = ..., locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ...) -> None: ...
+
+class GetHomeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateHomeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HomeResponse(_message.Message):
+    __slots__ = ("space_id", "info")
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    info: ResourceInfo
+    def __init__(self, space_id: _Optional[str] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
+
+class StatRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class StatResponse(_message.Message):
+    __slots__ = ("info",)
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
+
+class ListContainerRequest(_message.Message):
+    __slots__ = ("ref", "page_size", "page_token")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    page_size: int
+    page_token: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListContainerResponse(_message.Message):
+    __slots__ = ("info", "infos", "next_page_token")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    INFOS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    infos: _containers.RepeatedCompositeFieldContainer[ResourceInfo]
+    next_page_token: str
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., infos: _Optional[_Iterable[_Union[ResourceInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ResourceResponse(_message.Message):
+    __slots__ = ("info",)
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
+
+class CreateContainerRequest(_message.Message):
+    __slots__ = ("ref", "lock_tokens", "mtime_ns")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    mtime_ns: int
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., lock_tokens: _Optional[_Iterable[str]] = ..., mtime_ns: _Optional[int] = ...) -> None: ...
+
+class DeleteRequest(_message.Message):
+    __slots__ = ("ref", "lock_tokens", "if_match")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    if_match: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., lock_tokens: _Optional[_Iterable[str]] = ..., if_match: _Optional[str] = ...) -> None: ...
+
+class DeleteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MoveRequest(_message.Message):
+    __slots__ = ("source", "destination", "overwrite", "lock_tokens", "mtime_ns")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    source: Reference
+    destination: Reference
+    overwrite: bool
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    mtime_ns: int
+    def __init__(self, source: _Optional[_Union[Reference, _Mapping]] = ..., destination: _Optional[_Union[Reference, _Mapping]] = ..., overwrite: _Optional[bool] = ..., lock_tokens: _Optional[_Iterable[str]] = ..., mtime_ns: _Optional[int] = ...) -> None: ...
+
+class CopyRequest(_message.Message):
+    __slots__ = ("source", "destination", "overwrite", "lock_tokens", "shallow", "mtime_ns")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    SHALLOW_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    source: Reference
+    destination: Reference
+    overwrite: bool
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    shallow: bool
+    mtime_ns: int
+    def __init__(self, source: _Optional[_Union[Reference, _Mapping]] = ..., destination: _Optional[_Union[Reference, _Mapping]] = ..., overwrite: _Optional[bool] = ..., lock_tokens: _Optional[_Iterable[str]] = ..., shallow: _Optional[bool] = ..., mtime_ns: _Optional[int] = ...) -> None: ...
+
+class MoveCopyResponse(_message.Message):
+    __slots__ = ("info", "overwritten")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITTEN_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    overwritten: bool
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., overwritten: _Optional[bool] = ...) -> None: ...
+
+class SetArbitraryMetadataRequest(_message.Message):
+    __slots__ = ("ref", "metadata", "lock_tokens")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REF_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    metadata: _containers.ScalarMap[str, str]
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UnsetArbitraryMetadataRequest(_message.Message):
+    __slots__ = ("ref", "keys", "lock_tokens")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LockRequest(_message.Message):
+    __slots__ = ("ref", "scope", "depth_infinity", "owner", "timeout_seconds", "lock_tokens")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_INFINITY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    scope: LockScope
+    depth_infinity: bool
+    owner: str
+    timeout_seconds: int
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., scope: _Optional[_Union[LockScope, str]] = ..., depth_infinity: _Optional[bool] = ..., owner: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LockResponse(_message.Message):
+    __slots__ = ("lock", "info", "created")
+    LOCK_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    lock: Lock
+    info: ResourceInfo
+    created: bool
+    def __init__(self, lock: _Optional[_Union[Lock, _Mapping]] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class RefreshLockRequest(_message.Message):
+    __slots__ = ("ref", "token", "timeout_seconds")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    token: str
+    timeout_seconds: int
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., token: _Optional[str] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
+
+class UnlockRequest(_message.Message):
+    __slots__ = ("ref", "token")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    token: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+
+class UnlockResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLockRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class GetLockResponse(_message.Message):
+    __slots__ = ("locks",)
+    LOCKS_FIELD_NUMBER: _ClassVar[int]
+    locks: _containers.RepeatedCompositeFieldContainer[Lock]
+    def __init__(self, locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ...) -> None: ...
+
+class InitiateUploadRequest(_message.Message):
+    __slots__ = ("ref", "size", "checksum", "if_match", "if_none_match", "mtime_ns", "lock_tokens")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    IF_NONE_MATCH_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    size: int
+    checksum: str
+    if_match: str
+    if_none_match: bool
+    mtime_ns: int
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., size: _Optional[int] = ..., checksum: _Optional[str] = ..., if_match: _Optional[str] = ..., if_none_match: _Optional[bool] = ..., mtime_ns: _Optional[int] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class InitiateUploadResponse(_message.Message):
+    __slots__ = ("upload_url", "token", "expires", "exists")
+    UPLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    upload_url: str
+    token: str
+    expires: int
+    exists: bool
+    def __init__(self, upload_url: _Optional[str] = ..., token: _Optional[str] = ..., expires: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
+
+class InitiateFileDownloadRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class InitiateFileDownloadResponse(_message.Message):
+    __slots__ = ("download_url", "expires", "info", "local_path", "local_host")
+    DOWNLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_HOST_FIELD_NUMBER: _ClassVar[int]
+    download_url: str
+    expires: int
+    info: ResourceInfo
+    local_path: str
+    local_host: str
+    def __init__(self, download_url: _Optional[str] = ..., expires: _Optional[int] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., local_path: _Optional[str] = ..., local_host: _Optional[str] = ...) -> None: ...
+
+class GetQuotaRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class GetQuotaResponse(_message.Message):
+    __slots__ = ("total", "used", "remaining", "unlimited")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    UNLIMITED_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    used: int
+    remaining: int
+    unlimited: bool
+    def __init__(self, total: _Optional[int] = ..., used: _Optional[int] = ..., remaining: _Optional[int] = ..., unlimited: _Optional[bool] = ...) -> None: ...
+
+class GetProviderInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetProviderInfoResponse(_message.Message):
+    __slots__ = ("provider_id", "home_range_start", "home_range_end", "space_ids", "data_url")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOME_RANGE_START_FIELD_NUMBER: _ClassVar[int]
+    HOME_RANGE_END_FIELD_NUMBER: _ClassVar[int]
+    SPACE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DATA_URL_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    home_range_start: str
+    home_range_end: str
+    space_ids: _containers.RepeatedScalarFieldContainer[str]
+    data_url: str
+    def __init__(self, provider_id: _Optional[str] = ..., home_range_start: _Optional[str] = ..., home_range_end: _Optional[str] = ..., space_ids: _Optional[_Iterable[str]] = ..., data_url: _Optional[str] = ...) -> None: ...
+
+class CreateUploadSessionRequest(_message.Message):
+    __slots__ = ("ref", "name", "length", "checksum", "mtime_ns", "if_match", "if_none_match", "lock_tokens", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REF_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    IF_NONE_MATCH_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    name: str
+    length: int
+    checksum: str
+    mtime_ns: int
+    if_match: str
+    if_none_match: bool
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., name: _Optional[str] = ..., length: _Optional[int] = ..., checksum: _Optional[str] = ..., mtime_ns: _Optional[int] = ..., if_match: _Optional[str] = ..., if_none_match: _Optional[bool] = ..., lock_tokens: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class UploadChunk(_message.Message):
+    __slots__ = ("name", "size", "mtime_ns")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size: int
+    mtime_ns: int
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ...) -> None: ...
+
+class UploadSession(_message.Message):
+    __slots__ = ("id", "name", "data_url", "expires", "created", "offset", "length", "target", "checksum", "mtime_ns", "if_match", "metadata", "chunks", "finished", "info")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    data_url: str
+    expires: int
+    created: int
+    offset: int
+    length: int
+    target: Reference
+    checksum: str
+    mtime_ns: int
+    if_match: str
+    metadata: _containers.ScalarMap[str, str]
+    chunks: _containers.RepeatedCompositeFieldContainer[UploadChunk]
+    finished: bool
+    info: ResourceInfo
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., data_url: _Optional[str] = ..., expires: _Optional[int] = ..., created: _Optional[int] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., target: _Optional[_Union[Reference, _Mapping]] = ..., checksum: _Optional[str] = ..., mtime_ns: _Optional[int] = ..., if_match: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., chunks: _Optional[_Iterable[_Union[UploadChunk, _Mapping]]] = ..., finished: _Optional[bool] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
+
+class GetUploadSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class ListUploadSessionsRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class ListUploadSessionsResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[UploadSession]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[UploadSession, _Mapping]]] = ...) -> None: ...
+
+class FinishUploadSessionRequest(_message.Message):
+    __slots__ = ("session_id", "ref", "length", "checksum", "mtime_ns", "if_match", "if_none_match", "lock_tokens")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REF_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    IF_NONE_MATCH_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    ref: Reference
+    length: int
+    checksum: str
+    mtime_ns: int
+    if_match: str
+    if_none_match: bool
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[str] = ..., ref: _Optional[_Union[Reference, _Mapping]] = ..., length: _Optional[int] = ..., checksum: _Optional[str] = ..., mtime_ns: _Optional[int] = ..., if_match: _Optional[str] = ..., if_none_match: _Optional[bool] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FinishUploadSessionResponse(_message.Message):
+    __slots__ = ("info", "created")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    created: bool
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class DeleteUploadSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class DeleteUploadSessionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

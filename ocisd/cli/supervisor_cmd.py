@@ -1,0 +1,89 @@
+"""`ocis supervisor generate|start|status|restart NAME|reload|stop`: extensions as supervisord programs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ocisd.cli.command import Command, print_json, print_table
+from ocisd.config.loader import config_dir
+from ocisd.discovery import selection
+from ocisd.supervisor import config
+from ocisd.supervisor.control import Failure, Supervisor, SupervisorError
+
+
+def default_dir() -> Path:
+    return config_dir() / "supervisor"
+
+
+def _setup(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        a = actions.add_parser(name, help=help, description=help)
+        a.add_argument("--dir", type=Path, default=None, help="deployment directory (default: <config dir>/supervisor)")
+        return a
+
+    g = action("generate", "write supervisord.conf with one [program:ocis-<name>] per extension")
+    g.add_argument("--extensions", default="", help="comma-separated extensions (default: all installed)")
+    g.add_argument(
+        "--portable",
+        action="store_true",
+        help="no machine-specific paths: the repository venv's ocis and ~/.ocis/config (as in supervisor.d/)",
+    )
+    action("start", "launch supervisord and wait until every program is RUNNING")
+    s = action("status", "every program's state, PID and uptime")
+    s.add_argument("--json", action="store_true", help='print [{"name", "state", "pid", "uptime"}]')
+    r = action("restart", "restart one program; the others keep their PIDs")
+    r.add_argument("name", help="extension or program name (hello or ocis-hello)")
+    action("reload", "apply a changed supervisord.conf: start added, stop removed, restart changed programs")
+    action("stop", "shut supervisord down and wait until every program exited")
+
+
+def _report(failures: list[Failure]) -> int:
+    for f in failures:
+        print(f"ocis: {f.program} is {f.state}; the end of its log:\n{f.log_tail}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _generate(args: argparse.Namespace, directory: Path) -> int:
+    # The same selection `ocis server` makes from OCIS_RUN_EXTENSIONS: all when empty, unknown names refused.
+    names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})
+    ocis, programs = config.layout(names, os.environ, args.portable)
+    conf = config.write(directory, ocis, programs)
+    print(f"wrote {conf} ({len(programs)} programs: {', '.join(p.program for p in programs)})")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    directory: Path = args.dir or default_dir()
+    try:
+        if args.action == "generate":
+            return _generate(args, directory)
+        sup = Supervisor(directory)
+        if args.action == "start":
+            return _report(sup.start())
+        if args.action == "status":
+            rows = sup.status()
+            if args.json:
+                print_json(rows)
+            else:
+                print_table(rows, ["name", "state", "pid", "uptime"])
+            return 0
+        if args.action == "restart":
+            return _report(sup.restart(args.name))
+        if args.action == "reload":
+            summary, failures = sup.reload()
+            print(" ".join(f"{k}: {', '.join(v) or '-'}" for k, v in summary.items()))
+            return _report(failures)
+        pids = sup.stop()
+        print(f"supervisord stopped ({len(pids)} processes exited)")
+        return 0
+    except (SupervisorError, config.GenerateError) as exc:
+        print(f"ocis: {exc}", file=sys.stderr)
+        return 1
+
+
+COMMAND = Command("supervisor", "generate and drive a supervisord deployment (one process per extension)", _setup, _run)

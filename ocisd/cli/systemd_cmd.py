@@ -1,0 +1,34 @@
+"""`ocis systemd generate [--dir DIR] [--user] [--extensions LIST]`: the template unit and the target."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ocisd import systemd
+from ocisd.cli.command import Command
+from ocisd.discovery import selection
+
+
+def _setup(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    g = actions.add_parser("generate", help="write ocisd@.service and ocisd.target")
+    g.add_argument("--dir", type=Path, default=None, help="where to write (default: the system or user unit dir)")
+    g.add_argument("--user", action="store_true", help="units for the user's service manager (systemctl --user)")
+    g.add_argument("--extensions", default="", help="comma-separated extensions the target wants (default: all)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})  # all when empty, unknown names refused
+    directory = args.dir or systemd.default_dir(args.user)
+    paths = systemd.write(directory, names, os.environ, args.user)
+    scope = "--user " if args.user else ""
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    print(f"next: systemctl {scope}daemon-reload && systemctl {scope}enable --now {systemd.TARGET}")
+    return 0
+
+
+COMMAND = Command(
+    "systemd", "generate systemd units: ocisd@.service (one per extension) and ocisd.target", _setup, _run
+)

@@ -1,0 +1,197 @@
+"""`ocis users add|list|show|set-password|disable|enable|delete` and `ocis users token create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.cli import remote
+from ocisd.cli.command import Command, print_json, print_table
+from ocisd.config.schema import parse_duration
+from ocisd.rpc.client import RpcClients
+
+USER_FIELDS = ("id", "username", "display_name", "email", "enabled")
+TOKEN_FIELDS = ("id", "label", "created", "expires")
+
+
+def _users(rpc: RpcClients) -> Any:
+    return rpc.stub("users", users_pb2_grpc.UsersStub)
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else "never"
+
+
+def _add(args: argparse.Namespace) -> remote.Action:
+    password = remote.read_password(args.password_stdin)
+
+    async def act(rpc: RpcClients) -> int:
+        request = users_pb2.CreateUserRequest(
+            username=args.username, password=password, display_name=args.display_name, email=args.email
+        )
+        user = await _users(rpc).CreateUser(request)
+        print(f"created user {user.username} (id {user.id})")
+        return 0
+
+    return act
+
+
+def _list(args: argparse.Namespace) -> remote.Action:
+    async def act(rpc: RpcClients) -> int:
+        reply = await _users(rpc).ListUsers(users_pb2.ListUsersRequest(query=args.query))
+        rows = [remote.as_dict(u, USER_FIELDS) for u in reply.users]
+        print_json(rows) if args.json else print_table(rows, USER_FIELDS)
+        return 0
+
+    return act
+
+
+def _show(args: argparse.Namespace) -> remote.Action:
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        groups = await rpc.stub("groups", groups_pb2_grpc.GroupsStub).GroupsOfUser(
+            groups_pb2.GroupsOfUserRequest(user_id=user.id)
+        )
+        row = {**remote.as_dict(user, USER_FIELDS), "created": _when(user.created)}
+        row["groups"] = [g.name for g in groups.groups]
+        if args.json:
+            print_json(row)
+        else:
+            for k, v in row.items():
+                print(f"{k + ':':14}{', '.join(v) if isinstance(v, list) else v}")
+        return 0
+
+    return act
+
+
+def _set_password(args: argparse.Namespace) -> remote.Action:
+    password = remote.read_password(args.password_stdin)
+
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        await _users(rpc).SetPassword(users_pb2.SetPasswordRequest(id=user.id, password=password))
+        print(f"password of {user.username} changed")
+        return 0
+
+    return act
+
+
+def _set_enabled(enabled: bool) -> Any:
+    def build(args: argparse.Namespace) -> remote.Action:
+        async def act(rpc: RpcClients) -> int:
+            user = await remote.find_user(rpc, args.user)
+            await _users(rpc).SetEnabled(users_pb2.SetEnabledRequest(id=user.id, enabled=enabled))
+            print(f"{'enabled' if enabled else 'disabled'} user {user.username}")
+            return 0
+
+        return act
+
+    return build
+
+
+def _delete(args: argparse.Namespace) -> remote.Action:
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        await _users(rpc).DeleteUser(users_pb2.DeleteUserRequest(id=user.id))
+        print(f"deleted user {user.username}")
+        return 0
+
+    return act
+
+
+def _token_create(args: argparse.Namespace) -> remote.Action:
+    try:
+        ttl = float(parse_duration(args.expires)) if args.expires else 0.0
+    except ValueError:
+        raise remote.CliError(f"--expires: expected a duration like 30d, 12h or 90m, found {args.expires!r}") from None
+
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        reply = await _users(rpc).CreateAppToken(
+            users_pb2.CreateAppTokenRequest(user_id=user.id, label=args.label, ttl=ttl)
+        )
+        if args.json:
+            print_json({**remote.as_dict(reply.token, TOKEN_FIELDS), "token": reply.secret})
+        else:
+            print(f"app token {reply.token.id} for {user.username}, expires {_when(reply.token.expires)}")
+            print("use it as `Authorization: Bearer <token>`; it is shown only now:")
+            print(reply.secret)
+        return 0
+
+    return act
+
+
+def _token_list(args: argparse.Namespace) -> remote.Action:
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        reply = await _users(rpc).ListAppTokens(users_pb2.ListAppTokensRequest(user_id=user.id))
+        rows = [remote.as_dict(t, TOKEN_FIELDS) for t in reply.tokens]
+        if args.json:
+            print_json(rows)
+        else:
+            print_table(
+                [{**r, "created": _when(r["created"]), "expires": _when(r["expires"])} for r in rows], TOKEN_FIELDS
+            )
+        return 0
+
+    return act
+
+
+def _token_revoke(args: argparse.Namespace) -> remote.Action:
+    async def act(rpc: RpcClients) -> int:
+        await _users(rpc).RevokeAppToken(users_pb2.RevokeAppTokenRequest(id=args.token_id))
+        print(f"revoked app token {args.token_id}")
+        return 0
+
+    return act
+
+
+def _setup(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(metavar="ACTION", required=True)
+
+    def action(name: str, help: str, build: Any, parent: Any = sub) -> argparse.ArgumentParser:
+        a: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        a.set_defaults(action=build)
+        return a
+
+    def password_flag(a: argparse.ArgumentParser) -> None:
+        a.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+
+    a = action("add", "create a user (password from a prompt or --password-stdin)", _add)
+    a.add_argument("username")
+    a.add_argument("--display-name", default="")
+    a.add_argument("--email", default="")
+    password_flag(a)
+    a = action("list", "list users", _list)
+    a.add_argument("--query", default="", help="only users whose username, display name or email contains this")
+    a.add_argument("--json", action="store_true")
+    a = action("show", "show one user and its groups", _show)
+    a.add_argument("user", help="username or id")
+    a.add_argument("--json", action="store_true")
+    a = action("set-password", "change a user's password", _set_password)
+    a.add_argument("user", help="username or id")
+    password_flag(a)
+    for name, enabled in (("disable", False), ("enable", True)):
+        action(name, f"{name} a user's logins", _set_enabled(enabled)).add_argument("user", help="username or id")
+    action("delete", "delete a user and its app tokens", _delete).add_argument("user", help="username or id")
+
+    token = sub.add_parser("token", help="personal app tokens (Authorization: Bearer)")
+    tsub = token.add_subparsers(metavar="ACTION", required=True)
+    t = action("create", "mint an app token for a user (printed once)", _token_create, tsub)
+    t.add_argument("user", help="username or id")
+    t.add_argument("--expires", default="", help="lifetime like 30d, 12h (default: never)")
+    t.add_argument("--label", default="", help="what the token is for")
+    t.add_argument("--json", action="store_true")
+    t = action("list", "list a user's app tokens (never their secrets)", _token_list, tsub)
+    t.add_argument("user", help="username or id")
+    t.add_argument("--json", action="store_true")
+    action("revoke", "revoke an app token", _token_revoke, tsub).add_argument("token_id")
+
+
+def _run(args: argparse.Namespace) -> int:
+    return remote.execute(args, ("users", "groups") if args.action is _show else ("users",))
+
+
+COMMAND = Command("users", "manage users and their app tokens (over gRPC, as the admin)", _setup, _run)

@@ -1,0 +1,148 @@
+"""Run a workload against a temp deployment while injecting faults; measure each recovery.
+
+An extension has recovered when the bus registry again holds a ready
+instance of every extension whose process lives and which sent a heartbeat
+after the fault, and the workload has succeeded again with a request started
+after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import psutil
+
+from ocisd.config import loader
+from ocisd.discovery import installed
+from ocisd.node import Node
+from ocisd.orchestrate.deployment import TempDeployment
+from ocisd.orchestrate.faults import Fault, inject
+from ocisd.orchestrate.workload import Greets
+
+RECOVERY_LIMIT = 10.0  # an extension not healthy again this long after a fault fails the check
+SETTLE_LIMIT = 30.0  # first start, and supervisord's RUNNING before each fault
+POLL = 0.02
+
+
+@dataclass
+class Result:
+    fault: Fault
+    at: float  # seconds since the workload started
+    registry: float | None  # seconds from the fault's end until the registry was healthy
+    workload: float | None  # ... until the workload succeeded again
+    failed: int  # requests that failed from the fault's start until recovery
+    diagnosis: str = ""  # for a fault not recovered from: the program's state and log tail
+
+    @property
+    def recovered(self) -> bool:
+        return self.registry is not None and self.workload is not None
+
+
+@dataclass
+class Report:
+    mode: str
+    results: list[Result] = field(default_factory=list)
+    tried: int = 0
+    failed: int = 0
+    lost: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and all(r.recovered for r in self.results)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_STOPPED, psutil.STATUS_DEAD)
+    except psutil.Error:
+        return False
+
+
+class Checker:
+    def __init__(self, dep: TempDeployment, node: Node, workload: Greets) -> None:
+        self.dep = dep
+        self.node = node
+        self.workload = workload
+
+    def registry_healthy(self, since: float) -> bool:
+        for name in self.dep.extensions:
+            if not any(
+                e.record.health == "ready" and e.last_seen >= since and _alive(e.record.pid)
+                for e in self.node.registry.entries(name)
+            ):
+                return False
+        return True
+
+    async def recover(self, since: float, limit: float) -> tuple[float | None, float | None]:
+        """Seconds from `since` until the registry and the workload were healthy (None: not within `limit`)."""
+        registry: float | None = None
+        deadline = since + limit
+        while time.monotonic() < deadline:
+            if registry is None and self.registry_healthy(since):
+                registry = time.monotonic() - since
+            served = self.workload.ok_since(since)
+            if registry is not None and served is not None:
+                return registry, served - since
+            await asyncio.sleep(POLL)
+        served = self.workload.ok_since(since)
+        return registry, None if served is None else served - since
+
+    async def settle(self) -> None:
+        """Before a fault: every program RUNNING for supervisord, so no fault lands mid-start."""
+        deadline = time.monotonic() + SETTLE_LIMIT
+        while not await asyncio.to_thread(self.dep.all_running):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+
+    async def run(self, faults: Sequence[Fault], duration: float | None, report: Callable[[Result], None]) -> Report:
+        out = Report(self.dep.mode)
+        stop = asyncio.Event()
+        work = asyncio.get_running_loop().create_task(self.workload.run(stop))
+        try:
+            start = time.monotonic()
+            first = await self.recover(start, SETTLE_LIMIT)
+            if None in first:
+                raise RuntimeError(f"the deployment did not become healthy within {SETTLE_LIMIT:.0f} s")
+            for fault in faults:
+                await asyncio.sleep(fault.gap)
+                await self.settle()
+                if duration is not None and time.monotonic() - start >= duration:
+                    break
+                began, resumed = await inject(self.dep, fault)
+                registry, workload = await self.recover(resumed, RECOVERY_LIMIT)
+                end = resumed + max(RECOVERY_LIMIT if t is None else t for t in (registry, workload))
+                result = Result(fault, began - start, registry, workload, self.workload.failed_between(began, end))
+                if not result.recovered:
+                    result.diagnosis = await asyncio.to_thread(self.dep.diagnose, fault.extension)
+                out.results.append(result)
+                report(result)
+        finally:
+            stop.set()
+            await work
+        out.tried = len(self.workload.attempts)
+        out.failed = sum(1 for a in self.workload.attempts if not a.ok)
+        out.lost = await self.workload.lost()
+        return out
+
+
+async def run_check(
+    mode: str, faults: Sequence[Fault], duration: float | None, report: Callable[[Result], None]
+) -> Report:
+    """Start a temp deployment in `mode`, run greets under `faults`, clean everything up."""
+    dep = TempDeployment(mode, Greets.extensions)
+    print(f"deployment in {dep.root}", flush=True)
+    try:
+        await asyncio.to_thread(dep.start)
+        node = Node(loader.load(None, None, installed(), dep.env).shared)
+        await node.start()
+        try:
+            workload = Greets(f"http://{dep.addr('hello', 'http_addr')}/api/v0/greet")
+            return await Checker(dep, node, workload).run(faults, duration, report)
+        finally:
+            await node.close()
+    finally:
+        await asyncio.to_thread(dep.close)

@@ -1,0 +1,171 @@
+"""`supervisord.conf` for a set of ocis programs: one `[program:ocis-<name>]` each, in `[group:ocis]`.
+
+Paths inside the directory use supervisord's `%(here)s`, so a generated
+directory can move; the socket, the pid file and the logs live beside the config.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocisd.config.schema import ConfigError
+from ocisd.discovery import BUS, installed, order
+from ocisd.supervisor.environment import captured_env, ocis_executable
+
+CONF = "supervisord.conf"
+SOCKET = "supervisor.sock"
+GROUP = "ocis"
+PREFIX = "ocis-"
+MAX_SOCKET_PATH = 108  # sockaddr_un.sun_path, including the terminating NUL
+PORTABLE_OCIS = "%(here)s/../.venv/bin/ocis"  # the repository's venv, as `scripts/run` creates it
+PORTABLE_CONFIG_DIR = "%(ENV_HOME)s/.ocis/config"
+GITIGNORE = f"{SOCKET}\nsupervisord.pid\nlogs/\n"
+QUOTES = "'\""
+STOP_WAIT_SECS = 20  # above the default shutdown grace of 10 s: supervisord's SIGKILL comes last
+
+
+class GenerateError(ConfigError):
+    """The deployment cannot be generated as asked (e.g. a socket path too long)."""
+
+
+@dataclass
+class Program:
+    """One supervised process: `<ocis> <args...>` with its priority and rendered `environment=`."""
+
+    name: str
+    args: list[str]
+    priority: int
+    environment: str
+
+    @property
+    def program(self) -> str:
+        return PREFIX + self.name
+
+
+def program_name(name: str) -> str:
+    """`hello` and `ocis-hello` both name the program `ocis-hello`."""
+    return name if name.startswith(PREFIX) else PREFIX + name
+
+
+def quote(value: str) -> str:
+    """One `environment=` value as supervisord reads it: quoted, with `%` escaped as `%%`.
+
+    supervisord splits the line with a non-POSIX shlex (no escapes inside quotes) and
+    then strips quote characters at both ends, so the quote must be one the value
+    does not contain, and a value cannot start or end with a quote character.
+    """
+    if "\n" in value or "\r" in value or (value and (value[0] in QUOTES or value[-1] in QUOTES)):
+        raise GenerateError(f"environment value {value!r} cannot be written to supervisord.conf")
+    mark = '"' if '"' not in value else "'"
+    if mark in value:
+        raise GenerateError(f"environment value {value!r} holds both quote characters")
+    return mark + value.replace("%", "%%") + mark
+
+
+def environment(env: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={quote(value)}" for key, value in sorted(env.items()))
+
+
+def extension_programs(names: Sequence[str], environment_of: Mapping[str, str]) -> list[Program]:
+    """One program per extension in dependency order, the bus broker first."""
+    ordered = order(list(names))
+    if BUS in ordered:
+        ordered = [BUS] + [n for n in ordered if n != BUS]
+    return [
+        Program(n, [n, "server"], 10 if n == BUS else 100 + 10 * i, environment_of[n]) for i, n in enumerate(ordered)
+    ]
+
+
+def layout(names: Sequence[str], env: Mapping[str, str], portable: bool = False) -> tuple[str, list[Program]]:
+    """The ocis command and programs for `names`: this shell's executable and environment,
+    or (portable) the repository venv's `ocis` and the default config dir, for the committed `supervisor.d/`."""
+    if portable:
+        return PORTABLE_OCIS, extension_programs(names, {n: f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"' for n in names})
+    known = installed()
+    envs = {n: environment(captured_env([n], env, known)) for n in names}
+    return ocis_command(), extension_programs(names, envs)
+
+
+def ocis_command() -> str:
+    """The running `ocis` executable as a supervisord `command=` word."""
+    return shlex.quote(ocis_executable()).replace("%", "%%")
+
+
+def check_socket_path(directory: Path) -> Path:
+    path = directory.absolute() / SOCKET
+    if len(str(path).encode()) >= MAX_SOCKET_PATH:
+        raise GenerateError(
+            f"supervisord's socket path {path} is {len(str(path).encode())} bytes; unix socket paths must stay "
+            f"under {MAX_SOCKET_PATH} bytes: choose a shorter --dir"
+        )
+    return path
+
+
+def _program_section(ocis: str, p: Program) -> str:
+    log = f"%(here)s/logs/{p.program}.log"
+    lines = [
+        f"[program:{p.program}]",
+        f"command={ocis} {' '.join(p.args)}",
+        f"priority={p.priority}",
+        "autostart=true",
+        "autorestart=true",
+        "startsecs=2",
+        "startretries=5",
+        "stopsignal=TERM",
+        f"stopwaitsecs={STOP_WAIT_SECS}",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={log}",
+        "stdout_logfile_maxbytes=10MB",
+        "stdout_logfile_backups=5",
+    ]
+    if p.environment:
+        lines.append(f"environment={p.environment}")
+    return "\n".join(lines) + "\n"
+
+
+def render(ocis: str, programs: Sequence[Program]) -> str:
+    head = f"""; Generated by `ocis supervisor generate`; regenerate instead of editing.
+; Drive it with `ocis supervisor start|status|restart NAME|reload|stop --dir <this directory>`.
+
+[unix_http_server]
+file=%(here)s/{SOCKET}
+chmod=0700
+
+[supervisord]
+logfile=%(here)s/logs/supervisord.log
+logfile_maxbytes=10MB
+logfile_backups=5
+pidfile=%(here)s/supervisord.pid
+childlogdir=%(here)s/logs
+
+[supervisorctl]
+serverurl=unix://%(here)s/{SOCKET}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+; `ocis supervisor reload` swaps single programs of the group through this plugin.
+[rpcinterface:ocis]
+supervisor.rpcinterface_factory = ocisd.supervisor.rpcinterface:make
+
+[group:{GROUP}]
+programs={",".join(p.program for p in programs)}
+"""
+    return "\n".join([head, *(_program_section(ocis, p) for p in programs)])
+
+
+def write(directory: Path, ocis: str, programs: Sequence[Program]) -> Path:
+    """Write `supervisord.conf` (and a `.gitignore` for what supervisord creates) into `directory`."""
+    check_socket_path(directory)
+    (directory / "logs").mkdir(parents=True, exist_ok=True)
+    (directory / ".gitignore").write_text(GITIGNORE)
+    conf = directory / CONF
+    tmp = conf.with_name(f".{CONF}.tmp")
+    tmp.write_text(render(ocis, programs))
+    tmp.replace(conf)
+    return conf
