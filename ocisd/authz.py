@@ -15,8 +15,7 @@ import base64
 import inspect
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -26,7 +25,7 @@ from aiohttp import web
 from ocisd import identity
 from ocisd.config.shared import SharedConfig
 from ocisd.identity import Identity, InvalidToken
-from ocisd.rpc.client import ACCESS_TOKEN
+from ocisd.rpc.client import ACCESS_TOKEN, REQUEST_ID
 
 # Always public: load balancers and `ocis <name> health` probe it without a token.
 PUBLIC_GRPC = ("/grpc.health.v1.Health/",)
@@ -39,14 +38,23 @@ def is_public(path: str, public: Sequence[str]) -> bool:
     return any(path == p or path.startswith(p if p.endswith("/") else p + "/") for p in public)
 
 
-@contextmanager
-def acting_as(token: str, who: Identity | None = None) -> Iterator[None]:
-    """Run the block with `who` as the current identity and `token` sent on downstream calls."""
-    ident = identity.CURRENT.set(who)
-    access = ACCESS_TOKEN.set(token)
-    try:
-        yield
-    finally:
+class acting_as:
+    """`with acting_as(token, who):` runs the block as `who`, sending `token` on downstream calls.
+
+    A plain class, not a generator context manager: it wraps every request and call.
+    """
+
+    __slots__ = ("_token", "_who", "_resets")
+
+    def __init__(self, token: str, who: Identity | None = None) -> None:
+        self._token = token
+        self._who = who
+
+    def __enter__(self) -> None:
+        self._resets = (identity.CURRENT.set(self._who), ACCESS_TOKEN.set(self._token))
+
+    def __exit__(self, *exc: object) -> None:
+        ident, access = self._resets
         ACCESS_TOKEN.reset(access)
         identity.CURRENT.reset(ident)
 
@@ -115,8 +123,13 @@ def http_guard(secret: str, public: Sequence[str]) -> Callable[..., Awaitable[we
             who = verifier.verify(token)
         except InvalidToken as exc:
             return _unauthorized(str(exc))
-        with acting_as(token, who):
-            return await handler(request)
+        # The proxy's request id goes on with downstream gRPC calls (instead of a fresh one per call).
+        rid = REQUEST_ID.set(request.headers.get("X-Request-ID", ""))
+        try:
+            with acting_as(token, who):
+                return await handler(request)
+        finally:
+            REQUEST_ID.reset(rid)
 
     return guard
 
@@ -170,6 +183,8 @@ class GrpcGuard(grpc.aio.ServerInterceptor):
     def __init__(self, secret: str, public: Sequence[str]) -> None:
         self._verifier = Verifier(secret)
         self._public = tuple(PUBLIC_GRPC) + tuple(public)
+        # (method, token) -> (handler, the handler bound to the token's identity): built once, not per call.
+        self._bound: dict[tuple[str, str], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -189,4 +204,12 @@ class GrpcGuard(grpc.aio.ServerInterceptor):
         except InvalidToken as exc:
             reason = str(exc)
             return _rebuild(handler, lambda _: _refuse(reason))
-        return _rebuild(handler, lambda behavior: _bind(behavior, token, who))
+        key = (details.method, token)
+        hit = self._bound.get(key)
+        if hit is not None and hit[0] is handler:
+            return hit[1]
+        bound = _rebuild(handler, lambda behavior: _bind(behavior, token, who))
+        if len(self._bound) >= Verifier.MAX_ENTRIES:
+            self._bound.clear()
+        self._bound[key] = (handler, bound)
+        return bound

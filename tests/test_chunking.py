@@ -70,6 +70,15 @@ def test_chunked_upload_protocol(dep: Deployment) -> None:
     assert {"maintenance", "needsDbUpgrade", "version", "edition", "product"} <= set(status)
     assert http_get(dep.url("ocdav", path="/status"))[0] == 200  # public on ocdav itself too
 
+    # Plain answers carry OC-Perm; MOVE keeps the file id and etag (a rename, not a new file).
+    put = dav.request("PUT", "p.txt", b"plain", {"X-OC-Mtime": "1700000000"})
+    assert (put.headers["OC-Perm"], put.headers["X-OC-MTime"]) == ("RDNVW", "accepted")
+    assert dav.request("MKCOL", "folder").headers["OC-Perm"] == "RDNVCK"
+    moved = dav.request("MOVE", "p.txt", None, {"Destination": f"{dav.base}/folder/q.txt"})
+    assert moved.status == 201 and moved.headers["OC-Perm"] == "RDNVW"
+    assert (moved.headers["OC-FileId"], moved.headers["ETag"]) == (put.headers["OC-FileId"], put.headers["ETag"])
+    assert dav.request("PROPFIND", "p.txt", b"", {"Depth": "0"}).status == 404
+
     assert dav.request("MKCOL", f"{UPLOADS}/t1", headers={"OC-Total-Length": str(len(DATA))}).status == 201
     assert dav.request("MKCOL", f"{UPLOADS}/t1").status == 405
     parts = chunks(DATA)

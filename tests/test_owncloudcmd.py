@@ -12,17 +12,21 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import xml.etree.ElementTree as ET
 from base64 import b64encode
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from tests import webdav_stack
-from tests.harness import Deployment, Proc, wait_until
+from tests.harness import Deployment, wait_until
 from tests.identity_support import add_user
+from tests.test_supervisor import Sup
 
 pytestmark = pytest.mark.skipif(shutil.which("owncloudcmd") is None, reason="owncloud-client-cmd is not installed")
 
@@ -33,10 +37,10 @@ UNICODE_FILE = "Ünïcödé 日本/naïve file 😀.txt"
 
 
 class Client:
-    """owncloudcmd against the proxy, and the proxy's access log (in `log_proc`'s output)."""
+    """owncloudcmd against the proxy, and the proxy's access log (`access_log()` returns its text)."""
 
-    def __init__(self, dep: Deployment, dav: webdav_stack.DavStack, log_proc: Proc) -> None:
-        self.dep, self.dav, self.log_proc = dep, dav, log_proc
+    def __init__(self, dep: Deployment, dav: webdav_stack.DavStack, access_log: Callable[[], str]) -> None:
+        self.dep, self.dav, self.access_log = dep, dav, access_log
         self.exclude = dep.root / "exclude.lst"
         self.exclude.write_text("")  # Debian's package lacks the system list: without one it aborts
         self.mark = 0
@@ -53,7 +57,7 @@ class Client:
     def requests(self) -> list[tuple[str, str, int, int]]:
         """(method, path, status, bytes in) of every request the proxy logged so far."""
         out = []
-        for m in ACCESS.finditer(self.log_proc.output()):
+        for m in ACCESS.finditer(self.access_log()):
             path = json.loads(m[2]) if m[2].startswith('"') else m[2]
             out.append((m[1], path, int(m[3]), int(m[4])))
         return out
@@ -69,14 +73,18 @@ def start(dep: Deployment, names: str, env: dict[str, str] | None = None, alone:
     if alone:
         dep.start_extension(alone)
     dav = webdav_stack.connect(dep, proxied=True)
-    wanted = '"tus_support"' if (env or {}).get("FRONTEND_TUS_SUPPORT") else '"chunking":"1.0"'
+    wait_advertised(dav, env or {})
+    return Client(dep, dav, proc.output)
+
+
+def wait_advertised(dav: webdav_stack.DavStack, env: dict[str, str]) -> None:
+    wanted = '"tus_support"' if env.get("FRONTEND_TUS_SUPPORT") else '"chunking":"1.0"'
 
     def advertised() -> bool:  # the frontend sees ocdav's routes with the next registry update
         caps = dav.request("GET", "/ocs/v1.php/cloud/capabilities?format=json", headers={"OCS-APIREQUEST": "true"})
         return wanted in caps.body.decode().replace(" ", "")
 
     wait_until(advertised, 30, what="upload capabilities")
-    return Client(dep, dav, proc)
 
 
 def make_tree(root: Path) -> None:
@@ -112,9 +120,33 @@ def prop(dav: webdav_stack.DavStack, path: str, name: str) -> str:
     return ET.fromstring(reply.body).findtext(f".//{name}") or ""
 
 
-def test_two_way_sync(dep: Deployment, tmp_path: Path) -> None:
-    client = start(dep, f"{webdav_stack.names(False)},{FRONT}", {"AUTH_BASIC_USER_LOCKOUT": "3"})
-    dav = client.dav
+@contextmanager
+def supervised(dep: Deployment, names: str, env: dict[str, str] | None = None) -> Iterator[tuple[Sup, Client]]:
+    """The stack under a real supervisord, every extension its own program; stopped by PID at the end."""
+    sup = Sup(dep)
+    try:
+        sup.generate(names, env={"PROXY_ACCESS_LOG": "true", **(env or {})})
+        sup.run("start")
+        dav = webdav_stack.connect(dep, proxied=True)
+        wait_advertised(dav, env or {})
+        logs = sup.dir / "logs"
+        yield sup, Client(dep, dav, lambda: "".join(p.read_text(errors="replace") for p in logs.glob("*proxy*.log")))
+    finally:
+        sup.close()
+
+
+@pytest.mark.parametrize("deployed", ["one-runtime", "supervisord"])
+def test_two_way_sync(dep: Deployment, tmp_path: Path, deployed: str) -> None:
+    names, env = f"{webdav_stack.names(False)},{FRONT}", {"AUTH_BASIC_USER_LOCKOUT": "3"}
+    if deployed == "supervisord":
+        with supervised(dep, names, env) as (_, client):
+            two_way_sync(client, tmp_path)
+    else:
+        two_way_sync(start(dep, names, env), tmp_path)
+
+
+def two_way_sync(client: Client, tmp_path: Path) -> None:
+    dep, dav = client.dep, client.dav
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     make_tree(a)
@@ -185,34 +217,62 @@ def _sha1(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _stored_bytes(dav: webdav_stack.DavStack) -> int:
+    """Bytes the open upload sessions hold in storage (chunks, or the durable TUS offset)."""
+    reply = dav.request("PROPFIND", "/remote.php/dav/uploads/admin/", b"", {"Depth": "1"})
+    sizes = ET.fromstring(reply.body).iter("{http://owncloud.org/ns}size")
+    return sum(int(s.text or 0) for s in sizes)
+
+
+def interrupt(client: Client, local: Path, kill: Callable[[], None]) -> None:
+    """Start a sync of `local` and `kill` the storage once part of the upload is stored; the run fails."""
+    client.mark = len(client.requests())
+    run = subprocess.Popen(client.command(local), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Some of it is in storage (a chunk, or a TUS checkpoint), the rest still on its way.
+        wait_until(lambda: _stored_bytes(client.dav) > 0, 60, interval=0.02, what="bytes in storage")
+        kill()
+        assert run.wait(timeout=120) != 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+def completes(client: Client, local: Path, sha1: str, resumes: bool) -> None:
+    """With the storage back: no partial file is visible, and the next run completes the upload."""
+    client.dav = webdav_stack.connect(client.dep, proxied=True)
+    assert client.dav.request("PROPFIND", "huge.bin", b"", {"Depth": "0"}).status == 404
+    res = client.sync(local)
+    assert res.returncode == 0, res.stderr[-3000:]
+    sums = prop(client.dav, "huge.bin", "{http://owncloud.org/ns}checksum")
+    assert f"SHA1:{sha1}" in sums.split()
+    if resumes:  # chunking NG: the client kept its transfer id, only the missing chunks went again
+        assert sum(r[3] for r in client.since_sync("PUT")) < 100 * MB
+
+
 @pytest.mark.parametrize("upload", ["chunking", "tus"])
 def test_interrupted_upload_resumes(dep: Deployment, tmp_path: Path, upload: str) -> None:
     """SIGKILL storage-users (its own process) in the middle of a 100 MB upload; the next run completes it."""
-    env = {"FRONTEND_TUS_SUPPORT": "true", "FRONTEND_TUS_MAX_CHUNK_SIZE": str(10 * MB)} if upload == "tus" else {}
+    env = {"FRONTEND_TUS_SUPPORT": "true"} if upload == "tus" else {}
     client = start(dep, f"bus,gateway,ocdav,{FRONT}", env, alone="storage-users")
     storage = dep.procs[-1]
     local = tmp_path / "local"
     local.mkdir()
     (local / "huge.bin").write_bytes(os.urandom(100 * MB))
     want = _sha1(local / "huge.bin")
-    client.mark = len(client.requests())
-    run = subprocess.Popen(client.command(local), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        part = "PATCH" if upload == "tus" else "PUT"
-        wait_until(lambda: [r for r in client.since_sync(part) if r[2] < 300], 60, what="a stored part")
-        storage.kill()
-        assert run.wait(timeout=120) != 0
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-    storage = dep.start_extension("storage-users")
-    client.dav = webdav_stack.connect(dep, proxied=True)
-    assert client.dav.request("PROPFIND", "huge.bin", b"", {"Depth": "0"}).status == 404  # no partial file
+    interrupt(client, local, storage.kill)
+    dep.start_extension("storage-users")
+    completes(client, local, want, resumes=upload == "chunking")
 
-    res = client.sync(local)
-    assert res.returncode == 0, res.stderr[-3000:]
-    sums = prop(client.dav, "huge.bin", "{http://owncloud.org/ns}checksum")
-    assert f"SHA1:{want}" in sums.split()
-    resent = sum(r[3] for r in client.since_sync("PUT", "PATCH", "POST"))
-    assert resent < 100 * MB, "the second run resumed instead of starting over"
+
+def test_interrupted_upload_under_supervisord(dep: Deployment, tmp_path: Path) -> None:
+    """The same under supervisord: SIGKILL of the storage-users program, supervisord restarts it."""
+    with supervised(dep, f"bus,gateway,storage-users,ocdav,{FRONT}") as (sup, client):
+        local = tmp_path / "local"
+        local.mkdir()
+        (local / "huge.bin").write_bytes(os.urandom(100 * MB))
+        killed = sup.pids()["ocis-storage-users"]
+        interrupt(client, local, lambda: os.kill(killed, signal.SIGKILL))
+        wait_until(lambda: sup.pids().get("ocis-storage-users", killed) != killed, 30, what="storage-users restarted")
+        completes(client, local, _sha1(local / "huge.bin"), resumes=True)

@@ -37,15 +37,13 @@ def rclone(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["rclone", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_rclone_sync_up_and_down(dep: Deployment, tmp_path: Path) -> None:
-    dav = webdav_stack.start(dep)
-    up, down = tmp_path / "up", tmp_path / "down"
-    assert make_tree(up) == 1000
-    config = tmp_path / "rclone.conf"
+def remote_env(dav: webdav_stack.DavStack, home: Path) -> dict[str, str]:
+    """The environment that defines the rclone remote `oc:` (webdav, vendor owncloud) for the stack."""
+    config = home / "rclone.conf"
     config.write_text("")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "RCLONE_CONFIG": str(config),
         "RCLONE_CONFIG_OC_TYPE": "webdav",
         "RCLONE_CONFIG_OC_VENDOR": "owncloud",
@@ -57,6 +55,14 @@ def test_rclone_sync_up_and_down(dep: Deployment, tmp_path: Path) -> None:
         env.update(RCLONE_CONFIG_OC_USER=dav.user, RCLONE_CONFIG_OC_PASS=obscured)
     else:  # no proxy installed: send the internal token the proxy would have forwarded
         env["RCLONE_CONFIG_OC_HEADERS"] = f"{identity.HTTP_HEADER},{dav.auth[identity.HTTP_HEADER]}"
+    return env
+
+
+def test_rclone_sync_up_and_down(dep: Deployment, tmp_path: Path) -> None:
+    dav = webdav_stack.start(dep)
+    up, down = tmp_path / "up", tmp_path / "down"
+    assert make_tree(up) == 1000
+    env = remote_env(dav, tmp_path)
 
     res = rclone(env, "sync", str(up), "oc:tree", "--transfers", "8", "--checkers", "8")
     assert res.returncode == 0, res.stderr[-3000:]

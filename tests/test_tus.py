@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import socket
@@ -10,10 +11,11 @@ from base64 import b64encode
 from urllib.parse import urlsplit
 
 from tests import webdav_stack
-from tests.harness import Deployment
+from tests.harness import Deployment, wait_until
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 SHA1 = hashlib.sha1(DATA).hexdigest()
+BIG = os.urandom(8 * 1024 * 1024 + 17)  # the storage writes 1 MiB blocks: each interrupted part spans some
 OFFSET = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
 
 
@@ -21,11 +23,13 @@ def metadata(**pairs: str) -> str:
     return ",".join(f"{k} {b64encode(v.encode()).decode()}" for k, v in pairs.items())
 
 
-def create(dav: webdav_stack.DavStack, name: str, body: bytes | None = None, **meta: str) -> webdav_stack.Reply:
+def create(
+    dav: webdav_stack.DavStack, name: str, body: bytes | None = None, data: bytes = DATA, **meta: str
+) -> webdav_stack.Reply:
     headers = {
         "Tus-Resumable": "1.0.0",
-        "Upload-Length": str(len(DATA)),
-        "Upload-Metadata": metadata(filename=name, checksum=f"SHA1 {SHA1}", **meta),
+        "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata(filename=name, checksum=f"SHA1 {hashlib.sha1(data).hexdigest()}", **meta),
         "X-OC-Mtime": "1700000000",
     }
     if body is not None:
@@ -45,9 +49,9 @@ def patch(dav: webdav_stack.DavStack, where: str, offset: int, body: bytes) -> w
     return dav.request("PATCH", where, body, {**OFFSET, "Upload-Offset": str(offset)})
 
 
-def offset_of(dav: webdav_stack.DavStack, where: str) -> int:
+def offset_of(dav: webdav_stack.DavStack, where: str, data: bytes = DATA) -> int:
     head = dav.request("HEAD", where, headers={"Tus-Resumable": "1.0.0"})
-    assert head.status == 200 and head.headers["Upload-Length"] == str(len(DATA)), head
+    assert head.status == 200 and head.headers["Upload-Length"] == str(len(data)), head
     assert head.headers["Tus-Resumable"] == "1.0.0" and head.headers["Cache-Control"] == "no-store"
     return int(head.headers["Upload-Offset"])
 
@@ -57,10 +61,10 @@ def names(dav: webdav_stack.DavStack, path: str = "") -> list[str]:
     return [h.text or "" for h in listing.iter("{DAV:}href")]
 
 
-def assert_final(dav: webdav_stack.DavStack, reply: webdav_stack.Reply, path: str) -> None:
+def assert_final(dav: webdav_stack.DavStack, reply: webdav_stack.Reply, path: str, data: bytes = DATA) -> None:
     assert reply.headers["ETag"] == reply.headers["OC-ETag"] and reply.headers["OC-Perm"] == "RDNVW"
     got = dav.request("GET", path)
-    assert hashlib.sha1(got.body).hexdigest() == SHA1
+    assert hashlib.sha1(got.body).hexdigest() == hashlib.sha1(data).hexdigest()
     assert got.headers["ETag"] == reply.headers["ETag"] and got.headers["OC-FileId"] == reply.headers["OC-FileId"]
 
 
@@ -112,34 +116,46 @@ def test_tus_protocol(dep: Deployment) -> None:
     assert dav.request("POST", "", b"x").status == 405
 
 
-def _half_patch(dav: webdav_stack.DavStack, where: str, offset: int, body: bytes) -> socket.socket:
-    """A PATCH whose body stops halfway; the caller kills a process while it hangs."""
+def _part_patch(dav: webdav_stack.DavStack, where: str, offset: int, body: bytes, part: float) -> socket.socket:
+    """A PATCH whose body stops after `part` of it; the caller kills a process while it hangs."""
     url = urlsplit(dav.root)
     sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=10)
     head = f"PATCH {where} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {len(body)}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in {**dav.auth, **OFFSET, "Upload-Offset": str(offset)}.items())
-    sock.sendall(head.encode() + b"\r\n" + body[: len(body) // 2])
+    sock.sendall(head.encode() + b"\r\n" + body[: int(len(body) * part)])
     return sock
+
+
+def _on_disk(dep: Deployment) -> int:
+    """Size of the biggest upload-session data file in the storage's data dir."""
+    return max((p.stat().st_size for p in dep.data_dir.rglob("uploads/*/data")), default=0)
+
+
+def _grew(dep: Deployment, before: int) -> bool:
+    return _on_disk(dep) > before
 
 
 def test_tus_resumes_after_sigkill(dep: Deployment) -> None:
     dep.start_runtime("bus,gateway")
     procs = {"storage-users": dep.start_extension("storage-users"), "ocdav": dep.start_extension("ocdav")}
     dav = webdav_stack.connect(dep, proxied=False)
-    where = location(dav, create(dav, "resumed.bin"))
+    where = location(dav, create(dav, "resumed.bin", data=BIG))
     offset = 0
-    for victim in ("storage-users", "ocdav"):
-        with _half_patch(dav, where, offset, DATA[offset:]):
+    for victim, part in (("storage-users", 0.25), ("ocdav", 0.5)):
+        before = _on_disk(dep)  # may hold unanswered bytes of the killed PATCH, cut off at the next one
+        with _part_patch(dav, where, offset, BIG[offset:], part):
+            # Kill once bytes of this PATCH reached the session's file on disk (not yet durable).
+            wait_until(functools.partial(_grew, dep, before), 30, what="bytes at the storage")
             assert procs[victim].alive()
             procs[victim].kill()
         procs[victim] = dep.start_extension(victim)
         dav = webdav_stack.connect(dep, proxied=False)
-        resumed = offset_of(dav, where)  # what was durably kept: never more than was sent
-        assert offset <= resumed <= offset + (len(DATA) - offset) // 2
-        if victim == "ocdav":  # storage lived: it kept what arrived before the connection dropped
+        resumed = offset_of(dav, where, BIG)  # what was durably kept: never more than was sent
+        assert offset <= resumed <= offset + int((len(BIG) - offset) * part)
+        if victim == "ocdav":  # storage lived: it recorded what arrived before the connection dropped
             assert resumed > offset
         offset = resumed
         assert names(dav) == [f"{dav.base}/"]  # no partial file, ever
-    last = patch(dav, where, offset, DATA[offset:])
+    last = patch(dav, where, offset, BIG[offset:])
     assert last.status == 204, last
-    assert_final(dav, last, "resumed.bin")
+    assert_final(dav, last, "resumed.bin", BIG)

@@ -147,6 +147,9 @@ def test_a_client_hanging_up_mid_piece_keeps_a_valid_prefix_to_resume_after(stac
     with socket.create_connection((url.hostname, url.port)) as sock:
         head = f"PATCH {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpload-Offset: 0\r\n"
         sock.sendall(f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data[: 3 * MiB // 2])
+        # Hang up once the server is reading: a request lost before its handler ran keeps nothing.
+        stored = folder_of(stack, s.id) / "data"
+        wait_until(lambda: stored.stat().st_size >= MiB, what="the server reading the body")
     wait_until(lambda: int(http("HEAD", s.data_url).headers["Upload-Offset"]), what="bytes kept after the hang-up")
 
     def resume() -> bool:  # what a client does: ask for the offset, send the rest (409 while the old request ends)
@@ -248,6 +251,18 @@ async def _body(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+async def local_sessions(
+    tmp_path: Path, driver_class: type[LocalDriver] = LocalDriver
+) -> tuple[LocalDriver, UploadSessions]:
+    """Alice's space and upload sessions on it, in this process over a temp data dir."""
+    driver = driver_class(StorageUsersConfig(), tmp_path)
+    await driver.open()
+    await driver.ensure_space("alice-id", "alice-id")
+    sessions = UploadSessions(driver, tmp_path, 3600)
+    await sessions.open()
+    return driver, sessions
+
+
 def test_a_finish_retried_after_a_crash_past_the_commit_answers_with_that_commit(tmp_path: Path) -> None:
     """The driver and sessions in this process on a temp data dir: commit, then "crash" before
     the answer is recorded (a fresh UploadSessions over the same files, as after a restart)."""
@@ -286,11 +301,7 @@ class StreamingDriver(LocalDriver):
 
 def test_a_driver_without_a_file_commit_still_finishes_sessions(tmp_path: Path) -> None:
     async def run() -> None:
-        driver = StreamingDriver(StorageUsersConfig(), tmp_path)
-        await driver.open()
-        await driver.ensure_space("alice-id", "alice-id")
-        sessions = UploadSessions(driver, tmp_path, 3600)
-        await sessions.open()
+        driver, sessions = await local_sessions(tmp_path, StreamingDriver)
         s = await sessions.create(sessions.new("alice-id", "alice-id", "t-1", None, -1, UploadOptions(), {}))
         for name, piece in [("0000000000000006", b"world!"), ("0000000000000000", b"hello ")]:
             await sessions.put_chunk(s.id, name, _body(piece), len(piece))
@@ -299,6 +310,45 @@ def test_a_driver_without_a_file_commit_still_finishes_sessions(tmp_path: Path) 
         assert created and node.size == 12 and node.sha1 == sha1(b"hello world!")
         assert [p for p in (tmp_path / "uploads").iterdir() if p.is_dir()] == []  # bytes gone with the commit
         sessions.close()
+        await driver.close()
+
+    asyncio.run(run())
+
+
+def test_chunks_are_joined_ahead_and_a_replaced_or_restarted_join_starts_over(tmp_path: Path) -> None:
+    """Chunks arriving in offset order are joined while the upload goes on; a chunk replaced after
+    it was joined, and a finish after a restart (nothing joined in memory), still commit the right bytes."""
+    one, two, tail = b"1" * MiB, b"2" * MiB, b"tail"
+
+    async def put(sessions: UploadSessions, session_id: str, offset: int, data: bytes) -> None:
+        await sessions.put_chunk(session_id, f"{offset:016d}", _body(data), len(data))
+        await sessions.joins.settled()  # the join running ahead, done
+
+    async def run() -> None:
+        driver, sessions = await local_sessions(tmp_path)
+        s = await sessions.create(sessions.new("alice-id", "alice-id", "t-1", None, -1, UploadOptions(), {}))
+        joined = sessions.files.folder(s.id) / "assembled"
+        await put(sessions, s.id, 0, one)
+        await put(sessions, s.id, MiB, two)
+        assert joined.read_bytes() == one + two  # joined before the finish
+        await put(sessions, s.id, 0, b"0" * MiB)  # a retried chunk with other bytes
+        await put(sessions, s.id, 2 * MiB, tail)
+        target = Ref(space="alice-id", path="/joined.bin")
+        node, _ = await sessions.finish(s.id, "alice-id", Finish(target=target, length=2 * MiB + 4))
+        data = b"0" * MiB + two + tail
+        assert node.sha1 == sha1(data) and (await driver.download(target))[1].read_bytes() == data  # type: ignore[union-attr]
+
+        s = await sessions.create(sessions.new("alice-id", "alice-id", "t-2", None, -1, UploadOptions(), {}))
+        await put(sessions, s.id, 0, one)
+        sessions.close()  # a restart: the new process knows nothing of what was joined
+        again = UploadSessions(driver, tmp_path, 3600)
+        await again.open()
+        await put(again, s.id, MiB, two)
+        target = Ref(space="alice-id", path="/restarted.bin")
+        node, _ = await again.finish(s.id, "alice-id", Finish(target=target, length=2 * MiB))
+        assert node.sha1 == sha1(one + two) and (await driver.download(target))[1].read_bytes() == one + two  # type: ignore[union-attr]
+        assert (await driver.download(Ref(space="alice-id", path="/joined.bin")))[1].read_bytes() == data  # type: ignore[union-attr]
+        again.close()
         await driver.close()
 
     asyncio.run(run())

@@ -71,7 +71,7 @@ class Forwarder:
             here = self._rpc.local.find(addr, path) if in_process and self._rpc.short_circuit else None
             try:
                 if here is not None:
-                    result: bytes = await local.call(here, message, _identity, metadata, timeout)
+                    result: bytes = await local.call(here, raw, _identity, metadata, timeout)
                 else:
                     call = self._providers.channel(addr).unary_unary(path, request_serializer=_identity)
                     result = await call(raw, timeout=timeout, metadata=metadata)

@@ -14,10 +14,11 @@ import grpc.aio
 from extensions.storage_users.spaces import shard
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
-from ocisd.bus.registry import Registry
+from ocisd.bus.registry import InstanceRecord, Registry
 from ocisd.rpc.client import CHANNEL_OPTIONS
 
 INFO_TIMEOUT = 5.0
+MAX_ROUTES = 4096
 
 
 class NoProvider(Exception):
@@ -30,6 +31,12 @@ class Providers:
         self._names = names
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._infos: dict[str, tuple[str, pb.GetProviderInfoResponse]] = {}
+        # space id -> (address, in this process): every call asks; valid until the registry changes.
+        self._routes: dict[str, tuple[str, bool]] = {}
+        registry.listen(self._forget)
+
+    def _forget(self, change: str, record: InstanceRecord) -> None:
+        self._routes.clear()
 
     def channel(self, addr: str) -> grpc.aio.Channel:
         ch = self._channels.get(addr)
@@ -52,6 +59,9 @@ class Providers:
 
     async def address(self, space_id: str) -> tuple[str, bool]:
         """The gRPC address of the instance holding `space_id`, and whether it runs in this process."""
+        route = self._routes.get(space_id)
+        if route is not None:
+            return route
         key = shard(space_id)
         live: set[str] = set()
         for name in self._names:
@@ -65,7 +75,10 @@ class Providers:
                 if info is None:
                     continue
                 if space_id in info.space_ids or info.home_range_start <= key <= info.home_range_end:
-                    return addr, entry.local
+                    if len(self._routes) >= MAX_ROUTES:
+                        self._routes.clear()
+                    route = self._routes[space_id] = (addr, entry.local)
+                    return route
         for gone in set(self._infos) - live:
             del self._infos[gone]
         raise NoProvider(f"no live storage provider holds space {space_id!r}")

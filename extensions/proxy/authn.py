@@ -53,6 +53,7 @@ CACHE_SIZE = 10_000
 # Open without credentials: the status probe, the web UI's root page and static assets, the hello example.
 PUBLIC_ROUTES = [
     "/status.php",
+    "/status",
     "/",
     "/index.html",
     "/favicon.ico",

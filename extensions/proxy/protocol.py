@@ -29,7 +29,7 @@ DoneHook = Callable[[web.BaseRequest, web.StreamResponse], None]
 
 _log = get_logger("proxy")
 KEEPALIVE_TIMEOUT = 75.0
-READ_BUFSIZE = 256 * 1024
+READ_BUFSIZE = 1024 * 1024  # deep enough that a streamed PUT body rarely pauses the socket
 MAX_HEADERS = 128
 _408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 

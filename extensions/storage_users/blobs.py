@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .checksums import Hasher
 from .resources import Staged
+
+IOV_MAX = 1024  # pieces per writev (the Linux limit)
 
 
 class Sink:
@@ -35,18 +38,30 @@ class Sink:
         self._inflight: list[asyncio.Future[None]] = []
         self.size = 0
 
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+    def _write_all(self, pieces: Sequence[bytes]) -> None:
+        views = [memoryview(p) for p in pieces]
+        while views:
+            n = os.writev(self._fd, views[:IOV_MAX])
+            while views and n >= len(views[0]):
+                n -= len(views.pop(0))
+            if n:
+                views[0] = views[0][n:]
 
-    async def write(self, data: bytes) -> None:
+    def _md5(self, pieces: Sequence[bytes]) -> None:
+        for piece in pieces:
+            self._hasher.update_md5(piece)
+
+    def _sha1_adler(self, pieces: Sequence[bytes]) -> None:
+        for piece in pieces:
+            self._hasher.update_sha1_adler(piece)
+
+    async def write(self, data: bytes | Sequence[bytes]) -> None:
         await self._settle()
+        pieces = [data] if isinstance(data, bytes) else list(data)  # the caller may reuse its list
         loop = asyncio.get_running_loop()
-        jobs = (self._write_all, self._hasher.update_md5, self._hasher.update_sha1_adler)
-        self._inflight = [loop.run_in_executor(lane, job, data) for lane, job in zip(self._lanes, jobs)]
-        self.size += len(data)
+        jobs = (self._write_all, self._md5, self._sha1_adler)
+        self._inflight = [loop.run_in_executor(lane, job, pieces) for lane, job in zip(self._lanes, jobs)]
+        self.size += sum(len(p) for p in pieces)
 
     async def _settle(self) -> None:
         inflight, self._inflight = self._inflight, []

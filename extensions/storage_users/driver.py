@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +27,9 @@ class UploadSink(Protocol):
 
     size: int
 
-    async def write(self, data: bytes) -> None: ...
+    async def write(self, data: bytes | Sequence[bytes]) -> None:
+        """Append one buffer, or several pieces in order (as they came off the socket, not joined)."""
+
     async def finish(self) -> Staged: ...
     async def abort(self) -> None: ...
 

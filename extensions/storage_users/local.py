@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ocisd.logs import get_logger
 
@@ -17,6 +19,7 @@ from .locate import existing, fill, locate_existing
 from .resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref, Space, Staged, UploadOptions, check_name
 
 log = get_logger("storage.local")
+T = TypeVar("T")
 
 
 class LocalDriver(Base):
@@ -26,6 +29,9 @@ class LocalDriver(Base):
     async def open(self) -> None:
         self._blobs = BlobStore(self.data_dir / "blobs")
         self._db = Database(self.data_dir / "metadata.db")
+        # Point lookups (a path's few index probes) run right here: a hop to a reader thread
+        # costs more than the lookup. Listings and everything else stay off the event loop.
+        self._here = tree.connect(self._db.path)
         cleaned = await asyncio.to_thread(self._blobs.clean_tmp)
         orphans = await self._db.write(garbage.collect_all, self._blobs)
         if cleaned or orphans:
@@ -33,6 +39,7 @@ class LocalDriver(Base):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._db.close)
+        self._here.close()
         await asyncio.to_thread(self._blobs.close)
 
     @property
@@ -50,7 +57,7 @@ class LocalDriver(Base):
         return Space(row[0], row[1], self._quota) if row else None
 
     async def stat(self, ref: Ref) -> Node:
-        return await self._db.read(existing, ref)
+        return _snapshot(self._here, existing, ref)
 
     async def list_folder(self, ref: Ref, after: str, limit: int) -> tuple[Node, list[Node], bool]:
         return await self._db.read(_list, ref, after, limit)
@@ -123,6 +130,15 @@ class LocalDriver(Base):
 
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
         return await self._db.write(_bulk_create, parent, names, folders)
+
+
+def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, *args)` in one read transaction (WAL: never waits for the writer)."""
+    db.execute("BEGIN")
+    try:
+        return fn(db, *args)
+    finally:
+        db.execute("COMMIT")
 
 
 def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str] | None:

@@ -1,7 +1,8 @@
 """Upload-session bytes on local disk: one folder per session under `uploads/`.
 
 A folder holds `data` (bytes appended at offsets) and `chunks/` (named chunks,
-each written to a temp file, fsynced and renamed, so a chunk is whole or absent).
+each written to a temp file, fsynced and renamed, so a chunk is whole or absent),
+and `assembled`, the chunks joined (by `session_assembly`).
 Bytes past a session's recorded offset come from a write that was never
 answered; they are cut off before the next append.
 """
@@ -12,15 +13,13 @@ import hashlib
 import os
 import secrets
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from . import errors
 from .blobs import fsync_dir
-from .checksums import Hasher
+from .session_assembly import Piece
 
 PART = ".part"
-BLOCK = 4 << 20
 
 
 class SessionFiles:
@@ -71,12 +70,16 @@ class SessionFiles:
 
     def chunks(self, session_id: str) -> list[tuple[str, int, int]]:
         """(name, size, mtime ns) of the named chunks, in name order."""
+        return [(name, size, mtime) for name, size, _, mtime in self.pieces(session_id)]
+
+    def pieces(self, session_id: str) -> list[Piece]:
+        """(name, size, inode, mtime ns) of the named chunks, in name order."""
         try:
             entries = [e for e in os.scandir(self.folder(session_id) / "chunks") if not e.name.endswith(PART)]
         except FileNotFoundError:
             return []
         stats = [(e.name, e.stat()) for e in entries]
-        return sorted((name, st.st_size, st.st_mtime_ns) for name, st in stats)
+        return sorted((name, st.st_size, st.st_ino, st.st_mtime_ns) for name, st in stats)
 
     def open_chunk(self, session_id: str) -> tuple[int, Path]:
         """A temp file for one chunk in the session's folder."""
@@ -94,26 +97,10 @@ class SessionFiles:
         fsync_dir(tmp.parent)
         return created
 
-    def assemble(self, session_id: str, offset: int) -> Path:
-        """One fsynced file with the session's bytes: `data` cut to `offset`, or the chunks joined in name order."""
-        folder = self.folder(session_id)
-        named = self.chunks(session_id)
-        if not named:
-            fd = self.open_at(session_id, offset)
-            os.close(fd)
-            return folder / "data"
-        target = folder / "assembled"
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            for name, size, _ in named:
-                with open(folder / "chunks" / name, "rb") as chunk:
-                    left = size
-                    while left > 0:  # copied inside the kernel
-                        left -= os.copy_file_range(chunk.fileno(), fd, left) or _short(name)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return target
+    def data(self, session_id: str, offset: int) -> Path:
+        """The appended bytes, cut to `offset`."""
+        os.close(self.open_at(session_id, offset))
+        return self.folder(session_id) / "data"
 
     def stage(self, source: Path, rev: str) -> Path:
         """A second name for `source` that a commit may rename away, keeping the session's own."""
@@ -121,23 +108,3 @@ class SessionFiles:
         link.unlink(missing_ok=True)
         os.link(source, link)
         return link
-
-
-def _short(name: str) -> int:
-    raise errors.invalid("size-mismatch", f"chunk {name} is shorter than listed")
-
-
-def digest(path: Path, lanes: tuple[ThreadPoolExecutor, ThreadPoolExecutor]) -> tuple[int, dict[str, str]]:
-    """Size and SHA1/MD5/Adler-32 of a file, hashed on two lanes while the next block is read."""
-    hasher = Hasher()
-    size = 0
-    pending: list[Future[None]] = []
-    with open(path, "rb", buffering=0) as f:
-        while block := f.read(BLOCK):
-            for job in pending:
-                job.result()
-            pending = [lanes[0].submit(hasher.update_md5, block), lanes[1].submit(hasher.update_sha1_adler, block)]
-            size += len(block)
-    for job in pending:
-        job.result()
-    return size, hasher.digests()

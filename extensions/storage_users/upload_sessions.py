@@ -2,12 +2,14 @@
 
 Appends are serialised per session and accepted only at the current offset;
 their bytes are fsynced before the new offset is recorded (see
-`session_writes`). Finishing joins the parts into one file, hashes it and
-hands it to the driver's `commit_file` (the local driver renames it into
-place, no copy), whose commit checks length, checksum, conditions, locks and
-quota and never shows a partial file. Appends are hashed as they arrive, so
-finishing them costs no second read unless the process restarted meanwhile. The new revision is recorded before the
-commit, so a finish retried after a crash recognises its own commit.
+`session_writes`) and hashed as they arrive. Named chunks are joined into one
+file and hashed in the background as they arrive in offset order (see
+`session_assembly`). Finishing hashes only what was not hashed yet (all of it
+after a restart) and hands the file to the driver's `commit_file` (the local
+driver renames it into place, no copy), whose commit checks length, checksum,
+conditions, locks and quota and never shows a partial file. The new revision
+is recorded before the commit, so a finish retried after a crash recognises
+its own commit.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from . import errors, session_writes
 from .checksums import Hasher
 from .driver import Base
 from .resources import ID_SEPARATOR, Node, Ref, Staged, UploadOptions
-from .session_files import SessionFiles, digest
+from .session_assembly import Joins, digest
+from .session_files import SessionFiles
 from .session_writes import Progress
 from .sessions import Session, SessionRecords, check_session_name
 
@@ -57,6 +60,7 @@ class UploadSessions:
             ThreadPoolExecutor(1, thread_name_prefix="md5"),
             ThreadPoolExecutor(1, thread_name_prefix="sha1"),
         )
+        self.joins = Joins(self.files.pieces, self.files.folder, self._lanes)
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -168,9 +172,11 @@ class UploadSessions:
         fd, tmp = await asyncio.to_thread(self.files.open_chunk, session_id)
         await session_writes.write_chunk(fd, tmp, body)
         try:
-            return await asyncio.to_thread(self.files.place_chunk, tmp, name)
+            created = await asyncio.to_thread(self.files.place_chunk, tmp, name)
         except FileNotFoundError:
             raise errors.not_found("no such upload session") from None
+        self.joins.ahead(session_id)
+        return created
 
     async def chunks(self, session_id: str) -> list[tuple[str, int, int]]:
         return await asyncio.to_thread(self.files.chunks, session_id)
@@ -193,17 +199,21 @@ class UploadSessions:
             return await self._done(s, node, created)
 
     async def _commit(self, s: Session, target: Ref, opts: UploadOptions, length: int) -> tuple[Node, bool]:
-        held = s.offset + sum(size for _, size, _ in await self.chunks(s.id))
+        named = await self.chunks(s.id)
+        held = s.offset + sum(size for _, size, _ in named)
         if length >= 0 and held != length:
             raise errors.invalid("size-mismatch", f"announced {length} bytes, the session holds {held}")
         # Every check once before the bytes are joined and hashed; the commit repeats them atomically.
         exists = await self.driver.check_upload(target, opts)
-        source = await asyncio.to_thread(self.files.assemble, s.id, s.offset)
-        progress = self._progress.get(s.id)
-        if progress is not None and progress.hasher is not None and progress.pos == s.offset and s.offset == held:
-            size, digests = s.offset, progress.hasher.digests()  # hashed while the bytes arrived
+        if named:  # mostly joined and hashed while the chunks arrived
+            source, size, digests = await self.joins.complete(s.id)
         else:
-            size, digests = await asyncio.to_thread(digest, source, self._lanes)
+            source = await asyncio.to_thread(self.files.data, s.id, s.offset)
+            progress = self._progress.get(s.id)
+            if progress is not None and progress.hasher is not None and progress.pos == s.offset:
+                size, digests = s.offset, progress.hasher.digests()  # hashed while the bytes arrived
+            else:  # appended before a restart, or after a failed write
+                size, digests = await asyncio.to_thread(digest, source, self._lanes)
         staged = Staged(secrets.token_hex(8), size, digests["SHA1"], digests["MD5"], digests["ADLER32"])
         await self.records.set_rev(s.id, staged.rev, not exists)
         link = await asyncio.to_thread(self.files.stage, source, staged.rev)
@@ -222,9 +232,14 @@ class UploadSessions:
     async def _done(self, s: Session, node: Node, created: bool) -> tuple[Node, bool]:
         # The record keeps the answer for retries until the session expires; the bytes go now.
         await self.records.set_result(s.id, {"node": node.id, "created": created})
-        self._progress.pop(s.id, None)
-        await asyncio.to_thread(self.files.remove, s.id)
+        await self._drop(s.id)
         return node, created
+
+    async def _drop(self, session_id: str) -> None:
+        """Forget a session's state in memory and remove its bytes, once a running join is done."""
+        self._progress.pop(session_id, None)
+        await self.joins.drop(session_id)
+        await asyncio.to_thread(self.files.remove, session_id)
 
     async def finished(self, s: Session) -> tuple[Node, bool]:
         """The committed file of a finished session, and whether the commit created it."""
@@ -239,8 +254,7 @@ class UploadSessions:
     async def _remove(self, session_id: str) -> None:
         # Record first: a crash before the folder is gone leaves a folder `open` sweeps.
         await self.records.delete(session_id)
-        self._progress.pop(session_id, None)
-        await asyncio.to_thread(self.files.remove, session_id)
+        await self._drop(session_id)
 
     async def expire(self) -> int:
         """Delete every expired session with its bytes; returns how many."""

@@ -199,7 +199,8 @@ async def call(
 ) -> Any:
     """Run `method` as a remote server would and return a copy of its reply, or raise AioRpcError."""
     ctx = LocalContext(metadata, time.monotonic() + timeout)
-    raw_request = request.SerializeToString()
+    # A caller that already holds the serialized request (the gateway) passes the bytes.
+    raw_request = request if isinstance(request, bytes) else request.SerializeToString()
 
     async def serve() -> tuple[grpc.RpcMethodHandler, Any]:
         handler = await method.resolve(ctx.invocation_metadata())
@@ -208,14 +209,28 @@ async def call(
         copy = handler.request_deserializer(raw_request) if handler.request_deserializer else raw_request
         return handler, await handler.unary_unary(copy, ctx)
 
-    task = asyncio.get_running_loop().create_task(serve(), context=contextvars.Context())
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(serve(), context=contextvars.Context())
+    # What asyncio.wait(timeout=) does, minus its sets and bookkeeping: one waiter, one timer.
+    settled = loop.create_future()
+
+    def settle(_: object = None) -> None:
+        if not settled.done():
+            settled.set_result(None)
+
+    task.add_done_callback(settle)
+    timer = loop.call_at(loop.time() + timeout, settle)
     try:
-        done, _ = await asyncio.wait({task}, timeout=timeout)
+        await settled
     except asyncio.CancelledError:  # the caller gave up: the servicer is cancelled, as by a remote client
+        task.remove_done_callback(settle)
         task.cancel()
         ctx._finish(cancelled=True)
         raise
-    if not done:
+    finally:
+        timer.cancel()
+    if not task.done():
+        task.remove_done_callback(settle)
         task.cancel()
         ctx._finish(cancelled=True)
         raise rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
