@@ -65,7 +65,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
     if mtime:
         headers["X-OC-Mtime"] = mtime
     try:
-        async with dav.services.http.put(init.upload_url, data=dav.request.content, headers=headers) as up:
+        async with dav.services.http.put(init.upload_url, data=dav.body_pieces(), headers=headers) as up:
             try:
                 payload = await up.json(content_type=None)
             except ValueError:

@@ -62,7 +62,7 @@ async def send(dav: Dav, method: str, url: str, headers: dict[str, str]) -> dict
     if size is not None:
         headers["Content-Length"] = str(size)
     try:
-        async with dav.services.http.request(method, url, data=dav.request.content, headers=headers) as up:
+        async with dav.services.http.request(method, url, data=dav.body_pieces(), headers=headers) as up:
             try:
                 payload = await up.json(content_type=None)
             except ValueError:
