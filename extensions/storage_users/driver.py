@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ocisd.config.schema import ConfigError
+from ocisd.plugins import load_class
 
 from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions
 
@@ -147,15 +146,6 @@ class Base(abc.ABC):
 
 def load(config: Any, data_dir: Path) -> Base:
     """The driver named by `config.driver`: a built-in name or `module:Class`."""
-    spec = BUILTIN.get(config.driver, config.driver)
-    module_name, sep, attr = spec.partition(":")
-    if not sep:
-        raise ConfigError(f"driver: unknown driver {config.driver!r} (built-in: {', '.join(BUILTIN)}; or module:Class)")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"driver: cannot load {spec!r}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Base)):
-        raise ConfigError(f"driver: {spec!r} is not a storage driver (subclass of Base)")
+    cls = load_class(config.driver, BUILTIN, Base, "driver", "a storage driver")
     driver: Base = cls(config, data_dir)
     return driver

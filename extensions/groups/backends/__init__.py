@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extensions.users.backends import NameTaken, load_class
+from extensions.users.backends import NameTaken
+from ocisd.plugins import load_class
 
 BUILTIN = {"sqlite": "extensions.groups.backends.sqlite:SqliteBackend"}
 
@@ -65,6 +66,6 @@ class Base(ABC):
 
 
 def load(config: Any, data_dir: Path) -> Base:
-    cls = load_class(config.driver, BUILTIN, Base, "groups.driver")
+    cls = load_class(config.driver, BUILTIN, Base, "groups.driver", "a group backend")
     backend: Base = cls(config, data_dir)
     return backend

@@ -7,13 +7,12 @@ change.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocisd.config.schema import ConfigError
+from ocisd.plugins import load_class
 
 BUILTIN = {"sqlite": "extensions.users.backends.sqlite:SqliteBackend"}
 
@@ -94,20 +93,7 @@ class Base(ABC):
         """Release connections."""
 
 
-def load_class(driver: str, builtin: dict[str, str], base: type, key: str) -> type:
-    """Resolve a `driver` value (built-in name or `module:Class`) to a subclass of `base`."""
-    path = builtin.get(driver, driver)
-    module_name, _, attr = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr or "Backend")
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"{key}: cannot load {driver!r} (built-ins: {', '.join(builtin)}): {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ConfigError(f"{key}: {driver!r} is not a subclass of {base.__module__}.{base.__name__}")
-    return cls
-
-
 def load(config: Any, data_dir: Path) -> Base:
-    cls = load_class(config.driver, BUILTIN, Base, "users.driver")
+    cls = load_class(config.driver, BUILTIN, Base, "users.driver", "a user backend")
     backend: Base = cls(config, data_dir)
     return backend
