@@ -63,6 +63,10 @@ class Extension:
     routes: ClassVar[tuple[str, ...]] = ()
     commands: ClassVar[tuple[ExtensionCommand, ...]] = ()
 
+    @classmethod
+    def check(cls, config: Any) -> None:
+        """Reject values the config's types let through (raise ConfigError): exit 2 before anything starts."""
+
     async def start(self, ctx: Context) -> None:
         """Start serving; return once ready. Long-running work goes into `ctx.create_task`."""
 

@@ -134,6 +134,11 @@ def test_wrong_type_in_env_names_the_variable(dep: Deployment) -> None:
 def test_bad_choice_is_refused(dep: Deployment) -> None:
     line = failure(dep, "hello", "config", env={"OCIS_LOG_LEVEL": "loud"})
     assert "OCIS_LOG_LEVEL" in line and "'loud'" in line
+    # Values an extension checks itself are refused before anything starts, alone or in a runtime.
+    line = failure(dep, "frontend", "server", env={"FRONTEND_CHECKSUMS_PREFERRED_UPLOAD_TYPE": "crc32"})
+    assert "expected one of SHA1, MD5, ADLER32" in line and "'CRC32'" in line
+    line = failure(dep, "server", env={"STORAGE_USERS_HOME_RANGE": "zz"})
+    assert "home_range" in line and "'zz'" in line
 
 
 def test_unparsable_file(dep: Deployment) -> None:

@@ -99,3 +99,11 @@ def test_without_internal_token_frontend_refuses(dep: Deployment) -> None:
     dep.start_runtime("bus,frontend")
     assert fetch(dep, "/ocs/v1.php/cloud/capabilities?format=json", None)[0] == 401
     assert fetch(dep, "/ocs/v1.php/cloud/user?format=json", "forged.token.value")[0] == 401
+
+
+def test_preferred_upload_checksum_is_configurable(dep: Deployment) -> None:
+    dep.env["FRONTEND_CHECKSUMS_PREFERRED_UPLOAD_TYPE"] = "md5"
+    dep.start_runtime("bus,frontend")
+    status, text = fetch(dep, "/ocs/v2.php/cloud/capabilities?format=json", token_for(dep, "einstein"))
+    assert status == 200
+    assert json.loads(text)["ocs"]["data"]["capabilities"]["checksums"]["preferredUploadType"] == "MD5"

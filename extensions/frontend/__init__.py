@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ocisd.extension import Context, Extension
 
+from .capabilities import upload_checksum
 from .config import FrontendConfig
 from .http import make_app
 
@@ -18,6 +19,10 @@ class Frontend(Extension):
         "/ocs/v1.php/cloud/user",
         "/ocs/v2.php/cloud/user",
     )
+
+    @classmethod
+    def check(cls, config: FrontendConfig) -> None:
+        upload_checksum(config)
 
     async def start(self, ctx: Context) -> None:
         await ctx.serve_http(make_app(ctx.config, ctx.registry))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ocisd import __version__
 from ocisd.bus.registry import Registry
+from ocisd.config.schema import ConfigError
 
 from .config import FrontendConfig
 
@@ -45,6 +46,16 @@ def status() -> dict[str, Any]:
     }
 
 
+def upload_checksum(cfg: FrontendConfig) -> str:
+    """The configured preferred upload checksum, checked against what the storage computes."""
+    wanted = cfg.checksums_preferred_upload_type.strip().upper()
+    if wanted not in CHECKSUMS:
+        raise ConfigError(
+            f"frontend checksums_preferred_upload_type: expected one of {', '.join(CHECKSUMS)}, found {wanted!r}"
+        )
+    return wanted
+
+
 def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
     routes = live_routes(registry)
     files: dict[str, Any] = {
@@ -73,7 +84,7 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
             "status": status(),
             "support-url-signing": False,
         },
-        "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": "SHA1"},
+        "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": upload_checksum(cfg)},
         "dav": dav,
         "files": files,
         "files_sharing": {"api_enabled": False, "public": {"enabled": False}, "resharing": False},

@@ -10,4 +10,7 @@ class FrontendConfig:
     poll_interval: int = setting(60, "Seconds between a sync client's polls (core.pollinterval).")
     tus_support: bool = setting(False, "Advertise TUS uploads to clients (files.tus_support).")
     tus_max_chunk_size: int = setting(100_000_000, "Largest TUS chunk a client should send, in bytes.")
+    checksums_preferred_upload_type: str = setting(
+        "SHA1", "Checksum clients compute and send with uploads: SHA1, MD5 or ADLER32 (the server stores all three)."
+    )
     default_language: str = setting("en", "Language reported for users in cloud/user.")

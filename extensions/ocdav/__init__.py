@@ -12,6 +12,7 @@ from .gateway import Gateway
 from .http import make_app
 from .paths import ROUTES
 from .request import Services
+from .transfer import DataServers
 
 READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes to the client
 
@@ -33,7 +34,9 @@ class Ocdav(Extension):
         self._http = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False, read_bufsize=READ_BUFFER
         )
-        services = Services(Gateway(ctx.rpc), self._http, ctx.config, ctx.node.host)
+        cfg: OcdavConfig = ctx.config
+        data = DataServers(self._http, ctx.node.local_http if cfg.local_hop else {}, ctx.metrics)
+        services = Services(Gateway(ctx.rpc), self._http, data, cfg, ctx.node.host)
         await ctx.serve_http(make_app(services, ctx.metrics), public=status.ROUTES)
 
     async def stop(self) -> None:

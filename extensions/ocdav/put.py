@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from extensions.storage_users.info import FILE_PERMISSIONS
@@ -15,9 +14,8 @@ from .gateway import ref
 from .request import Dav
 
 
-def _upload_error(status: int, payload: Any) -> DavError:
-    reason = payload.get("reason", "") if isinstance(payload, dict) else ""
-    message = payload.get("message", "") if isinstance(payload, dict) else ""
+def _upload_error(status: int, payload: dict[str, Any]) -> DavError:
+    reason, message = payload.get("reason", ""), payload.get("message", "")
     if status == 423:
         return DavError(423, message or reason, "<d:lock-token-submitted/>")
     if status in (400, 409, 412, 413, 507):
@@ -58,22 +56,14 @@ async def handle(dav: Dav) -> web.StreamResponse:
     )
     init = await dav.gw.call("InitiateUpload", request)
     headers = {}
-    if size is not None:
-        headers["Content-Length"] = str(size)
     if checksum:
         headers["OC-Checksum"] = checksum
     if mtime:
         headers["X-OC-Mtime"] = mtime
-    try:
-        async with dav.services.http.put(init.upload_url, data=dav.body_pieces(), headers=headers) as up:
-            try:
-                payload = await up.json(content_type=None)
-            except ValueError:
-                payload = {}
-            if up.status not in (200, 201):
-                raise _upload_error(up.status, payload)
-    except aiohttp.ClientError as exc:
-        raise DavError(503, f"data server unreachable: {exc}") from None
+    up = await dav.services.data.send(dav.request, "PUT", init.upload_url, headers)
+    if up.status not in (200, 201):
+        raise _upload_error(up.status, up.payload)
+    payload = up.payload
     etag = f'"{payload.get("etag", "")}"'
     out = {"ETag": etag, "OC-ETag": etag, "OC-FileId": str(payload.get("id", "")), "OC-Perm": FILE_PERMISSIONS}
     if mtime:

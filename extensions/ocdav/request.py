@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,14 +18,16 @@ from .errors import DavError
 from .gateway import Gateway
 from .paths import DavPath
 from .props import View
+from .transfer import DataServers
 
 
 @dataclass
 class Services:
-    """What every handler shares: the gateway client, the data-transfer HTTP session, the config, our host."""
+    """What every handler shares: the gateway client, the data servers (HTTP session, local apps), config, host."""
 
     gateway: Gateway
     http: aiohttp.ClientSession
+    data: DataServers
     config: OcdavConfig
     host: str  # this node's hostname: storage blobs on it may be sent from here directly
 
@@ -72,20 +73,6 @@ class Dav:
         if not 0 < seconds < 2**33:
             raise DavError(400, "X-OC-Mtime out of range")
         return int(seconds * 1_000_000_000)
-
-    async def body_pieces(self) -> AsyncIterator[bytes]:
-        """The body as the socket delivered it, for relaying to the data server.
-
-        Passing the StreamReader itself makes aiohttp `readany()` it, which joins
-        the buffered pieces: one extra copy of every uploaded byte.
-        """
-        content = self.request.content
-        while True:
-            piece, _ = await content.readchunk()
-            if piece:
-                yield piece
-            elif content.at_eof():
-                return
 
     async def xml_body(self) -> ET.Element | None:
         limit = self.config.max_xml_size

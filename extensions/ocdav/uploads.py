@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
@@ -57,26 +56,15 @@ async def delete(dav: Dav) -> web.StreamResponse:
 
 
 async def send(dav: Dav, method: str, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    """Stream the request body to the data server; its JSON answer (or headers) on success."""
-    size = dav.request.content_length
-    if size is not None:
-        headers["Content-Length"] = str(size)
-    try:
-        async with dav.services.http.request(method, url, data=dav.body_pieces(), headers=headers) as up:
-            try:
-                payload = await up.json(content_type=None)
-            except ValueError:
-                payload = None
-            if up.status >= 400:
-                raise _data_error(up.status, payload)
-            return {"status": up.status, "offset": up.headers.get("Upload-Offset", "")}
-    except aiohttp.ClientError as exc:
-        raise DavError(503, f"data server unreachable: {exc}") from None
+    """Stream the request body to the session's data URL; its status and `Upload-Offset` on success."""
+    up = await dav.services.data.send(dav.request, method, url, headers)
+    if up.status >= 400:
+        raise _data_error(up.status, up.payload)
+    return {"status": up.status, "offset": up.headers.get("Upload-Offset", "")}
 
 
-def _data_error(status: int, payload: Any) -> DavError:
-    reason = payload.get("reason", "") if isinstance(payload, dict) else ""
-    message = payload.get("message", "") if isinstance(payload, dict) else ""
+def _data_error(status: int, payload: dict[str, Any]) -> DavError:
+    reason, message = payload.get("reason", ""), payload.get("message", "")
     if status in (400, 404, 409, 413, 507):
         return DavError(status, message or reason)
     if status == 403:  # the signed URL expired with its session

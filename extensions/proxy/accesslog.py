@@ -72,6 +72,7 @@ class Trace:
     started: float  # loop time
     upstream: str = ""
     bytes_out: int = 0  # body bytes streamed so far
+    spliced: int = 0  # of which moved socket-to-socket by the kernel (splice.py)
 
 
 class AccessLog:
@@ -101,6 +102,12 @@ class AccessLog:
         self.upstreams = Gauge(
             "proxy_route_upstreams", "Live upstreams of each route (0: answered with 503).", ["route"], registry=metrics
         )
+        self.spliced = Counter(
+            "proxy_spliced_bytes",
+            "Response body bytes moved from upstream to client socket by splice(2), by route.",
+            ["route"],
+            registry=metrics,
+        )
         self.reloads = Counter(
             "proxy_rules_reloads", "Rule reloads by result (ok, rejected).", ["result"], registry=metrics
         )
@@ -128,6 +135,8 @@ class AccessLog:
         counter.inc()
         hist = self._histograms.get(route) or self._histograms.setdefault(route, self.latency.labels(route))
         hist.observe(duration)
+        if trace and trace.spliced:
+            self.spliced.labels(route).inc(trace.spliced)
         if not self._enabled:
             return
         self._log.info(

@@ -12,6 +12,7 @@ the pools of upstream.py.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
@@ -19,6 +20,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 
+from . import splice
 from .accesslog import Trace
 from .balancer import Balancer
 from .headers import add_security_headers, client_response_headers
@@ -58,6 +60,39 @@ def body_of(request: web.BaseRequest, limit: int) -> Body:
     if limit and request.content_length is None:
         return _limited(request.content, limit)
     return request.content
+
+
+async def _spliced(
+    request: web.BaseRequest,
+    out: web.StreamResponse,
+    first: bytes,
+    source: socket.socket,
+    target: socket.socket,
+    length: int,
+    timeout: float,
+    trace: Trace,
+) -> None:
+    """Send the head and `first` the usual way, then let the kernel move the rest of the body."""
+    if first:
+        await out.write(first)
+    else:
+        request.writer.send_headers()
+    transport = request.transport
+    assert transport is not None
+    # The socket is written directly next: wait until aiohttp's buffer is in the kernel.
+    low, high = transport.get_write_buffer_limits()
+    transport.set_write_buffer_limits(high=0)
+    try:
+        await request.writer.drain()
+    finally:
+        transport.set_write_buffer_limits(high=high, low=low)
+    trace.bytes_out += len(first)
+    try:
+        trace.spliced = await splice.relay(source, target, length - len(first), timeout)
+        trace.bytes_out += trace.spliced
+    except splice.SourceFailed as exc:  # the upstream's fault: as an aiohttp client would report it
+        raise aiohttp.ClientPayloadError(str(exc)) from exc
+    await out.write_eof()
 
 
 class Forwarder:
@@ -139,6 +174,13 @@ class Forwarder:
         out = web.StreamResponse(status=status, reason=reason, headers=headers)
         add_security_headers(out.headers, self._tls, trace.request_id)
         await out.prepare(request)
+        if length is not None and length >= splice.MIN_SIZE and request.method == "GET" and status in (200, 206):
+            target = splice.plain_socket(request.transport)
+            taken = answer.take_socket() if target is not None else None
+            if target is not None and taken is not None:
+                source, first = taken
+                await _spliced(request, out, first, source, target, length, answer.read_timeout, trace)
+                return out
         async for chunk in answer.payload.iter_any():
             trace.bytes_out += len(chunk)
             await out.write(chunk)

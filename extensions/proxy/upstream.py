@@ -10,6 +10,7 @@ control and payload streaming are aiohttp's; only the session layer is left out.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_parser import RawResponseMessage
 from multidict import CIMultiDict
+
+from . import splice
 
 CONNECT_TIMEOUT = 5.0
 READ_BUFSIZE = 256 * 1024
@@ -47,6 +50,25 @@ class Answer:
     _pool: Pool
     _conn: ResponseHandler
     _writer: asyncio.Task[None] | None
+    read_timeout: float
+
+    def take_socket(self) -> tuple[socket.socket, bytes] | None:
+        """The upstream socket and the body bytes already read, for the caller to move the rest itself.
+
+        Only for a plain-TCP connection (see splice.py). The transport stops
+        reading and its read timer stops; the connection is closed at `finish`,
+        since its parser never sees the rest of the body.
+        """
+        sock = splice.plain_socket(self._conn.transport)
+        if sock is None or self.payload.is_eof() or self.payload.exception() is not None:
+            return None
+        assert self._conn.transport is not None
+        buffered = self.payload.read_nowait()  # may resume reading (flow control): paused right after
+        self._conn.transport.pause_reading()
+        self._conn.read_timeout = None
+        self._conn.start_timeout()  # with no timeout set, this cancels the pending one
+        self._conn.force_close()
+        return sock, buffered
 
     def finish(self, complete: bool) -> None:
         """Return the connection to the pool when the exchange completed cleanly, else close it."""
@@ -151,7 +173,7 @@ class Pool:
             if isinstance(exc, (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)):
                 raise Reset(f"{'kept-alive ' if reused else ''}connection to {self._host}:{self._port}: {exc}") from exc
             raise
-        return Answer(message, payload, self, conn, writer)
+        return Answer(message, payload, self, conn, writer, self._read_timeout)
 
     async def _answer(
         self, conn: ResponseHandler, writer: asyncio.Task[None] | None

@@ -41,6 +41,10 @@ class StorageUsers(Extension):
     claim: DataDirClaim | None = None
     sessions: UploadSessions | None = None
 
+    @classmethod
+    def check(cls, config: StorageUsersConfig) -> None:
+        parse_range(config.home_range)
+
     def spaces(self, ctx: Context) -> PersonalSpaces:
         return PersonalSpaces()
 

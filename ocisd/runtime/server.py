@@ -60,6 +60,7 @@ class Runtime:
     def _load(self, name: str) -> EffectiveConfig:
         cfg = loader.load(name, self.known[name].config, self.known, self.env)
         cfg.require_secrets()
+        self.known[name].check(cfg.own)
         return cfg
 
     def extensions(self) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ async def serve_one(name: str, env: Mapping[str, str]) -> int:
     cls = load_one(name)
     cfg = loader.load(name, cls.config, names(), env)
     cfg.require_secrets()
+    cls.check(cfg.own)
     node = Node(cfg.shared)
     await node.start()
     runner = ExtensionRunner(cls, cfg, node, restart=False)
