@@ -247,8 +247,8 @@ def test_sessions_expire_with_their_bytes_and_quota_is_checked() -> None:
         assert stack.call("ListUploadSessions", pb.ListUploadSessionsRequest()).sessions == []
 
 
-async def _body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+async def _body(data: bytes) -> AsyncIterator[list[bytes]]:
+    yield [data]
 
 
 async def local_sessions(

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .checksums import Hasher
 from .resources import Staged
-
-IOV_MAX = 1024  # pieces per writev (the Linux limit)
+from .writeback import Writer
 
 
 class Sink:
@@ -34,18 +33,10 @@ class Sink:
         self.path = tmp_dir / f"{self.rev}.part"
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._hasher = Hasher()
+        self._writer = Writer(self._fd)
         self._lanes = lanes
-        self._inflight: list[asyncio.Future[None]] = []
+        self._inflight: list[asyncio.Future[object]] = []
         self.size = 0
-
-    def _write_all(self, pieces: Sequence[bytes]) -> None:
-        views = [memoryview(p) for p in pieces]
-        while views:
-            n = os.writev(self._fd, views[:IOV_MAX])
-            while views and n >= len(views[0]):
-                n -= len(views.pop(0))
-            if n:
-                views[0] = views[0][n:]
 
     def _md5(self, pieces: Sequence[bytes]) -> None:
         for piece in pieces:
@@ -59,7 +50,7 @@ class Sink:
         await self._settle()
         pieces = [data] if isinstance(data, bytes) else list(data)  # the caller may reuse its list
         loop = asyncio.get_running_loop()
-        jobs = (self._write_all, self._md5, self._sha1_adler)
+        jobs: tuple[Callable[[Sequence[bytes]], object], ...] = (self._writer.write, self._md5, self._sha1_adler)
         self._inflight = [loop.run_in_executor(lane, job, pieces) for lane, job in zip(self._lanes, jobs)]
         self.size += sum(len(p) for p in pieces)
 

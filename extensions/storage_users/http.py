@@ -16,11 +16,10 @@ from typing import Any
 from aiohttp import hdrs, web
 from prometheus_client import CollectorRegistry, Counter
 
-from . import errors, transfer
+from . import bodies, errors, transfer
 from .driver import Base, UploadSink
 from .resources import Node, UploadOptions, external_id
 
-CHUNK = 2 << 20
 READ_BUFFER = 4 << 20
 
 HTTP_STATUS = {
@@ -67,29 +66,8 @@ def _mtime_header(value: str | None) -> int:
 
 
 async def _receive(request: web.Request, sink: UploadSink, limit: int) -> None:
-    """Stream the body into `sink`; more than `limit` bytes (if ≥ 0) stops it at once.
-
-    Pieces arrive as the socket delivered them and are handed on, never joined
-    (no copy), in batches of about CHUNK bytes.
-    """
-    pieces: list[bytes] = []
-    pending = received = 0
-    while True:
-        chunk, _ = await request.content.readchunk()  # one buffered piece, not a join of all of them
-        if not chunk:
-            if request.content.at_eof():
-                break
-            continue
-        pieces.append(chunk)
-        pending += len(chunk)
-        received += len(chunk)
-        if 0 <= limit < received:
-            raise errors.invalid("size-mismatch", f"announced {limit} bytes, body is longer")
-        if pending >= CHUNK:
-            await sink.write(pieces)
-            pieces = []
-            pending = 0
-    if pieces:
+    """Stream the body into `sink`; more than `limit` bytes (if >= 0) stops it at once."""
+    async for pieces in bodies.batches(request.content, limit):
         await sink.write(pieces)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import errors, transfer
+from . import bodies, errors, session_writes, transfer
 from .http import disk_full, error_response
 from .session_grpc import SESSION_KIND
 from .sessions import Session
@@ -58,13 +58,18 @@ def add_session_routes(app: web.Application, sessions: UploadSessions, secret: s
 
     async def patch(request: web.Request, session_id: str) -> web.StreamResponse:
         s, offset = await sessions.append(
-            session_id, _offset(request), request.content.iter_any(), request.content_length
+            session_id,
+            _offset(request),
+            bodies.batches(request.content, size=session_writes.WRITE),
+            request.content_length,
         )
         return web.Response(status=204, headers=_state(s, offset))
 
     async def put_chunk(request: web.Request, session_id: str) -> web.StreamResponse:
         name = request.match_info["chunk"]
-        created = await sessions.put_chunk(session_id, name, request.content.iter_any(), request.content_length)
+        created = await sessions.put_chunk(
+            session_id, name, bodies.batches(request.content, size=session_writes.WRITE), request.content_length
+        )
         return web.Response(status=201 if created else 204)
 
     app.router.add_route("HEAD", "/data/session/{token}", route(head))

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from . import errors
 from .checksums import Hasher
+from .writeback import Writer
 
 CHECKPOINT = 16 << 20  # bytes between durable offsets within one append
-WRITE = 1 << 20  # bytes per write call
+WRITE = 1 << 20  # bytes per write: what arrived reaches the file soon, even from a slow client
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -31,35 +32,40 @@ class Progress:
     hasher: Hasher | None
 
 
+def _hash(update: Callable[[bytes], None], pieces: list[bytes]) -> None:
+    for piece in pieces:
+        update(piece)
+
+
 async def append(
     fd: int,
-    body: AsyncIterator[bytes],
+    body: AsyncIterator[list[bytes]],
     progress: Progress,
     left: int | None,
     record: Callable[[int], Awaitable[None]],
     lanes: tuple[Executor, Executor],
 ) -> None:
-    """Write `body` to `fd` (positioned at `progress.pos`), at most `left` bytes (None = any).
+    """Write `body` (batches of pieces) to `fd` (positioned at `progress.pos`), at most `left` bytes (None = any).
 
     `record(offset)` is awaited after an fsync every `CHECKPOINT` bytes and at
     the end, also when the body breaks off: what arrived is a valid prefix.
-    Each block is written and hashed at once (MD5 and SHA1 + Adler-32 on
+    Each batch is written and hashed at once (MD5 and SHA1 + Adler-32 on
     `lanes`); `progress` always describes the bytes written, even after a failure.
     """
-    buf = bytearray()
     durable = start = progress.pos
+    writer = Writer(fd, start)
+    loop = asyncio.get_running_loop()
     failed = False
 
-    async def flush() -> None:
+    async def flush(pieces: list[bytes]) -> None:
         nonlocal failed
-        data, hasher = bytes(buf), progress.hasher
+        hasher = progress.hasher
         saved = hasher.copy() if hasher is not None else None
-        jobs: list[Awaitable[None]] = [asyncio.to_thread(write_all, fd, data)]
+        jobs: list[Awaitable[object]] = [asyncio.to_thread(writer.write, pieces)]
         if hasher is not None:
-            loop = asyncio.get_running_loop()
             jobs += [
-                loop.run_in_executor(lanes[0], hasher.update_md5, data),
-                loop.run_in_executor(lanes[1], hasher.update_sha1_adler, data),
+                loop.run_in_executor(lanes[0], _hash, hasher.update_md5, pieces),
+                loop.run_in_executor(lanes[1], _hash, hasher.update_sha1_adler, pieces),
             ]
         outcomes = await asyncio.gather(*jobs, return_exceptions=True)
         if problems := [o for o in outcomes if isinstance(o, BaseException)]:
@@ -67,8 +73,7 @@ async def append(
             failed = True
             progress.hasher = saved
             raise problems[0]
-        progress.pos += len(data)
-        buf.clear()
+        progress.pos += sum(len(p) for p in pieces)
 
     async def checkpoint() -> None:
         nonlocal durable
@@ -77,43 +82,37 @@ async def append(
         durable = progress.pos
 
     try:
-        async for data in body:
-            if left is not None and progress.pos + len(buf) + len(data) - start > left:
+        async for pieces in body:
+            if left is not None and progress.pos + sum(len(p) for p in pieces) - start > left:
                 raise errors.invalid("size-mismatch", f"more than the {left} bytes left")
-            buf += data
-            if len(buf) >= WRITE:
-                await flush()
-                if progress.pos - durable >= CHECKPOINT:
-                    await checkpoint()
-    finally:
-        if not failed:
-            if buf:
-                await flush()
-            if progress.pos != durable:
+            await flush(pieces)
+            if progress.pos - durable >= CHECKPOINT:
                 await checkpoint()
+    finally:
+        if not failed and progress.pos != durable:
+            await checkpoint()
 
 
-async def write_chunk(fd: int, tmp: Path, body: AsyncIterator[bytes]) -> None:
-    """Write a whole chunk to its temp file and fsync it; the temp file goes on any failure."""
+async def write_chunk(fd: int, tmp: Path, body: AsyncIterator[list[bytes]]) -> None:
+    """Write a whole chunk to its temp file and fsync it; the temp file goes on any failure.
+
+    One batch is written (in a thread) while the next arrives.
+    """
+    writing: asyncio.Future[int] | None = None
+    writer = Writer(fd)
     try:
-        async for data in _blocks(body):
-            await asyncio.to_thread(write_all, fd, data)
+        async for pieces in body:
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(asyncio.to_thread(writer.write, pieces))
+        if writing is not None:
+            await writing
         await asyncio.to_thread(os.fsync, fd)
     except BaseException:
+        if writing is not None:  # the descriptor is closed below: no write may still be using it
+            await asyncio.gather(writing, return_exceptions=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     finally:
         os.close(fd)
-
-
-async def _blocks(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Re-chunk a request body into writes of about `WRITE` bytes."""
-    buf = bytearray()
-    async for data in body:
-        buf += data
-        if len(buf) >= WRITE:
-            yield bytes(buf)
-            buf.clear()
-    if buf:
-        yield bytes(buf)

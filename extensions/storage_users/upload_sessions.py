@@ -131,7 +131,7 @@ class UploadSessions:
             await self.check_quota(s.space, incoming, held)
 
     async def append(
-        self, session_id: str, offset: int, body: AsyncIterator[bytes], content_length: int | None
+        self, session_id: str, offset: int, body: AsyncIterator[list[bytes]], content_length: int | None
     ) -> tuple[Session, int]:
         """Write `body` at `offset` (which must be the current offset); returns the new offset."""
         async with self._lock(session_id):
@@ -159,7 +159,7 @@ class UploadSessions:
             return s, progress.pos
 
     async def put_chunk(
-        self, session_id: str, name: str, body: AsyncIterator[bytes], content_length: int | None
+        self, session_id: str, name: str, body: AsyncIterator[list[bytes]], content_length: int | None
     ) -> bool:
         """Store one named chunk whole (replacing a namesake); True if it is new. Chunks may arrive in parallel."""
         check_session_name(name)
