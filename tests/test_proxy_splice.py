@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from tests.harness import Deployment, metric_value, wait_until
-from tests.proxy_support import open_blob_route, request, start_upstream, wait_routed
+from tests.proxy_support import connection, open_blob_route, request, start_upstream, wait_routed
 from tests.proxy_upstream import pattern, pattern_sha256
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "splice"), reason="needs os.splice (Linux)")
@@ -59,6 +59,16 @@ def test_large_answer_is_spliced_whole_and_the_pool_keeps_working(dep: Deploymen
         assert status == 200 and headers["content-length"] == str(SIZE)
         assert hashlib.sha256(body).hexdigest() == pattern_sha256(SIZE)
     wait_until(lambda: _spliced(dep) >= SIZE, what="spliced bytes counted")  # the first piece may go the usual way
+    conn = connection(proxy, tls=False)  # the client's connection stays usable after a spliced answer
+    try:
+        for path in (f"/blob/source/{SIZE}", "/blob/small", f"/blob/source/{SIZE}"):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200 and len(body) == int(resp.headers["Content-Length"]) and not resp.will_close
+        assert hashlib.sha256(body).hexdigest() == pattern_sha256(SIZE)
+    finally:
+        conn.close()
     small = 256 * 1024  # below the splice threshold: streamed as before, not counted
     before = _spliced(dep)
     status, _, body = request(proxy, "GET", f"/blob/source/{small}", tls=False)
