@@ -233,6 +233,8 @@ def test_sessions_expire_with_their_bytes_and_quota_is_checked() -> None:
 
         running = create(stack, ref=ref("/expiring.bin"), length=2 * MiB)
         assert patch(running.data_url, 0, b"e" * MiB).status == 204
+        chunked = create(stack, name="expiring-chunks", length=-1)
+        assert http("PUT", f"{chunked.data_url}/{0:016d}", b"c" * MiB).status == 201  # joined directly
         wait_until(lambda: len(session_folders(stack)) == 0, 4 * EXPIRATION, what="the janitor removing sessions")
         assert rpc_error(get, stack, running.id).code() == grpc.StatusCode.NOT_FOUND
         assert http("HEAD", running.data_url).status in (403, 404)

@@ -1,145 +1,174 @@
 """Named chunks joined into one file and hashed while the upload is still arriving.
 
 Chunking NG names each chunk by its offset and desktop clients send them in
-order: every stored chunk that continues the joined bytes is appended to the
-session's `assembled` file (fdatasynced) and fed to the running hashes in the
-background, while the next chunk is on its way. Finishing then joins only what
-is left. The join state is kept in memory only: after a restart, or when a
-joined chunk was replaced, finishing starts again from the first chunk (each
-append first cuts the file back to the joined length, and a join from the
-first chunk starts a new file). The file is private to the session; it becomes
-visible only through the driver's commit, which may rename a hard link of it.
+order. A chunk that continues the joined bytes when it arrives is written
+straight into the session's `assembled` file (see `session_joins`); any other
+is stored as its own file and appended (fdatasynced) once it continues them,
+in the background. Either way the running hashes see the bytes once, and
+`session_journal` records each joined chunk after its bytes are durable: the
+journal, not memory, is the join's state. A process loads it once per session
+(cutting `assembled` back to the recorded length and rehashing those bytes
+from disk, since a hash state cannot be stored). A replaced joined chunk cuts
+the join back to before it; directly joined chunks after it are first copied
+out to chunk files, as their bytes live only in `assembled`. A join from the
+first chunk starts a new file, and a file shared with a committed revision
+(a finish that crashed after its commit) is copied before it is written: the
+file is private to the session; it becomes visible only through the driver's
+commit, which may rename a hard link of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
+import shutil
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from ocisd.logs import get_logger
-
-from . import errors
+from .blobs import fsync_dir
 from .checksums import Hasher
+from .session_journal import JOURNAL, PART, Journal, Piece
 from .session_writes import write_all
 
-log = get_logger("storage.sessions")
 BLOCK = 4 << 20
-# (name, size, inode, mtime ns): a chunk file as it was joined; a replaced chunk differs.
-Piece = tuple[str, int, int, int]
+Lanes = tuple[Executor, Executor]
 
 
 class Join:
-    """How far one session's chunks are joined: which chunk files, in order, and their running hash."""
+    """How far one session's chunks are joined: which chunks, in order, and their running hash."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "assembled"
+        self.chunks = folder / "chunks"
+        self.journal = Journal(folder / JOURNAL)
         self.lock = asyncio.Lock()  # one join at a time; held while the session's files go away
         self.closed = False  # once finishing took the file: never written again
-        self._reset()
-
-    def _reset(self) -> None:
+        self.writing = False  # a chunk is being written straight into the file (past `size`)
+        self.idle = asyncio.Event()  # set while not `writing`
+        self.idle.set()
+        self.loaded = False  # the state below was read from the journal (and is trusted)
         self.pieces: list[Piece] = []
         self.size = 0
         self.hasher = Hasher()
 
-    def extend(self, listing: list[Piece], lanes: tuple[Executor, Executor], ahead: bool) -> None:
-        """Append the listed chunks (in name order) after the joined ones.
+    def load(self, lanes: Lanes) -> None:
+        """The journal's state, once per process (and again after a failure left memory unsure)."""
+        if self.loaded:
+            return
+        pieces, have, end = self.journal.read(), _size(self.path), 0
+        keep: list[Piece] = []
+        for piece in pieces:
+            if end + piece[1] > have:  # cannot happen unless the disk lost data: join the rest again
+                break
+            keep.append(piece)
+            end += piece[1]
+        self.journal.cut(keep)  # drops a torn last line too
+        self.pieces, self.size, self.hasher = keep, end, Hasher()
+        if have != end:
+            os.close(self.open())  # bytes of a chunk never recorded
+        if end:
+            with open(self.path, "rb", buffering=0) as src:
+                feed(src, self.hasher, lanes, lambda _: None)
+        self.loaded = True
+
+    def extend(self, pieces: Callable[[], list[Piece]], lanes: Lanes, ahead: bool) -> list[Piece]:
+        """Append the listed chunks (in name order) after the joined ones; returns the listing.
 
         `ahead` (in the background): only chunks named by the offset they continue,
         so that one arriving out of order is not joined before its predecessor.
         """
         if self.closed:
-            return
-        if listing[: len(self.pieces)] != self.pieces:
-            self._reset()  # a joined chunk was replaced
-        for name, _, _, _ in listing[len(self.pieces) :]:
-            if ahead and not (name.isdigit() and int(name) == self.size):
-                return
-            try:
-                self._append(self.path.parent / "chunks" / name, lanes)
-            except BaseException:
-                self._reset()  # the hash may hold part of the chunk
-                raise
+            return pieces()
+        try:
+            self.load(lanes)
+            listing = pieces()
+            kept = next((i for i, (a, b) in enumerate(zip(self.pieces, listing)) if a != b), len(self.pieces))
+            if kept < len(self.pieces):  # a joined chunk was replaced (or removed)
+                self._cut(kept, set(listing), lanes)
+                listing = pieces()
+            for name, _, _, _ in listing[len(self.pieces) :]:
+                if ahead and not (name.isdigit() and int(name) == self.size):
+                    break
+                self._append(self.chunks / name, lanes)
+            return listing
+        except BaseException:
+            self.loaded = False  # the hash may hold part of a chunk: reload from the journal
+            raise
 
-    def _append(self, chunk: Path, lanes: tuple[Executor, Executor]) -> None:
+    def _cut(self, kept: int, listed: set[Piece], lanes: Lanes) -> None:
+        """Keep the first `kept` joined chunks; later direct ones still listed become chunk files first."""
+        end = sum(p[1] for p in self.pieces[:kept])
+        pos = end
+        for piece in self.pieces[kept:]:
+            if piece[2] == 0 and piece in listed:
+                self._spill(pos, piece)
+            pos += piece[1]
+        self.journal.cut(self.pieces[:kept])
+        self.pieces, self.size = self.pieces[:kept], end
+        self.loaded = False
+        self.load(lanes)
+
+    def _spill(self, offset: int, piece: Piece) -> None:
+        tmp = self.chunks / f".{secrets.token_hex(8)}{PART}"
+        with open(self.path, "rb") as src, open(tmp, "wb") as dst:
+            left = piece[1]
+            while left:
+                if not (n := os.copy_file_range(src.fileno(), dst.fileno(), left, offset + piece[1] - left)):
+                    raise OSError(f"{self.path} ends before the chunk {piece[0]} recorded in it")
+                left -= n
+            os.fsync(dst.fileno())
+        os.rename(tmp, self.chunks / piece[0])
+        fsync_dir(self.chunks)
+
+    def open(self) -> int:
+        """The file, opened for writing after the joined bytes (dropping any after them)."""
+        if not self.size:  # a join starts with a new file: an old one may be a committed revision now
+            self.path.unlink(missing_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fsync_dir(self.path.parent)  # the journal will describe this file
+            return fd
+        if os.stat(self.path).st_nlink > 1:  # shared with a committed revision: write a copy
+            tmp = self.chunks / f".{secrets.token_hex(8)}{PART}"
+            shutil.copyfile(self.path, tmp)
+            with open(tmp, "rb+") as copy:
+                os.fsync(copy.fileno())
+            os.rename(tmp, self.path)
+            fsync_dir(self.path.parent)
+        fd = os.open(self.path, os.O_WRONLY)
+        os.ftruncate(fd, self.size)
+        os.lseek(fd, self.size, os.SEEK_SET)
+        return fd
+
+    def _append(self, chunk: Path, lanes: Lanes) -> None:
         with open(chunk, "rb", buffering=0) as src:
             st = os.fstat(src.fileno())
-            if not self.size:  # a join starts with a new file: an old one may be a committed revision now
-                self.path.unlink(missing_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            fd = self.open()
             try:
-                os.ftruncate(fd, self.size)  # whatever a failed append left after the joined bytes
-                os.lseek(fd, self.size, os.SEEK_SET)
                 size = feed(src, self.hasher, lanes, partial(write_all, fd))
                 os.fdatasync(fd)
             finally:
                 os.close(fd)
-        self.pieces.append((chunk.name, size, st.st_ino, st.st_mtime_ns))
-        self.size += size
+        self.record((chunk.name, size, st.st_ino, st.st_mtime_ns))
+
+    def record(self, piece: Piece) -> None:
+        """`piece` is durable in the file after the joined bytes (and in the hash): journal it."""
+        self.journal.append(piece)
+        self.pieces.append(piece)
+        self.size += piece[1]
 
 
-class Joins:
-    """The joins of every session in this process: run ahead as chunks are stored, completed at finish."""
-
-    def __init__(
-        self, pieces: Callable[[str], list[Piece]], folder: Callable[[str], Path], lanes: tuple[Executor, Executor]
-    ) -> None:
-        self._pieces, self._folder, self._lanes = pieces, folder, lanes
-        self._joins: dict[str, Join] = {}
-        self._background: set[asyncio.Task[None]] = set()
-
-    def _join(self, session_id: str) -> Join:
-        join = self._joins.get(session_id)
-        if join is None or join.closed:
-            join = self._joins[session_id] = Join(self._folder(session_id) / "assembled")
-        return join
-
-    def ahead(self, session_id: str) -> None:
-        """Start joining, in the background, the stored chunks that continue the joined bytes."""
-        task = asyncio.create_task(self._ahead(session_id, self._join(session_id)))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _ahead(self, session_id: str, join: Join) -> None:
-        async with join.lock:
-            try:
-                await self._extend(session_id, join, True)
-            # Finishing joins them again. (RuntimeError: the lanes were shut down at close.)
-            except (OSError, RuntimeError, errors.StorageError) as exc:
-                log.debug("joining chunks ahead failed", session=session_id, error=str(exc))
-
-    async def _extend(self, session_id: str, join: Join, ahead: bool) -> list[Piece]:
-        listing = await asyncio.to_thread(self._pieces, session_id)
-        await asyncio.to_thread(join.extend, listing, self._lanes, ahead)
-        return listing
-
-    async def settled(self) -> None:
-        """Once the joins running ahead are done."""
-        await asyncio.gather(*self._background)
-
-    async def complete(self, session_id: str) -> tuple[Path, int, dict[str, str]]:
-        """All chunks joined in name order: the file (from now on finishing's alone), its size and digests."""
-        join = self._join(session_id)
-        async with join.lock:
-            if await self._extend(session_id, join, False) != join.pieces:
-                raise errors.precondition("chunks-changed", "chunks changed while the upload was finishing")
-            join.closed = True
-            return join.path, join.size, join.hasher.digests()
-
-    async def drop(self, session_id: str) -> None:
-        """Forget a session's join, once a running one is done (its files are about to go)."""
-        if (join := self._joins.pop(session_id, None)) is not None:
-            join.closed = True
-            async with join.lock:
-                pass
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
-def feed(src: BinaryIO, hasher: Hasher, lanes: tuple[Executor, Executor], sink: Callable[[bytes], object]) -> int:
+def feed(src: BinaryIO, hasher: Hasher, lanes: Lanes, sink: Callable[[bytes], object]) -> int:
     """Hash `src` (MD5 on one lane, SHA1 + Adler-32 on the other) while `sink` takes each block; returns its size."""
     size = 0
     pending: list[Future[None]] = []
@@ -157,7 +186,7 @@ def feed(src: BinaryIO, hasher: Hasher, lanes: tuple[Executor, Executor], sink: 
     return size
 
 
-def digest(path: Path, lanes: tuple[Executor, Executor]) -> tuple[int, dict[str, str]]:
+def digest(path: Path, lanes: Lanes) -> tuple[int, dict[str, str]]:
     """Size and SHA1/MD5/Adler-32 of a file."""
     hasher = Hasher()
     with open(path, "rb", buffering=0) as src:

@@ -2,7 +2,9 @@
 
 A folder holds `data` (bytes appended at offsets) and `chunks/` (named chunks,
 each written to a temp file, fsynced and renamed, so a chunk is whole or absent),
-and `assembled`, the chunks joined (by `session_assembly`).
+and `assembled`, the chunks joined (by `session_assembly`), with `joined`, its
+journal: a chunk written straight into `assembled` has no file of its own and
+is listed from the journal (see `session_journal`).
 Bytes past a session's recorded offset come from a write that was never
 answered; they are cut off before the next append.
 """
@@ -17,9 +19,7 @@ from pathlib import Path
 
 from . import errors
 from .blobs import fsync_dir
-from .session_assembly import Piece
-
-PART = ".part"
+from .session_journal import PART, Piece, listing
 
 
 class SessionFiles:
@@ -74,12 +74,7 @@ class SessionFiles:
 
     def pieces(self, session_id: str) -> list[Piece]:
         """(name, size, inode, mtime ns) of the named chunks, in name order."""
-        try:
-            entries = [e for e in os.scandir(self.folder(session_id) / "chunks") if not e.name.endswith(PART)]
-        except FileNotFoundError:
-            return []
-        stats = [(e.name, e.stat()) for e in entries]
-        return sorted((name, st.st_size, st.st_ino, st.st_mtime_ns) for name, st in stats)
+        return listing(self.folder(session_id))
 
     def open_chunk(self, session_id: str) -> tuple[int, Path]:
         """A temp file for one chunk in the session's folder."""
@@ -92,7 +87,7 @@ class SessionFiles:
     def place_chunk(self, tmp: Path, name: str) -> bool:
         """Rename a complete, fsynced chunk into place durably; True if it is new."""
         target = tmp.parent / name
-        created = not target.exists()
+        created = all(p[0] != name for p in listing(tmp.parent.parent))  # a file or a directly joined chunk
         os.rename(tmp, target)
         fsync_dir(tmp.parent)
         return created

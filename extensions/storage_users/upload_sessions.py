@@ -2,10 +2,12 @@
 
 Appends are serialised per session and accepted only at the current offset;
 their bytes are fsynced before the new offset is recorded (see
-`session_writes`) and hashed as they arrive. Named chunks are joined into one
-file and hashed in the background as they arrive in offset order (see
-`session_assembly`). Finishing hashes only what was not hashed yet (all of it
-after a restart) and hands the file to the driver's `commit_file` (the local
+`session_writes`) and hashed as they arrive. Named chunks arriving in offset
+order are written straight into one joined file and hashed as they arrive;
+others are stored apart and joined in the background once they continue it
+(see `session_joins`, `session_assembly`). Finishing hashes only what was not
+hashed yet (after a restart: all appended bytes, or the joined file as it
+stood) and hands the file to the driver's `commit_file` (the local
 driver renames it into place, no copy), whose commit checks length, checksum,
 conditions, locks and quota and never shows a partial file. The new revision
 is recorded before the commit, so a finish retried after a crash recognises
@@ -31,8 +33,9 @@ from . import errors, session_writes
 from .checksums import Hasher
 from .driver import Base
 from .resources import ID_SEPARATOR, Node, Ref, Staged, UploadOptions
-from .session_assembly import Joins, digest
+from .session_assembly import digest
 from .session_files import SessionFiles
+from .session_joins import Joins
 from .session_writes import Progress
 from .sessions import Session, SessionRecords, check_session_name
 
@@ -169,6 +172,8 @@ class UploadSessions:
         if s.length >= 0 and content_length is not None and content_length > s.length:
             raise errors.invalid("size-mismatch", f"a chunk of {content_length} bytes exceeds {s.length}")
         await self._check_room(s, content_length)
+        if await self.joins.direct(session_id, name, body):
+            return True  # the next chunk in order: written once, into the joined file
         fd, tmp = await asyncio.to_thread(self.files.open_chunk, session_id)
         await session_writes.write_chunk(fd, tmp, body)
         try:
@@ -195,7 +200,11 @@ class UploadSessions:
             opts = _merged(s.opts, extra.opts, length)
             if s.rev and (node := await self._committed(target, s.rev)) is not None:
                 return await self._done(s, node, s.creates)
-            node, created = await self._commit(s, target, opts, length)
+            try:
+                node, created = await self._commit(s, target, opts, length)
+            except BaseException:
+                self.joins.reopen(s.id)
+                raise
             return await self._done(s, node, created)
 
     async def _commit(self, s: Session, target: Ref, opts: UploadOptions, length: int) -> tuple[Node, bool]:
