@@ -11,6 +11,8 @@ closed; one that sent nothing is closed silently, like an idle keep-alive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +33,7 @@ _log = get_logger("proxy")
 KEEPALIVE_TIMEOUT = 75.0
 READ_BUFSIZE = 1024 * 1024  # deep enough that a streamed PUT body rarely pauses the socket
 MAX_HEADERS = 128
+QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # Linux only; 0: not available
 _408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
@@ -41,12 +44,16 @@ class FrontProtocol(RequestHandler):
         self._on_error = manager.on_error
         self._on_done = manager.on_done
         self._timer: asyncio.TimerHandle | None = None
+        self._quickack: socket.socket | None = None
         self._busy = False
         self._got_bytes = False
         self._timing = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if QUICKACK and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._quickack = sock
         self._arm()
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -54,6 +61,13 @@ class FrontProtocol(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._quickack is not None:
+            # Clients like Qt's (the desktop client) write a request's head and body separately,
+            # and Nagle holds the body until the head is acknowledged; Linux delays that ACK by
+            # 40 ms. Acknowledging at once (the flag does not stick, so after every read)
+            # saves those 40 ms on every request with a body.
+            with contextlib.suppress(OSError):
+                self._quickack.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
         if not self._busy and self._timing:
             self._got_bytes = True
             if self._timer is None:
