@@ -64,8 +64,8 @@ class Joins:
         start, saved = join.size, join.hasher.copy()
         progress = Progress(start, join.hasher)
         try:
-            try:  # fsyncs the bytes before it returns; there is nothing to record before the journal line
-                await session_writes.append(fd, body, progress, None, _nothing, self._lanes)
+            try:  # fsyncs the bytes once before it returns: nothing is recorded before the journal line
+                await session_writes.append(fd, body, progress, None, _nothing, self._lanes, every=0)
             except BaseException:
                 join.hasher = saved  # the bytes after the joined ones are cut off by the next write
                 raise

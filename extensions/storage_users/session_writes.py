@@ -44,11 +44,13 @@ async def append(
     left: int | None,
     record: Callable[[int], Awaitable[None]],
     lanes: tuple[Executor, Executor],
+    every: int = CHECKPOINT,
 ) -> None:
     """Write `body` (batches of pieces) to `fd` (positioned at `progress.pos`), at most `left` bytes (None = any).
 
-    `record(offset)` is awaited after an fsync every `CHECKPOINT` bytes and at
-    the end, also when the body breaks off: what arrived is a valid prefix.
+    `record(offset)` is awaited after an fsync every `every` bytes (0: only at
+    the end) and at the end, also when the body breaks off: what arrived is a
+    valid prefix.
     Each batch is written and hashed at once (MD5 and SHA1 + Adler-32 on
     `lanes`); `progress` always describes the bytes written, even after a failure.
     """
@@ -86,7 +88,7 @@ async def append(
             if left is not None and progress.pos + sum(len(p) for p in pieces) - start > left:
                 raise errors.invalid("size-mismatch", f"more than the {left} bytes left")
             await flush(pieces)
-            if progress.pos - durable >= CHECKPOINT:
+            if every and progress.pos - durable >= every:
                 await checkpoint()
     finally:
         if not failed and progress.pos != durable:
