@@ -2,7 +2,8 @@
 
 Request bodies flow from the client socket to the upstream socket chunk by
 chunk (aiohttp pauses reading when its buffer fills, the upstream connection
-waits while the upstream is slower), responses likewise. A connect failure
+waits while the upstream is slower), responses likewise; a large GET answer
+on plain TCP both ways never enters Python at all (splice.py). A connect failure
 moves on to the next upstream: the body is not touched before the connection
 exists. A reset of a kept-alive connection is retried only for requests without
 a body. An instance in this process is called directly (local.py); others over
