@@ -7,6 +7,7 @@ import sqlite3
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -57,7 +58,9 @@ def providers() -> Iterator[Providers]:
         gateway = dep.start_extension("gateway")
         dep.start_extension("storage-system")
         stack = Stack(dep, low, gateway)
-        wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest(), who=HIGH), 20, what="gateway routes to both")
+        # The gateway learns each instance from its heartbeat, which may come up to an interval after the other's.
+        for who in (HIGH, LOW):
+            wait_until(partial(stack.call, "GetHome", pb.GetHomeRequest(), who=who), 20, what=f"routes {who.user_id}")
         try:
             yield Providers(stack, dep.data_dir / "storage-users", high, high_dir)
         finally:
