@@ -1,7 +1,13 @@
-"""Start an aiohttp application on a configured `host:port`: one way for every server in ocisd."""
+"""Start an aiohttp application on a configured `host:port`: one way for every server in ocisd.
+
+And read request bodies the way every upload path should.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import aiohttp
 from aiohttp import web
 
 from ocisd import addresses
@@ -20,3 +26,18 @@ async def start_app(app: web.Application, addr: str, key: str) -> web.AppRunner:
         await runner.cleanup()
         raise
     return runner
+
+
+async def body_pieces(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """A body as aiohttp buffered it, piece by piece.
+
+    `readchunk` hands out one buffered piece at a time, where `iter_any` and
+    `read` (and aiohttp's client, given the StreamReader itself) join what is
+    buffered into new bytes: one extra copy of every uploaded byte.
+    """
+    while True:
+        piece, _ = await content.readchunk()
+        if piece:
+            yield piece
+        elif content.at_eof():
+            return

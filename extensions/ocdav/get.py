@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.httpd import body_pieces
 
 from . import sendfile
 from .errors import DavError
@@ -47,7 +48,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
             resp = web.StreamResponse(status=up.status, headers=headers)
             await resp.prepare(dav.request)
             if not head and up.status not in (304, 412):
-                async for chunk in up.content.iter_any():
+                async for chunk in body_pieces(up.content):
                     await resp.write(chunk)
             await resp.write_eof()
             return resp

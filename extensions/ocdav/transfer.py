@@ -14,7 +14,7 @@ no copy through a loopback socket. Either way the caller gets the same
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from prometheus_client import CollectorRegistry, Counter
 from yarl import URL
 
+from ocisd.httpd import body_pieces
 from ocisd.logs import get_logger
 
 from .errors import DavError
@@ -47,21 +48,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-async def _body_pieces(request: web.BaseRequest) -> AsyncIterator[bytes]:
-    """The body as the socket delivered it, for relaying to a remote data server.
-
-    Passing the StreamReader itself makes aiohttp `readany()` it, which joins
-    the buffered pieces: one extra copy of every uploaded byte.
-    """
-    content = request.content
-    while True:
-        piece, _ = await content.readchunk()
-        if piece:
-            yield piece
-        elif content.at_eof():
-            return
 
 
 class DataServers:
@@ -94,7 +80,7 @@ class DataServers:
             return await _hand_over(app, request, method, url, sent)
         self._sent.labels("http").inc()
         try:
-            async with self._http.request(method, url, data=_body_pieces(request), headers=sent) as up:
+            async with self._http.request(method, url, data=body_pieces(request.content), headers=sent) as up:
                 return Answer(up.status, up.headers, _json_object(await up.read()))
         except aiohttp.ClientError as exc:
             raise DavError(503, f"data server unreachable: {exc}") from None

@@ -21,6 +21,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 
+from ocisd.httpd import body_pieces
+
 from . import splice
 from .accesslog import Trace
 from .balancer import Balancer
@@ -48,7 +50,7 @@ class UpstreamUnavailable(Exception):
 
 async def _limited(stream: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
     seen = 0
-    async for chunk in stream.iter_any():
+    async for chunk in body_pieces(stream):
         seen += len(chunk)
         if seen > limit:
             raise BodyTooLarge(f"request body larger than {limit} bytes")
@@ -182,7 +184,7 @@ class Forwarder:
                 source, first = taken
                 await _spliced(request, out, first, source, target, length, answer.read_timeout, trace)
                 return out
-        async for chunk in answer.payload.iter_any():
+        async for chunk in body_pieces(answer.payload):
             trace.bytes_out += len(chunk)
             await out.write(chunk)
         await out.write_eof()

@@ -22,6 +22,8 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_parser import RawResponseMessage
 from multidict import CIMultiDict
 
+from ocisd.httpd import body_pieces
+
 from . import splice
 
 CONNECT_TIMEOUT = 5.0
@@ -89,7 +91,7 @@ def _head(method: str, target: str, headers: CIMultiDict[str], chunked: bool) ->
 
 
 async def _write_body(conn: ResponseHandler, body: aiohttp.StreamReader | AsyncIterator[bytes], chunked: bool) -> None:
-    chunks = body.iter_any() if isinstance(body, aiohttp.StreamReader) else body
+    chunks = body_pieces(body) if isinstance(body, aiohttp.StreamReader) else body
     async for chunk in chunks:
         if conn.transport is None:
             raise Reset("upstream closed the connection while the body was sent")

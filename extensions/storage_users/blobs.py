@@ -38,19 +38,15 @@ class Sink:
         self._inflight: list[asyncio.Future[object]] = []
         self.size = 0
 
-    def _md5(self, pieces: Sequence[bytes]) -> None:
-        for piece in pieces:
-            self._hasher.update_md5(piece)
-
-    def _sha1_adler(self, pieces: Sequence[bytes]) -> None:
-        for piece in pieces:
-            self._hasher.update_sha1_adler(piece)
-
     async def write(self, data: bytes | Sequence[bytes]) -> None:
         await self._settle()
         pieces = [data] if isinstance(data, bytes) else list(data)  # the caller may reuse its list
         loop = asyncio.get_running_loop()
-        jobs: tuple[Callable[[Sequence[bytes]], object], ...] = (self._writer.write, self._md5, self._sha1_adler)
+        jobs: tuple[Callable[[Sequence[bytes]], object], ...] = (
+            self._writer.write,
+            self._hasher.md5_pieces,
+            self._hasher.sha1_adler_pieces,
+        )
         self._inflight = [loop.run_in_executor(lane, job, pieces) for lane, job in zip(self._lanes, jobs)]
         self.size += sum(len(p) for p in pieces)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Iterable
 
 from . import errors
 
@@ -27,6 +28,14 @@ class Hasher:
     def update_sha1_adler(self, data: bytes | memoryview) -> None:
         self._sha1.update(data)
         self._adler = zlib.adler32(data, self._adler)
+
+    def md5_pieces(self, pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            self._md5.update(piece)
+
+    def sha1_adler_pieces(self, pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            self.update_sha1_adler(piece)
 
     def copy(self) -> Hasher:
         twin = Hasher()

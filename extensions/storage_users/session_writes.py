@@ -32,11 +32,6 @@ class Progress:
     hasher: Hasher | None
 
 
-def _hash(update: Callable[[bytes], None], pieces: list[bytes]) -> None:
-    for piece in pieces:
-        update(piece)
-
-
 async def append(
     fd: int,
     body: AsyncIterator[list[bytes]],
@@ -66,8 +61,8 @@ async def append(
         jobs: list[Awaitable[object]] = [asyncio.to_thread(writer.write, pieces)]
         if hasher is not None:
             jobs += [
-                loop.run_in_executor(lanes[0], _hash, hasher.update_md5, pieces),
-                loop.run_in_executor(lanes[1], _hash, hasher.update_sha1_adler, pieces),
+                loop.run_in_executor(lanes[0], hasher.md5_pieces, pieces),
+                loop.run_in_executor(lanes[1], hasher.sha1_adler_pieces, pieces),
             ]
         outcomes = await asyncio.gather(*jobs, return_exceptions=True)
         if problems := [o for o in outcomes if isinstance(o, BaseException)]:
