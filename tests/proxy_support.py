@@ -7,13 +7,48 @@ import json
 import ssl
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import grpc
+
+from ocisd import identity
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from tests.harness import Deployment, Proc, free_port, metric_value, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_VERIFY = ssl._create_unverified_context()
+
+
+TRANSFER_USER = identity.Identity(user_id="transfer-id", username="transfer")
+
+
+def open_data_route(dep: Deployment) -> None:
+    """Route `/data/` (storage-users' signed URLs, their own credential) through the proxy, before it starts."""
+    open_blob_route(dep, "/data/")
+    dep.env.update(PROXY_ROUTES="/data/=storage-users", STORAGE_USERS_TRANSFER_EXPIRY="1h")
+
+
+def store_via_signed_url(dep: Deployment, path: str, blob: Path) -> tuple[str, str]:
+    """Store `blob` at `path` of a user's home through the gateway's signed upload URL.
+
+    Returns the path parts (`/data/<token>`) of that upload URL and of a
+    download URL for the stored file, both valid for the whole test.
+    """
+    secret = str(tomllib.loads((dep.config_dir / "ocis.toml").read_text())["jwt_secret"])
+    metadata = [(identity.GRPC_METADATA, identity.mint(secret, TRANSFER_USER, ttl=3600))]
+    ref = pb.Reference(space_id="", path=path)
+    size = blob.stat().st_size
+    with grpc.insecure_channel(dep.addr("gateway", "grpc_addr")) as channel:
+        stub = pb_grpc.StorageStub(channel)
+        wait_until(lambda: stub.GetHome(pb.GetHomeRequest(), metadata=metadata, timeout=5), 20, what="gateway")
+        upload = stub.InitiateUpload(pb.InitiateUploadRequest(ref=ref, size=size), metadata=metadata, timeout=30)
+        subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", "-T", str(blob), upload.upload_url], check=True)
+        download = stub.InitiateFileDownload(pb.InitiateFileDownloadRequest(ref=ref), metadata=metadata, timeout=30)
+    return urlsplit(upload.upload_url).path, urlsplit(download.download_url).path
 
 
 def open_blob_route(dep: Deployment, route: str = "/blob/") -> None:
@@ -40,6 +75,18 @@ def start_upstream(dep: Deployment, name: str = "blob", route: str = "/blob/") -
     proc = Proc(name, popen, log)
     dep.procs.append(proc)
     return proc, addr
+
+
+def start_blob_behind_plain_proxy(dep: Deployment) -> tuple[str, Proc, str]:
+    """A plain-HTTP proxy and one test upstream on /blob/, routed: (proxy address, upstream, its address)."""
+    open_blob_route(dep)
+    dep.env["PROXY_TLS"] = "false"
+    dep.start_runtime("bus")
+    dep.start_extension("proxy")
+    proxy = dep.addr("proxy", "http_addr")
+    upstream, addr = start_upstream(dep)
+    wait_routed(proxy, "/blob/small", tls=False)
+    return proxy, upstream, addr
 
 
 def connection(

@@ -8,6 +8,8 @@ serves, under the route prefix,
 - `GET  echo`        answers {"headers": {...}, "instance": ...},
 - `GET  stats`       answers {"requests": n} (every request this instance saw),
 - `GET  small`       a 13-byte text answer,
+- `GET  granted/<n>` like `source/<n>`, but asked for a file hand-over it
+                     grants one and never sends the descriptor (a lost one),
 
 and announces itself on the bus like an extension (announce, heartbeat every
 interval, bye on SIGTERM) with `routes=[route]` and `addresses["http"]`, so the
@@ -30,7 +32,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry
 
-from ocisd import addresses
+from ocisd import addresses, handover
 from ocisd.bus.client import BusClient
 from ocisd.bus.messages import InstanceRecord, encode_record
 from ocisd.config import loader
@@ -93,12 +95,18 @@ def make_app(route: str, instance: str) -> web.Application:
     async def small(request: web.Request) -> web.Response:
         return web.Response(text="hello, world\n")
 
+    async def granted(request: web.Request) -> web.StreamResponse:
+        if handover.HEADER in request.headers:
+            return web.Response(headers={handover.HEADER: f"0 {request.match_info['n']}"})
+        return await source(request)
+
     app = web.Application(middlewares=[count], client_max_size=1 << 40)
     app.router.add_get(f"{route}source/{{n:\\d+}}", source)
     app.router.add_route("*", f"{route}sink", sink)
     app.router.add_get(f"{route}echo", echo)
     app.router.add_get(f"{route}stats", stats)
     app.router.add_get(f"{route}small", small)
+    app.router.add_get(f"{route}granted/{{n:\\d+}}", granted)
     return app
 
 

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from tests.harness import Deployment, metric_value, wait_until
-from tests.proxy_support import connection, open_blob_route, request, start_upstream, wait_routed
+from tests.proxy_support import connection, request, start_blob_behind_plain_proxy
 from tests.proxy_upstream import pattern, pattern_sha256
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "splice"), reason="needs os.splice (Linux)")
@@ -23,14 +23,8 @@ def _spliced(dep: Deployment) -> float:
 
 
 def _start(dep: Deployment) -> tuple[str, int]:
-    open_blob_route(dep)
-    dep.env["PROXY_TLS"] = "false"
-    dep.start_runtime("bus")
-    dep.start_extension("proxy")
-    proxy = dep.addr("proxy", "http_addr")
-    upstream, _ = start_upstream(dep)
-    wait_routed(proxy, "/blob/small", tls=False)
-    return proxy, upstream.popen.pid
+    proxy, upstream, _ = start_blob_behind_plain_proxy(dep)
+    return proxy, upstream.pid
 
 
 def _begin_get(proxy: str, path: str) -> socket.socket:

@@ -9,7 +9,9 @@ import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 import pytest
@@ -190,6 +192,16 @@ def test_download_ranges_and_conditionals(stack: Stack) -> None:
     assert init.local_host == socket.gethostname() and Path(init.local_path).read_bytes() == data  # same-host path
     head = stack.download("/range.txt", method="HEAD")
     assert head.status == 200 and head.headers["Content-Length"] == "10000" and head.body == b""
+    # One connection carries several downloads (a relaying ocdav keeps its connections).
+    url = urlsplit(init.download_url)
+    conn = HTTPConnection(url.netloc, timeout=30)
+    try:
+        for headers in ({}, {"Range": "bytes=10-19"}, {}):
+            conn.request("GET", url.path, headers=headers)
+            resp = conn.getresponse()
+            assert resp.read() == (data[10:20] if headers else data) and not resp.will_close
+    finally:
+        conn.close()
 
 
 def test_upload_conditions(stack: Stack) -> None:

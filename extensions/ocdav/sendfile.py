@@ -3,19 +3,22 @@
 The storage names the blob (`local_path`) only when it lives on a local disk;
 blobs are immutable per revision, and a replaced one is deleted, so a missing
 file or a size that does not match means "ask the data server instead".
-Conditionals and Range are answered with the resource's etag and mtime.
+Conditionals and Range are answered with the resource's etag and mtime. A
+proxy on this host that asks for it gets the open blob instead of its bytes
+(ocisd/handover.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
+from ocisd import handover
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.httpd import send_file_span
 
 from . import xml
 from .errors import DavError
@@ -115,12 +118,14 @@ async def send(request: web.Request, path: str, info: pb.ResourceInfo) -> web.St
         status = 206 if part is not None else 200
         if count <= SMALL and request.method == "GET":  # one write beats the event-loop round trips of sendfile
             return web.Response(status=status, body=os.pread(fd, count, offset), headers=headers)
+        if request.method == "GET" and (grant := handover.offer(request.headers, fd, offset, count)) is not None:
+            headers[handover.HEADER] = grant  # the proxy on this host sends the span itself
+            return web.Response(status=status, headers=headers)
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_length = count
         await resp.prepare(request)
-        if request.method != "HEAD" and count and request.transport is not None:
-            with os.fdopen(fd, "rb", closefd=False) as fobj:  # wraps the open descriptor, no I/O
-                await asyncio.get_running_loop().sendfile(request.transport, fobj, offset, count)
+        if request.method != "HEAD" and count:
+            await send_file_span(request, resp, fd, offset, count)
         await resp.write_eof()
         return resp
     finally:

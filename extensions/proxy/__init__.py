@@ -8,7 +8,7 @@ import signal
 
 from aiohttp import web
 
-from ocisd import addresses
+from ocisd import addresses, handover
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
 
@@ -41,6 +41,7 @@ class Proxy(Extension):
         self._cfg: ProxyConfig | None = None
         self._ctx: Context | None = None
         self._sighup = False
+        self._mailbox: handover.Mailbox | None = None
 
     async def start(self, ctx: Context) -> None:
         cfg: ProxyConfig = ctx.config
@@ -63,7 +64,9 @@ class Proxy(Extension):
         self._access = AccessLog(ctx.metrics, cfg.access_log)
         authenticator = authn.Authenticator(ctx, cfg.public_routes, cfg.auth_cache_ttl)
         local = LocalApps(ctx.node.local_http, cfg.local_hop, cfg.tls)
-        forwarder = Forwarder(self._balancer, local, cfg.tls, self._access.upstream_error)
+        self._mailbox = handover.Mailbox()
+        asyncio.get_running_loop().add_reader(self._mailbox.fileno(), self._mailbox.collect)
+        forwarder = Forwarder(self._balancer, local, self._mailbox, cfg.tls, self._access.upstream_error)
         front = Front(table, forwarder, self._firewall, self._access, trusted, cfg.tls, authenticator)
         firewall = self._firewall
         server = FrontServer(
@@ -123,3 +126,7 @@ class Proxy(Extension):
             await self._runner.cleanup()
         if self._balancer is not None:
             await self._balancer.close()
+        if self._mailbox is not None:
+            asyncio.get_running_loop().remove_reader(self._mailbox.fileno())
+            self._mailbox.close()
+            self._mailbox = None

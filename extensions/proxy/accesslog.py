@@ -73,6 +73,7 @@ class Trace:
     upstream: str = ""
     bytes_out: int = 0  # body bytes streamed so far
     spliced: int = 0  # of which moved socket-to-socket by the kernel (splice.py)
+    handed_over: int = 0  # of which sent from a file an upstream handed over (ocisd/handover.py)
 
 
 class AccessLog:
@@ -108,6 +109,12 @@ class AccessLog:
             ["route"],
             registry=metrics,
         )
+        self.handed_over = Counter(
+            "proxy_handover_bytes",
+            "Response body bytes sent by the proxy from a file an upstream on this host handed over, by route.",
+            ["route"],
+            registry=metrics,
+        )
         self.reloads = Counter(
             "proxy_rules_reloads", "Rule reloads by result (ok, rejected).", ["result"], registry=metrics
         )
@@ -137,6 +144,8 @@ class AccessLog:
         hist.observe(duration)
         if trace and trace.spliced:
             self.spliced.labels(route).inc(trace.spliced)
+        if trace and trace.handed_over:
+            self.handed_over.labels(route).inc(trace.handed_over)
         if not self._enabled:
             return
         self._log.info(

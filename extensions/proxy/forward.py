@@ -3,7 +3,9 @@
 Request bodies flow from the client socket to the upstream socket chunk by
 chunk (aiohttp pauses reading when its buffer fills, the upstream connection
 waits while the upstream is slower), responses likewise; a large GET answer
-on plain TCP both ways never enters Python at all (splice.py). A connect failure
+on plain TCP both ways never enters Python at all (splice.py), and one an
+upstream on this host answers from a file is sent from that file by the
+proxy itself (ocisd/handover.py). A connect failure
 moves on to the next upstream: the body is not touched before the connection
 exists. A reset of a kept-alive connection is retried only for requests without
 a body. An instance in this process is called directly (local.py); others over
@@ -13,6 +15,7 @@ the pools of upstream.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 
@@ -21,7 +24,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 
-from ocisd.httpd import body_pieces
+from ocisd import handover
+from ocisd.httpd import body_pieces, send_file_span
 
 from . import splice
 from .accesslog import Trace
@@ -99,8 +103,16 @@ async def _spliced(
 
 
 class Forwarder:
-    def __init__(self, balancer: Balancer, local: LocalApps, tls: bool, on_upstream_error: UpstreamErrorHook) -> None:
+    def __init__(
+        self,
+        balancer: Balancer,
+        local: LocalApps,
+        mailbox: handover.Mailbox,
+        tls: bool,
+        on_upstream_error: UpstreamErrorHook,
+    ) -> None:
         self._balancer = balancer
+        self._mailbox = mailbox
         self._local = local
         self._tls = tls
         self._on_error = on_upstream_error
@@ -140,14 +152,27 @@ class Forwarder:
         trace: Trace,
     ) -> web.StreamResponse:
         order = self._balancer.candidates(route)
+        headers.popall(handover.HEADER, None)  # only the proxy asks for a hand-over
         app = self._local.app_of(order[0]) if body is None or body is request.content else None
         if app is not None:
             trace.upstream = f"local:{order[0].url}"
             return await self._local.call(app, request, headers, trace.request_id)
+        ticket = ""
+        if request.method == "GET" and body is None:
+            headers[handover.HEADER], ticket = self._mailbox.ask()
         answer, up = await self._open(request, route, order, headers, body)
+        handed = self._handed_over(answer, ticket)
+        if handed is None and ticket and handover.HEADER in answer.message.headers:
+            # Granted, but no descriptor came (a mailbox flooded by strangers): ask the same instance plainly.
+            answer.finish(complete=True)
+            del headers[handover.HEADER]
+            answer, up = await self._open(request, route, [up], headers, body)
         trace.upstream = up.url
         try:
-            out = await self._relay(request, answer, trace)
+            if handed is not None:
+                out = await self._send_handed_over(request, answer, *handed, trace)
+            else:
+                out = await self._relay(request, answer, trace)
         except (aiohttp.ClientError, UpstreamUnavailable):
             answer.finish(complete=False)
             self._on_error(route, up, "body")
@@ -156,6 +181,38 @@ class Forwarder:
             answer.finish(complete=False)
             raise
         answer.finish(complete=True)
+        return out
+
+    def _handed_over(self, answer: Answer, ticket: str) -> tuple[handover.Grant, int] | None:
+        """The span and descriptor the upstream handed over for `ticket`, if it did and it arrived."""
+        text = answer.message.headers.get(handover.HEADER)
+        if not ticket or text is None:
+            return None
+        grant, fd = handover.parse_grant(text), self._mailbox.take(ticket)
+        if grant is not None and fd is not None:
+            return grant, fd
+        if fd is not None:
+            os.close(fd)
+        return None
+
+    async def _send_handed_over(
+        self, request: web.BaseRequest, answer: Answer, grant: handover.Grant, fd: int, trace: Trace
+    ) -> web.StreamResponse:
+        """Send the span of the file the upstream handed over, with the upstream's head."""
+        try:
+            headers = client_response_headers(answer.message.headers)
+            headers["Content-Length"] = str(grant.count)
+            out = web.StreamResponse(status=answer.message.code, reason=answer.message.reason, headers=headers)
+            add_security_headers(out.headers, self._tls, trace.request_id)
+            await out.prepare(request)
+            sent = await send_file_span(request, out, fd, grant.offset, grant.count)
+        finally:
+            os.close(fd)
+        trace.bytes_out += sent
+        if sent < grant.count:  # blobs do not shrink, but a short body must cut the connection, not hang it
+            raise aiohttp.ClientPayloadError(f"the handed-over file ended {grant.count - sent} bytes early")
+        trace.handed_over = sent
+        await out.write_eof()
         return out
 
     async def _relay(self, request: web.BaseRequest, answer: Answer, trace: Trace) -> web.StreamResponse:

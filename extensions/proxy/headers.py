@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ocisd import handover
+
 from .firewall import IPAddress, in_networks, parse_ip
 from .rules import Network
 
@@ -31,6 +33,7 @@ HOP_BY_HOP = frozenset(
 FORWARDED = frozenset(("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded"))
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 HSTS = "max-age=31536000"
+HANDOVER = handover.HEADER.lower()
 _IDS = random.Random()  # request ids need to be unique, not secret: no syscall per request
 
 
@@ -96,8 +99,8 @@ def upstream_request_headers(
 
 
 def client_response_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    """The upstream's response headers minus hop-by-hop ones."""
-    drop = HOP_BY_HOP | _connection_tokens(upstream)
+    """The upstream's response headers minus hop-by-hop ones and the hand-over between us."""
+    drop = HOP_BY_HOP | _connection_tokens(upstream) | {HANDOVER}
     return CIMultiDict((k, v) for k, v in upstream.items() if k.lower() not in drop)
 
 

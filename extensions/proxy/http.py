@@ -126,7 +126,11 @@ class Front:
         return resp
 
     def protocol_error(self, request: web.BaseRequest, status: int, exc: BaseException | None) -> None:
-        """aiohttp answers a request itself (400, 431, or 500 for a bug here, logged with its traceback)."""
-        if status >= 500 and not isinstance(exc, aiohttp.ClientError):
+        """aiohttp answers a request itself (400, 431, or 500 for a bug here, logged with its traceback).
+
+        A client gone mid-body (ConnectionError) or an upstream that broke off
+        (ClientError) reach aiohttp as a 500 too; both are in the access log already.
+        """
+        if status >= 500 and not isinstance(exc, (aiohttp.ClientError, ConnectionError)):
             detail = "".join(traceback.format_exception(exc)) if exc else ""
             self._log.error("proxy handler failed", status=status, error=detail)

@@ -2,7 +2,8 @@
 
 PUT streams the body into the driver's upload sink (the local one writes and
 hashes on worker threads while the next chunk arrives), then the driver
-commits; the answer comes only after the commit. GET serves the blob with sendfile, Range and conditionals.
+commits; the answer comes only after the commit. GET serves the blob with sendfile, Range and conditionals,
+or hands the open blob to a proxy on this host (ocisd/handover.py).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import email.utils
 import errno
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import hdrs, web
 from prometheus_client import CollectorRegistry, Counter
+
+from ocisd import handover
 
 from . import bodies, errors, transfer
 from .driver import Base, UploadSink
@@ -72,7 +75,7 @@ async def _receive(request: web.Request, sink: UploadSink, limit: int) -> None:
 
 
 class _BlobResponse(web.FileResponse):
-    """sendfile with Range, but our etag and mtime instead of the blob file's."""
+    """sendfile with Range, but our etag and mtime instead of the blob file's; or a hand-over to the proxy."""
 
     def __init__(self, path: Path, node: Node) -> None:
         super().__init__(path, headers=_headers(node))
@@ -85,6 +88,20 @@ class _BlobResponse(web.FileResponse):
     @etag.setter
     def etag(self, value: Any) -> None:
         self.headers[hdrs.ETAG] = f'"{self._node.etag}"'
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        # The handler answered the conditionals with our etag: aiohttp must not judge them by the blob file's.
+        return await super().prepare(_plain_request(request, self._node))
+
+    async def _sendfile(self, request: web.BaseRequest, fobj: IO[Any], offset: int, count: int) -> Any:
+        # aiohttp's hook after Range and conditionals, just before the head: the one place where
+        # the exact span is known and the head can still say it travels by descriptor.
+        grant = handover.offer(request.headers, fobj.fileno(), offset, count)
+        if grant is None:
+            return await super()._sendfile(request, fobj, offset, count)
+        self.content_length = 0
+        self.headers[handover.HEADER] = grant
+        return await web.StreamResponse.prepare(self, request)
 
     @property
     def last_modified(self) -> Any:
@@ -103,7 +120,7 @@ def _not_modified(request: web.Request, node: Node) -> bool:
     return since is not None and node.mtime // 1_000_000_000 <= since.timestamp()
 
 
-def _plain_request(request: web.Request, node: Node) -> web.Request:
+def _plain_request(request: web.BaseRequest, node: Node) -> web.BaseRequest:
     """Drop conditionals we answered ourselves; keep Range only if If-Range (if any) names our etag."""
     headers = request.headers.copy()
     for name in (hdrs.IF_NONE_MATCH, hdrs.IF_MATCH, hdrs.IF_MODIFIED_SINCE, hdrs.IF_UNMODIFIED_SINCE, hdrs.IF_RANGE):
@@ -183,7 +200,6 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
             return resp
         blob = _BlobResponse(path, node)
         blob.content_type = node.mime
-        await blob.prepare(_plain_request(request, node))
         return blob
 
     # A deep read buffer: the body streams in without pausing the socket every 128 KiB.
