@@ -66,12 +66,12 @@ def offer(headers: Mapping[str, str], fd: int, offset: int, count: int) -> str |
     if count < MIN_COUNT or len(parts) != 2 or not parts[0].startswith("@ocisd-handover-"):
         return None
     mailbox, ticket = parts
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
-            rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))]
+    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.sendmsg([ticket.encode()], rights, socket.MSG_DONTWAIT, "\0" + mailbox[1:])
-        except OSError:  # ENOENT/ECONNREFUSED: not here; EAGAIN: the proxy is behind
-            return None
+    except OSError:  # ECONNREFUSED: no such mailbox here; EAGAIN: the proxy is behind
+        return None
     return f"{offset} {count}"
 
 
