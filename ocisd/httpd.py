@@ -14,6 +14,8 @@ from aiohttp import web
 
 from ocisd import addresses
 
+TLS_READ = 1 << 20  # bytes of a file read per worker-thread call when a span must pass through TLS
+
 
 async def start_app(app: web.Application, addr: str, key: str) -> web.AppRunner:
     """Bind and serve `app`; on failure nothing is left open. `key` names the setting in errors."""
@@ -43,9 +45,6 @@ async def body_pieces(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
             yield piece
         elif content.at_eof():
             return
-
-
-TLS_READ = 1 << 20  # bytes read per worker-thread call when the span must pass through TLS
 
 
 async def send_file_span(

@@ -33,7 +33,7 @@ HOP_BY_HOP = frozenset(
 FORWARDED = frozenset(("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded"))
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 HSTS = "max-age=31536000"
-HANDOVER = handover.HEADER.lower()
+NOT_FOR_CLIENTS = HOP_BY_HOP | {handover.HEADER.lower()}  # response headers that end at the proxy
 _IDS = random.Random()  # request ids need to be unique, not secret: no syscall per request
 
 
@@ -100,7 +100,7 @@ def upstream_request_headers(
 
 def client_response_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     """The upstream's response headers minus hop-by-hop ones and the hand-over between us."""
-    drop = HOP_BY_HOP | _connection_tokens(upstream) | {HANDOVER}
+    drop = NOT_FOR_CLIENTS | _connection_tokens(upstream)
     return CIMultiDict((k, v) for k, v in upstream.items() if k.lower() not in drop)
 
 
