@@ -17,25 +17,15 @@ class Hasher:
         self._md5 = hashlib.md5()
         self._adler = 1
 
-    def update(self, data: bytes | memoryview) -> None:
-        self.update_md5(data)
-        self.update_sha1_adler(data)
-
-    # The two halves may run on different threads (each half in order).
-    def update_md5(self, data: bytes | memoryview) -> None:
-        self._md5.update(data)
-
-    def update_sha1_adler(self, data: bytes | memoryview) -> None:
-        self._sha1.update(data)
-        self._adler = zlib.adler32(data, self._adler)
-
+    # The two halves may run on different threads (each half in order); a piece is hashed as it came.
     def md5_pieces(self, pieces: Iterable[bytes]) -> None:
         for piece in pieces:
             self._md5.update(piece)
 
     def sha1_adler_pieces(self, pieces: Iterable[bytes]) -> None:
         for piece in pieces:
-            self.update_sha1_adler(piece)
+            self._sha1.update(piece)
+            self._adler = zlib.adler32(piece, self._adler)
 
     def copy(self) -> Hasher:
         twin = Hasher()

@@ -25,14 +25,13 @@ import secrets
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from .blobs import fsync_dir
 from .checksums import Hasher
 from .session_journal import JOURNAL, PART, Journal, Piece
-from .session_writes import write_all
+from .writeback import write_pieces
 
 BLOCK = 4 << 20
 Lanes = tuple[Executor, Executor]
@@ -148,7 +147,7 @@ class Join:
             st = os.fstat(src.fileno())
             fd = self.open()
             try:
-                size = feed(src, self.hasher, lanes, partial(write_all, fd))
+                size = feed(src, self.hasher, lanes, lambda block: write_pieces(fd, (block,)))
                 os.fdatasync(fd)
             finally:
                 os.close(fd)
@@ -176,7 +175,8 @@ def feed(src: BinaryIO, hasher: Hasher, lanes: Lanes, sink: Callable[[bytes], ob
         while block := src.read(BLOCK):
             for job in pending:  # each lane takes the blocks in order
                 job.result()
-            pending = [lanes[0].submit(hasher.update_md5, block), lanes[1].submit(hasher.update_sha1_adler, block)]
+            pieces = (block,)
+            pending = [lanes[0].submit(hasher.md5_pieces, pieces), lanes[1].submit(hasher.sha1_adler_pieces, pieces)]
             sink(block)
             size += len(block)
         for job in pending:

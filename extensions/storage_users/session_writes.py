@@ -18,12 +18,6 @@ CHECKPOINT = 16 << 20  # bytes between durable offsets within one append
 WRITE = 1 << 20  # bytes per write: what arrived reaches the file soon, even from a slow client
 
 
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 @dataclass
 class Progress:
     """How far a session's appends got in this process: bytes written and, if known, their running hash."""

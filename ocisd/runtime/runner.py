@@ -12,6 +12,7 @@ import errno
 import os
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import psutil
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from ocisd import __version__, addresses
 from ocisd.bus.messages import InstanceRecord, encode_record
+from ocisd.config import loader
 from ocisd.config.loader import EffectiveConfig
 from ocisd.config.schema import ConfigError
 from ocisd.debug import DebugServer
@@ -31,6 +33,16 @@ BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 30.0
 HEALTHY_RESETS_BACKOFF = 60.0
 _UNFIXABLE_ERRNOS = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
+
+
+def startable_config(
+    name: str, cls: type[Extension], known: Iterable[str], env: Mapping[str, str] | None
+) -> EffectiveConfig:
+    """`name`'s effective config with its secrets present and `cls.check` passed; ConfigError if not."""
+    cfg = loader.load(name, cls.config, known, env)
+    cfg.require_secrets()
+    cls.check(cfg.own)
+    return cfg
 
 
 def is_unfixable(exc: BaseException) -> bool:

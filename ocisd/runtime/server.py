@@ -18,7 +18,7 @@ from ocisd.discovery import dependencies, installed
 from ocisd.logs import get_logger
 from ocisd.node import Node
 from ocisd.runtime import control
-from ocisd.runtime.runner import ExtensionRunner
+from ocisd.runtime.runner import ExtensionRunner, startable_config
 from ocisd.states import State
 
 ACTIVE = (State.STARTING, State.RUNNING, State.BACKOFF, State.STOPPING)
@@ -58,10 +58,7 @@ class Runtime:
         self.node: Node | None = None
 
     def _load(self, name: str) -> EffectiveConfig:
-        cfg = loader.load(name, self.known[name].config, self.known, self.env)
-        cfg.require_secrets()
-        self.known[name].check(cfg.own)
-        return cfg
+        return startable_config(name, self.known[name], self.known, self.env)
 
     def extensions(self) -> list[dict[str, Any]]:
         return [self.runners[n].info() for n in self.order if n in self.runners]

@@ -12,10 +12,9 @@ import signal
 from collections.abc import Mapping
 
 from ocisd import sdnotify
-from ocisd.config import loader
 from ocisd.discovery import load_one, names
 from ocisd.node import Node
-from ocisd.runtime.runner import ExtensionRunner
+from ocisd.runtime.runner import ExtensionRunner, startable_config
 from ocisd.states import State
 
 
@@ -35,9 +34,7 @@ async def _notify_ready(runner: ExtensionRunner) -> None:
 
 async def serve_one(name: str, env: Mapping[str, str]) -> int:
     cls = load_one(name)
-    cfg = loader.load(name, cls.config, names(), env)
-    cfg.require_secrets()
-    cls.check(cfg.own)
+    cfg = startable_config(name, cls, names(), env)
     node = Node(cfg.shared)
     await node.start()
     runner = ExtensionRunner(cls, cfg, node, restart=False)
