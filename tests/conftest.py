@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import Deployment, deployment
+from tests.support.harness import Deployment, deployment
 
 
 @pytest.fixture

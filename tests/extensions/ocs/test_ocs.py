@@ -1,0 +1,80 @@
+"""ocs: the provisioning API admins script against, backed by the real users and groups extensions."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from ocisd import identity
+from tests.support.harness import Deployment
+from tests.support.identity import config_value, identity_deployment, token_for
+
+RUN = "bus,users,groups,ocs"
+
+
+def ocs(dep: Deployment, method: str, path: str, token: str, form: dict[str, Any] | None = None) -> tuple[int, Any]:
+    url = dep.url("ocs", path=path) + ("&" if "?" in path else "?") + "format=json"
+    data = urllib.parse.urlencode(form or {}, doseq=True).encode() if form is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={identity.HTTP_HEADER: token})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())["ocs"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["ocs"]
+
+
+def admin_token(dep: Deployment) -> str:
+    who = identity.Identity(user_id=config_value(dep, "admin_user_id"), username="admin")
+    return token_for(dep, who)
+
+
+def test_provisioning_round_trip_v1_and_v2() -> None:
+    with identity_deployment() as dep:
+        dep.start_runtime(RUN)
+        adm = admin_token(dep)
+        form = {"userid": "marie", "password": "radium-88", "email": "m@example.org", "displayname": "Marie"}
+        status, body = ocs(dep, "POST", "/ocs/v1.php/cloud/users", adm, form)
+        assert status == 200 and body["meta"]["statuscode"] == 100, body
+        status, body = ocs(dep, "POST", "/ocs/v2.php/cloud/users", adm, form)
+        assert status == 400 and body["meta"]["statuscode"] == 400 and body["meta"]["status"] == "failure"
+        assert "marie" in ocs(dep, "GET", "/ocs/v2.php/cloud/users", adm)[1]["data"]["users"]
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users?search=mar", adm)[1]["data"]["users"] == ["marie"]
+
+        data = ocs(dep, "GET", "/ocs/v1.php/cloud/users/marie", adm)[1]["data"]
+        assert data["email"] == "m@example.org" and data["displayname"] == "Marie" and data["enabled"] is True
+        ocs(dep, "PUT", "/ocs/v1.php/cloud/users/marie", adm, {"key": "email", "value": "curie@example.org"})
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/marie", adm)[1]["data"]["email"] == "curie@example.org"
+        ocs(dep, "PUT", "/ocs/v1.php/cloud/users/marie/disable", adm, {})
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/marie", adm)[1]["data"]["enabled"] is False
+        ocs(dep, "PUT", "/ocs/v1.php/cloud/users/marie/enable", adm, {})
+
+        assert ocs(dep, "POST", "/ocs/v1.php/cloud/groups", adm, {"groupid": "physics"})[1]["meta"]["statuscode"] == 100
+        ocs(dep, "POST", "/ocs/v1.php/cloud/users/marie/groups", adm, {"groupid": "physics"})
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/marie/groups", adm)[1]["data"]["groups"] == ["physics"]
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/groups/physics", adm)[1]["data"]["users"] == ["marie"]
+        assert "physics" in ocs(dep, "GET", "/ocs/v1.php/cloud/groups", adm)[1]["data"]["groups"]
+        ocs(dep, "DELETE", "/ocs/v1.php/cloud/users/marie/groups?groupid=physics", adm)
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/groups/physics", adm)[1]["data"]["users"] == []
+        ocs(dep, "DELETE", "/ocs/v1.php/cloud/groups/physics", adm)
+
+        assert ocs(dep, "DELETE", "/ocs/v1.php/cloud/users/marie", adm)[1]["meta"]["statuscode"] == 100
+        status, body = ocs(dep, "GET", "/ocs/v2.php/cloud/users/marie", adm)
+        assert status == 404 and body["meta"]["statuscode"] == 404
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/marie", adm)[1]["meta"]["statuscode"] == 998
+
+
+def test_non_admin_is_refused_but_gets_its_signing_key() -> None:
+    with identity_deployment() as dep:
+        dep.start_runtime(RUN)
+        user = token_for(dep, identity.Identity(user_id="u-77", username="einstein"))
+        status, body = ocs(dep, "GET", "/ocs/v1.php/cloud/users", user)
+        assert status == 401 and body["meta"]["statuscode"] == 997
+        status, body = ocs(dep, "GET", "/ocs/v2.php/cloud/user/signing-key", user)
+        assert status == 200 and body["data"]["user"] == "einstein" and len(body["data"]["signing-key"]) == 64
+        again = ocs(dep, "GET", "/ocs/v1.php/cloud/user/signing-key", user)[1]["data"]["signing-key"]
+        assert again == body["data"]["signing-key"]
+        other = token_for(dep, identity.Identity(user_id="u-78", username="bohr"))
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/user/signing-key", other)[1]["data"]["signing-key"] != again

@@ -1,0 +1,56 @@
+"""The identity extensions as supervised processes (real supervisord): the same CLI, the same answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
+from ocisd.supervisor.control import kill_leftovers, pidfile_pid
+from tests.support.harness import Deployment
+from tests.support.identity import IDENTITY, add_user, assert_no_secrets, call, identity_deployment, ocis_ok
+
+
+@pytest.fixture
+def supervised() -> Iterator[Deployment]:
+    with identity_deployment() as dep:
+        directory = str(dep.root / "sup")
+        ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", IDENTITY)
+        try:
+            ocis_ok(dep, "supervisor", "start", "--dir", directory)
+            for name in IDENTITY.split(","):
+                dep.wait_ready(name)  # RUNNING to supervisord is not yet ready to serve
+            yield dep
+        finally:
+            if (
+                pidfile_pid(dep.root / "sup") is not None
+                and dep.ocis("supervisor", "stop", "--dir", directory).returncode
+            ):
+                kill_leftovers(dep.root / "sup")
+
+
+def test_cli_against_supervised_processes(supervised: Deployment) -> None:
+    dep = supervised
+    status = json.loads(ocis_ok(dep, "supervisor", "status", "--json", "--dir", str(dep.root / "sup")))
+    pids = {row["name"]: row["pid"] for row in status}
+    assert len(set(pids.values())) == len(IDENTITY.split(","))  # one process each
+
+    alice = add_user(dep, "alice", "alice-secret")
+    ocis_ok(dep, "groups", "add", "staff")
+    ocis_ok(dep, "groups", "add-member", "staff", "alice")
+    login = auth_pb2.BasicRequest(username="alice", password="alice-secret", client_ip="127.0.0.1")
+    reply = call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
+    assert (reply.user.id, list(reply.groups)) == (alice, ["staff"])
+
+    ocis_ok(dep, "users", "disable", "alice")
+    with pytest.raises(grpc.RpcError) as err:
+        call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    ocis_ok(dep, "users", "delete", "alice")
+    ocis_ok(dep, "groups", "delete", "staff")
+    assert [u["username"] for u in json.loads(ocis_ok(dep, "users", "list", "--json"))] == ["admin"]
+    assert assert_no_secrets(dep, ["alice-secret", "admin-pw-for-tests"]) > 0
