@@ -1,7 +1,7 @@
-"""The README's command and environment tables, generated from the config schema.
+"""The settings reference (docs/settings.md), generated from the config schema.
 
-`scripts/gen-docs` rewrites the part of README.md between the markers below;
-a test fails when the README differs from what this renders.
+`scripts/gen-docs` rewrites the part of docs/settings.md between the markers
+below; a test fails when the page differs from what this renders.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def render(extensions: dict[str, type[Extension]]) -> str:
     return "\n".join(lines)
 
 
-def splice(readme: str, table: str) -> str:
-    """README text with the generated part replaced by `table`."""
-    start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    return readme[:start] + table + readme[end:]
+def splice(page: str, table: str) -> str:
+    """`page` with the generated part replaced by `table`."""
+    start, end = page.index(BEGIN), page.index(END) + len(END)
+    return page[:start] + table + page[end:]

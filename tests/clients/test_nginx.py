@@ -1,4 +1,4 @@
-"""docs/deploy-nginx.md, run as written: nginx balancing over two ocisd installations' proxies.
+"""docs/deploy.md, run as written: nginx balancing over two ocisd installations' proxies.
 
 Each installation has its own bus, hello and proxy (PROXY_TLS=false, the
 balancer trusted); the nginx configuration is taken from the document, with
@@ -19,7 +19,7 @@ from extensions.proxy.tls import create_self_signed
 from tests.support.harness import Deployment, Proc, deployment, free_port, metric_value, wait_until
 from tests.support.proxy import request, wait_routed
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy-nginx.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 NGINX = shutil.which("nginx") or (Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
 CLIENT = "127.0.0.10"
 LOGGED = re.compile(r"request_id=[0-9a-f]{32} client_ip=" + re.escape(CLIENT))
@@ -47,7 +47,7 @@ def _logged(dep: Deployment) -> bool:
 def site_config(proxies: list[str], listen: str, cert: Path, key: Path) -> str:
     """The document's nginx block with this machine's addresses."""
     text = re.search(r"```nginx\n(.*?)```", DOC.read_text(), re.S)
-    assert text, "docs/deploy-nginx.md has no nginx block"
+    assert text, "docs/deploy.md has no nginx block"
     site = text.group(1)
     site = site.replace("10.0.0.11:9200", proxies[0]).replace("10.0.0.12:9200", proxies[1])
     site = site.replace("listen 443 ssl;", f"listen {listen} ssl;")
