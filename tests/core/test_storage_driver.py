@@ -7,26 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from extensions.storage_users import garbage, tree
-from extensions.storage_users.config import StorageUsersConfig
-from extensions.storage_users.database import transaction
-from extensions.storage_users.driver import load
-from extensions.storage_users.local import LocalDriver
-from extensions.storage_users.resources import Ref, UploadOptions
 from ocisd.config.schema import ConfigError
+from ocisd.storage.driver import load
+from ocisd.storage.local import garbage, tree
+from ocisd.storage.local.database import transaction
+from ocisd.storage.local.driver import LocalDriver
+from ocisd.storage.resources import Ref, UploadOptions
+from ocisd.storage.service.config import StorageConfig
 
 
 class ThirdPartyDriver(LocalDriver):
     """What a third party ships: a Base subclass named by `module:Class`."""
 
 
-def config(driver: str) -> StorageUsersConfig:
-    return StorageUsersConfig(driver=driver)
+def config(driver: str) -> StorageConfig:
+    return StorageConfig(driver=driver)
 
 
 def test_a_driver_is_picked_by_name_or_module_path(tmp_path: Path) -> None:
     assert type(load(config("local"), tmp_path)) is LocalDriver
-    assert type(load(config("tests.test_storage_driver:ThirdPartyDriver"), tmp_path)) is ThirdPartyDriver
+    assert type(load(config(f"{__name__}:ThirdPartyDriver"), tmp_path)) is ThirdPartyDriver
     with pytest.raises(ConfigError, match="unknown driver 'nope'"):
         load(config("nope"), tmp_path)
     with pytest.raises(ConfigError, match="not a storage driver"):
