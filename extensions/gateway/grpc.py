@@ -12,13 +12,10 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from extensions.storage_users import errors
-from extensions.storage_users.access import abort, caller
-from extensions.storage_users.resources import split_id
-from extensions.storage_users.sessions import split_session_id
-from extensions.storage_users.spaces import home_space_id
 from ocisd import identity
+from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import abort, caller, home_space_id, split_id, split_session_id
 from ocisd.rpc import local
 from ocisd.rpc.client import RpcClients
 

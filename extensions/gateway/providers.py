@@ -11,9 +11,9 @@ from __future__ import annotations
 import grpc
 import grpc.aio
 
-from extensions.storage_users.spaces import shard
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.api.storage.v1.contract import shard
 from ocisd.bus.registry import InstanceRecord, Registry
 from ocisd.rpc.client import CHANNEL_OPTIONS
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from extensions.storage_users.info import FILE_PERMISSIONS
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import FILE_PERMISSIONS
 
 from .errors import DavError
 from .gateway import ref

@@ -1,24 +1,23 @@
-"""storage-system: the storage-users driver and services serving one `system` space for
-other extensions' internal data, usable only with the system user's identity.
+"""storage-system: the storage library serving one `system` space for other extensions'
+internal data, usable only with the system user's identity.
 
-It reuses extensions.storage_users (driver, data server, gRPC services) by import
-and subclassing; the gateway never routes users here.
+Same driver, data server and gRPC services as storage-users (`ocisd.storage`),
+its own config and space policy; the gateway never routes users here.
 """
 
 from __future__ import annotations
 
-from extensions.storage_users import StorageUsers
-from extensions.storage_users.spaces import PersonalSpaces
 from ocisd.extension import Context
+from ocisd.storage.service.extension import StorageExtension
 
 from .config import StorageSystemConfig
 from .spaces import SystemSpace
 
 
-class StorageSystem(StorageUsers):
+class StorageSystem(StorageExtension):
     name = "storage-system"
     summary = "the system space for internal data (same driver as storage-users, not visible to users)"
     config = StorageSystemConfig
 
-    def spaces(self, ctx: Context) -> PersonalSpaces:
+    def spaces(self, ctx: Context) -> SystemSpace:
         return SystemSpace(ctx.shared.system_user_id or "system")

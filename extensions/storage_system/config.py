@@ -1,11 +1,11 @@
 from dataclasses import dataclass
 
-from extensions.storage_users.config import StorageUsersConfig
 from ocisd.config.schema import setting
+from ocisd.storage.service.config import StorageConfig
 
 
 @dataclass
-class StorageSystemConfig(StorageUsersConfig):
+class StorageSystemConfig(StorageConfig):
     grpc_addr: str = setting("127.0.0.1:9215", "gRPC address of the storage API for the system space.")
     http_addr: str = setting("127.0.0.1:9216", "Data HTTP address: signed upload and download URLs.")
     debug_addr: str = setting("127.0.0.1:9217", "Debug address: /healthz, /readyz, /metrics.")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from extensions.storage_users import errors
-from extensions.storage_users.resources import Space
-from extensions.storage_users.spaces import PersonalSpaces
+from ocisd.api.storage.v1 import errors
 from ocisd.identity import Identity
+from ocisd.storage.resources import Space
+from ocisd.storage.service.spaces import SpacePolicy
 
 SYSTEM_SPACE = "system"
 
 
-class SystemSpace(PersonalSpaces):
+class SystemSpace(SpacePolicy):
     fixed = (SYSTEM_SPACE,)
 
     def __init__(self, system_user_id: str) -> None:

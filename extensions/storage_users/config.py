@@ -1,21 +1,8 @@
 from dataclasses import dataclass
 
-from ocisd.config.schema import Duration, setting
+from ocisd.storage.service.config import StorageConfig
 
 
 @dataclass
-class StorageUsersConfig:
-    grpc_addr: str = setting("127.0.0.1:9157", "gRPC address of the storage API (ocisd.storage.v1).")
-    http_addr: str = setting("127.0.0.1:9158", "Data HTTP address: signed upload and download URLs.")
-    debug_addr: str = setting("127.0.0.1:9159", "Debug address: /healthz, /readyz, /metrics.")
-    driver: str = setting("local", "Storage driver: `local` (SQLite + local blobs) or `module:Class`.")
-    quota: int = setting(0, "Quota of each personal space in bytes; 0 = unlimited.")
-    data_url: str = setting("", "Base URL peers use for the data server; empty = http://<http_addr>.")
-    transfer_expiry: Duration = setting(Duration(300.0), "How long a signed upload/download URL stays valid.")
-    upload_expiration: Duration = setting(
-        Duration(86400.0), "How long a resumable upload session (TUS, chunking NG) lives; then its bytes are deleted."
-    )
-    provider_id: str = setting("users", "Name of this storage provider (several may serve different spaces).")
-    home_range: str = setting(
-        "00-ff", "Personal spaces held here: range of the first sha1 byte of the space id, `lo-hi` in hex."
-    )
+class StorageUsersConfig(StorageConfig):
+    """The storage library's defaults are storage-users' (ports 9157-9159, provider `users`, all shards)."""

@@ -1,42 +1,22 @@
-"""Who owns which space: personal spaces for storage-users (one per user, made on first use).
+"""Personal spaces: one per user, made on first use, open to its owner only.
 
-storage-system swaps in its own policy (one system space, for the system user
-only); the gateway uses `home_space_id` to find a user's personal space.
+The space id is `home_space_id(user)` from the storage contract, which the
+gateway uses as well to route a user's requests to the instance holding it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import uuid
-
+from ocisd.api.storage.v1 import errors
+from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.identity import Identity
-
-from . import errors
-from .resources import Space
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from ocisd.storage.resources import Space
+from ocisd.storage.service.spaces import SpacePolicy
 
 
-def home_space_id(user_id: str) -> str:
-    """The personal space id of a user: the user id itself when it is a safe token."""
-    if _SAFE_ID.fullmatch(user_id):
-        return user_id
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"ocisd:user:{user_id}").hex
-
-
-def shard(space_id: str) -> str:
-    """Two hex digits deciding which storage-users instance holds a personal space."""
-    return hashlib.sha1(space_id.encode()).hexdigest()[:2]
-
-
-class PersonalSpaces:
+class PersonalSpaces(SpacePolicy):
     """Every user has one space and may use only it."""
 
-    fixed: tuple[str, ...] = ()
-
     def home(self, who: Identity) -> tuple[str, str]:
-        """(space id, owner) of the caller's home."""
         return home_space_id(who.user_id), who.user_id
 
     def check(self, who: Identity, space: Space) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 import grpc
 
 from extensions.storage_users.config import StorageUsersConfig
-from extensions.storage_users.local import LocalDriver
-from extensions.storage_users.resources import Ref
 from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.storage.local.driver import LocalDriver
+from ocisd.storage.resources import Ref
 from tests.support.harness import Deployment, Proc, deployment, wait_until
 
 ALICE = identity.Identity(user_id="alice-id", username="alice")

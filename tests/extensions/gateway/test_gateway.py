@@ -13,10 +13,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from extensions.storage_users.spaces import shard
 from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.api.storage.v1.contract import shard
 from tests.support.harness import Deployment, Proc, deployment, free_port, wait_until
 from tests.support.storage_stack import Stack, ref
 

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import grpc
 import pytest
 
-from extensions.storage_users.resources import Ref, UploadOptions
-from extensions.storage_users.upload_sessions import UploadSessions
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.storage.resources import Ref, UploadOptions
+from ocisd.storage.sessions.upload_sessions import UploadSessions
 from tests.extensions.storage_users.test_storage_crash import restart_storage
 from tests.extensions.storage_users.test_upload_sessions import (
     _body,

@@ -19,11 +19,11 @@ import grpc
 import pytest
 
 from extensions.storage_users.config import StorageUsersConfig
-from extensions.storage_users.driver import Base
-from extensions.storage_users.local import LocalDriver
-from extensions.storage_users.resources import Ref, UploadOptions
-from extensions.storage_users.upload_sessions import Finish, UploadSessions
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.storage.driver import Base
+from ocisd.storage.local.driver import LocalDriver
+from ocisd.storage.resources import Ref, UploadOptions
+from ocisd.storage.sessions.upload_sessions import Finish, UploadSessions
 from tests.extensions.storage_users.test_storage_crash import restart_storage
 from tests.support.harness import wait_until
 from tests.support.storage_stack import BOB, Reply, Stack, http, reason, ref, running_stack

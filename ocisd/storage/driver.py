@@ -1,0 +1,151 @@
+"""The storage-driver extension point: what a driver must do, and `load(config)` to pick one.
+
+`driver = "local"` (default) is SQLite metadata + local blob files; any other
+value is a `module:Class` path to a `Base` subclass, so a third party can ship
+an S3 or PostgreSQL driver without touching ocisd.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ocisd.plugins import load_class
+
+from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions
+
+BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
+COPY_BLOCK = 4 << 20
+
+
+class UploadSink(Protocol):
+    """Where an upload's bytes go while they arrive; `finish` makes them durable, `abort` drops them."""
+
+    size: int
+
+    async def write(self, data: bytes | Sequence[bytes]) -> None:
+        """Append one buffer, or several pieces in order (as they came off the socket, not joined)."""
+
+    async def finish(self) -> Staged: ...
+    async def abort(self) -> None: ...
+
+
+class Base(abc.ABC):
+    """A storage driver. Every method raises `errors.StorageError` for what the caller did wrong."""
+
+    def __init__(self, config: Any, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Prepare storage and clean up after a crash (interrupted uploads)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release what `open` acquired."""
+
+    @abc.abstractmethod
+    async def ensure_space(self, space_id: str, owner: str) -> Node:
+        """The space's root, creating the space if it does not exist."""
+
+    @abc.abstractmethod
+    async def space(self, space_id: str) -> Space | None: ...
+
+    @abc.abstractmethod
+    async def stat(self, ref: Ref) -> Node: ...
+
+    @abc.abstractmethod
+    async def list_folder(self, ref: Ref, after: str, limit: int) -> tuple[Node, list[Node], bool]:
+        """The folder, up to `limit` children named after `after` in name order, and whether more follow."""
+
+    @abc.abstractmethod
+    async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node: ...
+
+    @abc.abstractmethod
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None: ...
+
+    @abc.abstractmethod
+    async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
+        """Returns the moved node and whether an existing destination was replaced."""
+
+    @abc.abstractmethod
+    async def copy(
+        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int
+    ) -> tuple[Node, bool]: ...
+
+    @abc.abstractmethod
+    async def set_props(self, ref: Ref, props: dict[str, str], tokens: tuple[str, ...]) -> Node: ...
+
+    @abc.abstractmethod
+    async def unset_props(self, ref: Ref, keys: list[str], tokens: tuple[str, ...]) -> Node: ...
+
+    @abc.abstractmethod
+    async def lock(
+        self, ref: Ref, exclusive: bool, depth_infinity: bool, owner: str, timeout: int, user: str
+    ) -> tuple[LockInfo, Node, bool]:
+        """Take a lock; a missing target (parent present) becomes an empty file (`True`)."""
+
+    @abc.abstractmethod
+    async def refresh_lock(self, ref: Ref, token: str, timeout: int) -> LockInfo: ...
+
+    @abc.abstractmethod
+    async def unlock(self, ref: Ref, token: str) -> None: ...
+
+    @abc.abstractmethod
+    async def locks(self, ref: Ref) -> list[LockInfo]: ...
+
+    @abc.abstractmethod
+    async def check_upload(self, ref: Ref, opts: UploadOptions) -> bool:
+        """Everything an upload to `ref` must satisfy, checked up front; True if it would replace a file."""
+
+    @abc.abstractmethod
+    async def open_upload(self) -> UploadSink: ...
+
+    @abc.abstractmethod
+    async def commit_upload(self, ref: Ref, opts: UploadOptions, sink: UploadSink) -> tuple[Node, bool]:
+        """Make finished bytes the file's new content atomically; True if the file was created."""
+
+    async def commit_file(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
+        """Commit a complete, fsynced local file whose digests are `staged` (resumable uploads).
+
+        The file is consumed on success (a driver on the same disk renames it, with
+        `staged.rev` as the new revision) and left in place on refusal. This default
+        streams it through `open_upload`, so any driver supports upload sessions.
+        """
+        sink = await self.open_upload()
+        try:
+            f = await asyncio.to_thread(path.open, "rb", buffering=0)
+            try:
+                while data := await asyncio.to_thread(f.read, COPY_BLOCK):
+                    await sink.write(data)
+            finally:
+                f.close()
+        except BaseException:
+            await sink.abort()
+            raise
+        result = await self.commit_upload(ref, opts, sink)
+        await asyncio.to_thread(path.unlink)
+        return result
+
+    @abc.abstractmethod
+    async def download(self, ref: Ref) -> tuple[Node, Path | None]:
+        """The file and a local path to `sendfile` (None for an empty file)."""
+
+    @abc.abstractmethod
+    async def quota(self, space_id: str) -> tuple[int, int]:
+        """(total bytes, 0 = unlimited; used bytes)."""
+
+    @abc.abstractmethod
+    async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
+        """Create many empty children at once (imports, benchmarks); returns how many."""
+
+
+def load(config: Any, data_dir: Path) -> Base:
+    """The driver named by `config.driver`: a built-in name or `module:Class`."""
+    cls = load_class(config.driver, BUILTIN, Base, "driver", "a storage driver")
+    driver: Base = cls(config, data_dir)
+    return driver

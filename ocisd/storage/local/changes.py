@@ -1,0 +1,236 @@
+"""Tree changes other than uploads, each one transaction on the writer connection.
+
+Every change gives the changed folder and each ancestor up to the space root a
+new etag, tree mtime and size in the same transaction (`tree.propagate`).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import sqlite3
+import time
+
+from ocisd.api.storage.v1 import errors
+from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
+
+from . import garbage, locks, tree
+from .blobs import BlobStore
+from .database import transaction
+from .locate import Located, existing, fill, locate, locate_existing
+
+
+def mime_of(name: str) -> str:
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+def ensure_space(db: sqlite3.Connection, space_id: str, owner: str) -> Node:
+    with transaction(db):
+        root = tree.get(db, space_id)
+        if root is None:
+            db.execute(
+                "INSERT INTO spaces(id, owner, quota, created) VALUES(?,?,?,?)", (space_id, owner, -1, int(time.time()))
+            )
+            root = Node(space_id, space_id, None, "", FOLDER, 0, time.time_ns(), tree.new_etag(), mime=FOLDER_MIME)
+            tree.insert(db, root)
+        return fill(db, root, "/")
+
+
+def mkdir(db: sqlite3.Connection, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node:
+    with transaction(db):
+        loc = locate(db, ref)
+        if loc.node is not None:
+            raise errors.exists(f"{loc.path} exists")
+        parent = loc.parent_folder()
+        locks.check(db, ref.space, [loc.path], tokens, recursive=False, membership=True)
+        now = time.time_ns()
+        node = Node(
+            tree.new_id(), ref.space, parent.id, loc.name, FOLDER, 0, mtime or now, tree.new_etag(), mime=FOLDER_MIME
+        )
+        tree.insert(db, node)
+        tree.propagate(db, parent.id, 0, now)
+        return fill(db, node, loc.path)
+
+
+def delete(db: sqlite3.Connection, blobs: BlobStore, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None:
+    with transaction(db):
+        loc = locate_existing(db, ref)
+        node = loc.existing()
+        parent = loc.parent_folder()
+        if if_match and node.etag != if_match:
+            raise errors.precondition("etag-mismatch", f"{loc.path} has another etag")
+        locks.check(db, ref.space, [loc.path], tokens, recursive=True, membership=True)
+        dropped = tree.delete_subtree(db, node.id)
+        tree.propagate(db, parent.id, -node.size, time.time_ns())
+        garbage.mark(db, dropped)
+    garbage.collect(db, blobs, dropped)
+
+
+def move(
+    db: sqlite3.Connection, blobs: BlobStore, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int
+) -> tuple[Node, bool]:
+    dropped: list[str] = []
+    with transaction(db):
+        s = locate_existing(db, src)
+        node = s.existing()
+        if s.parent is None:
+            raise errors.forbidden("the space root cannot be moved")
+        d, parent = _destination(db, s.path, dst, node.is_folder)
+        locks.check(db, src.space, [s.path], tokens, recursive=True, membership=True)
+        locks.check(db, dst.space, [d.path], tokens, recursive=d.node is not None, membership=True)
+        now = time.time_ns()
+        if d.node is not None:
+            if not overwrite:
+                raise errors.exists(f"{d.path} exists")
+            dropped = tree.delete_subtree(db, d.node.id)
+            tree.propagate(db, parent.id, -d.node.size, now)
+        locks.drop_below(db, src.space, s.path)
+        tree.relink(db, node.id, parent.id, d.name)
+        if mtime:
+            tree.set_mtime(db, node.id, mtime)
+        tree.propagate(db, s.parent.id, -node.size, now)
+        tree.propagate(db, parent.id, node.size, now)
+        garbage.mark(db, dropped)
+        moved = tree.get(db, node.id)
+        assert moved is not None
+        result = fill(db, moved, d.path)
+    garbage.collect(db, blobs, dropped)
+    return result, d.node is not None
+
+
+def _destination(db: sqlite3.Connection, src_path: str, dst: Ref, folder: bool) -> tuple[Located, Node]:
+    d = locate(db, dst)
+    if d.path == src_path:
+        raise errors.invalid("same-path", "source and destination are the same")
+    if folder and locks.inside(d.path, src_path):
+        raise errors.invalid("into-descendant", "cannot put a folder inside itself")
+    if d.node is not None and locks.inside(src_path, d.path):
+        raise errors.forbidden("cannot replace a folder that holds the source")
+    return d, d.parent_folder()
+
+
+def copy(
+    db: sqlite3.Connection,
+    blobs: BlobStore,
+    src: Ref,
+    dst: Ref,
+    overwrite: bool,
+    tokens: tuple[str, ...],
+    shallow: bool,
+    mtime: int,
+    quota_total: int,
+) -> tuple[Node, bool]:
+    with transaction(db, durable=False):  # checks, and the links listed as garbage-to-be
+        s = locate_existing(db, src)
+        node = s.existing()
+        d, parent = _destination(db, s.path, dst, node.is_folder and not shallow)
+        if d.node is not None and not overwrite:
+            raise errors.exists(f"{d.path} exists")
+        locks.check(db, dst.space, [d.path], tokens, recursive=d.node is not None, membership=True)
+        originals = [node] if shallow or not node.is_folder else tree.subtree_nodes(db, node.id)
+        size = sum(n.size for n in originals if n.type == FILE)
+        tree.check_quota(db, dst.space, size - (d.node.size if d.node else 0), quota_total)
+        copies, links = _plan_copy(originals, parent.id, d.name, mtime)
+        garbage.mark(db, [new for _, new in links])
+    # The writer thread runs this whole function, so nothing changes between the transactions.
+    for old, new in links:
+        blobs.link(old, new)
+    blobs.sync_dirs([new for _, new in links])
+    dropped: list[str] = []
+    with transaction(db):
+        now = time.time_ns()
+        if d.node is not None:
+            dropped = tree.delete_subtree(db, d.node.id)
+            tree.propagate(db, parent.id, -d.node.size, now)
+        tree.insert_many(db, copies)
+        tree.propagate(db, parent.id, size, now)
+        garbage.unmark(db, [new for _, new in links])
+        garbage.mark(db, dropped)
+        result = fill(db, copies[0], d.path)
+    garbage.collect(db, blobs, dropped)
+    return result, d.node is not None
+
+
+def _plan_copy(originals: list[Node], parent: str, name: str, mtime: int) -> tuple[list[Node], list[tuple[str, str]]]:
+    """New nodes (fresh ids and etags, parents first) and the blob links they need."""
+    ids = {originals[0].parent: parent}
+    copies: list[Node] = []
+    links: list[tuple[str, str]] = []
+    for n in originals:
+        new_id = ids[n.id] = tree.new_id()
+        rev = tree.new_id()[:16] if n.rev else ""
+        copies.append(
+            Node(
+                new_id,
+                n.space,
+                ids[n.parent],
+                n.name,
+                n.type,
+                n.size if n.type == FILE else 0,
+                n.mtime,
+                tree.new_etag(),
+                rev,
+                n.sha1,
+                n.md5,
+                n.adler32,
+                n.mime,
+                dict(n.props),
+            )
+        )
+        if n.rev:
+            links.append((tree.blob_name(n.id, n.rev), tree.blob_name(new_id, rev)))
+    copies[0].name = name
+    if mtime:
+        copies[0].mtime = mtime
+    _sum_folder_sizes(copies)
+    return copies, links
+
+
+def _sum_folder_sizes(copies: list[Node]) -> None:
+    """Folder sizes are recursive: sum them bottom-up (copies are ordered parents first)."""
+    by_id = {c.id: c for c in copies}
+    for c in reversed(copies):
+        parent = by_id.get(c.parent or "")
+        if parent is not None:
+            parent.size += c.size
+
+
+def set_props(
+    db: sqlite3.Connection, ref: Ref, props: dict[str, str], remove: list[str], tokens: tuple[str, ...]
+) -> Node:
+    with transaction(db):
+        node = existing(db, ref)
+        locks.check(db, ref.space, [node.path], tokens, recursive=False)
+        merged = {**node.props, **props}
+        for key in remove:
+            merged.pop(key, None)
+        tree.set_props(db, node.id, merged)
+        node.props = merged
+        return node
+
+
+def lock(
+    db: sqlite3.Connection, ref: Ref, exclusive: bool, depth_infinity: bool, owner: str, timeout: int, user: str
+) -> tuple[LockInfo, Node, bool]:
+    with transaction(db):
+        loc = locate(db, ref)
+        node = loc.node
+        if node is None:  # a locked empty resource (RFC 4918 7.3)
+            parent = loc.parent_folder()
+            now = time.time_ns()
+            node = Node(
+                tree.new_id(), ref.space, parent.id, loc.name, FILE, 0, now, tree.new_etag(), mime=mime_of(loc.name)
+            )
+            tree.insert(db, node)
+            tree.propagate(db, parent.id, 0, now)
+        lk = locks.acquire(db, ref.space, node.id, loc.path, exclusive, depth_infinity, owner, timeout, user)
+        return lk, fill(db, node, loc.path), loc.node is None
+
+
+def refresh_lock(db: sqlite3.Connection, ref: Ref, token: str, timeout: int) -> LockInfo:
+    with transaction(db):
+        return locks.refresh(db, ref.space, existing(db, ref).path, token, timeout)
+
+
+def unlock(db: sqlite3.Connection, ref: Ref, token: str) -> None:
+    with transaction(db):
+        locks.release(db, ref.space, existing(db, ref).path, token)

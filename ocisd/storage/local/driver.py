@@ -1,0 +1,194 @@
+"""The `local` driver: metadata in SQLite (WAL) in the data dir, bytes in `blobs/` beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ocisd.api.storage.v1 import errors
+from ocisd.logs import get_logger
+from ocisd.storage.driver import Base, UploadSink
+from ocisd.storage.resources import (
+    FILE,
+    FOLDER,
+    FOLDER_MIME,
+    LockInfo,
+    Node,
+    Ref,
+    Space,
+    Staged,
+    UploadOptions,
+    check_name,
+)
+
+from . import changes, garbage, locks, tree, uploads
+from .blobs import BlobStore, Sink
+from .database import Database, transaction
+from .locate import existing, fill, locate_existing
+
+log = get_logger("storage.local")
+T = TypeVar("T")
+
+
+class LocalDriver(Base):
+    _db: Database
+    _blobs: BlobStore
+
+    async def open(self) -> None:
+        self._blobs = BlobStore(self.data_dir / "blobs")
+        self._db = Database(self.data_dir / "metadata.db")
+        # Point lookups (a path's few index probes) run right here: a hop to a reader thread
+        # costs more than the lookup. Listings and everything else stay off the event loop.
+        self._here = tree.connect(self._db.path)
+        cleaned = await asyncio.to_thread(self._blobs.clean_tmp)
+        orphans = await self._db.write(garbage.collect_all, self._blobs)
+        if cleaned or orphans:
+            log.info("cleaned up after interrupted uploads", temp_files=cleaned, orphan_blobs=orphans)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._db.close)
+        self._here.close()
+        await asyncio.to_thread(self._blobs.close)
+
+    @property
+    def _quota(self) -> int:
+        return int(self.config.quota)
+
+    async def ensure_space(self, space_id: str, owner: str) -> Node:
+        node = await self._db.read(tree.get, space_id)
+        if node is not None:
+            return await self.stat(Ref(space=space_id, path="/"))
+        return await self._db.write(changes.ensure_space, space_id, owner)
+
+    async def space(self, space_id: str) -> Space | None:
+        row = await self._db.read(_space_row, space_id)
+        return Space(row[0], row[1], self._quota) if row else None
+
+    async def stat(self, ref: Ref) -> Node:
+        return _snapshot(self._here, existing, ref)
+
+    async def list_folder(self, ref: Ref, after: str, limit: int) -> tuple[Node, list[Node], bool]:
+        return await self._db.read(_list, ref, after, limit)
+
+    async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node:
+        return await self._db.write(changes.mkdir, ref, tokens, mtime)
+
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None:
+        await self._db.write(changes.delete, self._blobs, ref, tokens, if_match)
+
+    async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
+        _same_space(src, dst)
+        return await self._db.write(changes.move, self._blobs, src, dst, overwrite, tokens, mtime)
+
+    async def copy(
+        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int
+    ) -> tuple[Node, bool]:
+        _same_space(src, dst)
+        return await self._db.write(changes.copy, self._blobs, src, dst, overwrite, tokens, shallow, mtime, self._quota)
+
+    async def set_props(self, ref: Ref, props: dict[str, str], tokens: tuple[str, ...]) -> Node:
+        return await self._db.write(changes.set_props, ref, props, [], tokens)
+
+    async def unset_props(self, ref: Ref, keys: list[str], tokens: tuple[str, ...]) -> Node:
+        return await self._db.write(changes.set_props, ref, {}, keys, tokens)
+
+    async def lock(
+        self, ref: Ref, exclusive: bool, depth_infinity: bool, owner: str, timeout: int, user: str
+    ) -> tuple[LockInfo, Node, bool]:
+        return await self._db.write(changes.lock, ref, exclusive, depth_infinity, owner, timeout, user)
+
+    async def refresh_lock(self, ref: Ref, token: str, timeout: int) -> LockInfo:
+        return await self._db.write(changes.refresh_lock, ref, token, timeout)
+
+    async def unlock(self, ref: Ref, token: str) -> None:
+        await self._db.write(changes.unlock, ref, token)
+
+    async def locks(self, ref: Ref) -> list[LockInfo]:
+        return (await self.stat(ref)).locks
+
+    async def check_upload(self, ref: Ref, opts: UploadOptions) -> bool:
+        return await self._db.read(uploads.check, ref, opts, self._quota)
+
+    async def open_upload(self) -> UploadSink:
+        return await asyncio.to_thread(self._blobs.sink)
+
+    async def commit_upload(self, ref: Ref, opts: UploadOptions, sink: UploadSink) -> tuple[Node, bool]:
+        assert isinstance(sink, Sink)
+        staged = await sink.finish()
+        try:
+            return await self._commit(ref, opts, staged, sink.path)
+        finally:
+            sink.path.unlink(missing_ok=True)  # still there only when the commit refused it
+
+    async def commit_file(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
+        return await self._commit(ref, opts, staged, path)  # renamed into the blob store, no copy
+
+    async def _commit(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
+        uploads.verify_staged(opts, staged)
+        return await self._db.write(uploads.commit, self._blobs, ref, opts, staged, path, self._quota)
+
+    async def download(self, ref: Ref) -> tuple[Node, Path | None]:
+        node = await self.stat(ref)
+        if node.is_folder:
+            raise errors.precondition("is-a-container", f"{node.path} is a folder")
+        return node, self._blobs.path(tree.blob_name(node.id, node.rev)) if node.rev else None
+
+    async def quota(self, space_id: str) -> tuple[int, int]:
+        return self._quota, await self._db.read(tree.space_used, space_id)
+
+    async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
+        return await self._db.write(_bulk_create, parent, names, folders)
+
+
+def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, *args)` in one read transaction (WAL: never waits for the writer)."""
+    db.execute("BEGIN")
+    try:
+        return fn(db, *args)
+    finally:
+        db.execute("COMMIT")
+
+
+def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str] | None:
+    row = db.execute("SELECT id, owner FROM spaces WHERE id=?", (space_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _same_space(src: Ref, dst: Ref) -> None:
+    if src.space != dst.space:
+        raise errors.StorageError(errors.Kind.UNSUPPORTED, "cross-space", "moving between spaces is not supported")
+
+
+def _list(db: sqlite3.Connection, ref: Ref, after: str, limit: int) -> tuple[Node, list[Node], bool]:
+    loc = locate_existing(db, ref)
+    folder = loc.existing()
+    if not folder.is_folder:
+        raise errors.precondition("not-a-container", f"{loc.path} is not a folder")
+    active = locks.active(db, ref.space)
+    fill(db, folder, loc.path, active)
+    kids = tree.children(db, folder.id, after, limit + 1)
+    base = loc.path.rstrip("/")
+    for kid in kids[:limit]:
+        fill(db, kid, f"{base}/{kid.name}", active)
+    return folder, kids[:limit], len(kids) > limit
+
+
+def _bulk_create(db: sqlite3.Connection, parent: Ref, names: list[str], folders: bool) -> int:
+    with transaction(db):
+        loc = locate_existing(db, parent)
+        folder = loc.existing()
+        now = time.time_ns()
+        kind, mime = (FOLDER, FOLDER_MIME) if folders else (FILE, "application/octet-stream")
+        tree.insert_many(
+            db,
+            (
+                Node(tree.new_id(), parent.space, folder.id, check_name(n), kind, 0, now, tree.new_etag(), mime=mime)
+                for n in names
+            ),
+        )
+        tree.propagate(db, folder.id, 0, now)
+    return len(names)

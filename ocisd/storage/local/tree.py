@@ -1,0 +1,214 @@
+"""The node tree in SQLite (WAL): lookups, listing, inserts and propagation to the root.
+
+All functions run inside the caller's transaction on one connection; nothing
+here commits. Folder size is the recursive sum and is kept incrementally, so
+`oc:size` and quota use never walk a subtree: a space's usage is its root's size.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ocisd.api.storage.v1 import errors
+from ocisd.storage.resources import FOLDER, Node
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS spaces(
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, quota INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes(
+  id TEXT PRIMARY KEY, space TEXT NOT NULL, parent TEXT, name TEXT NOT NULL,
+  type INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, etag TEXT NOT NULL,
+  rev TEXT NOT NULL DEFAULT '', sha1 TEXT NOT NULL DEFAULT '', md5 TEXT NOT NULL DEFAULT '',
+  adler32 TEXT NOT NULL DEFAULT '', mime TEXT NOT NULL DEFAULT '', props TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS nodes_children ON nodes(parent, name);
+CREATE TABLE IF NOT EXISTS locks(
+  token TEXT PRIMARY KEY, space TEXT NOT NULL, node TEXT NOT NULL, exclusive INTEGER NOT NULL,
+  depth_inf INTEGER NOT NULL, owner TEXT NOT NULL, timeout INTEGER NOT NULL,
+  expires INTEGER NOT NULL, user TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS locks_space ON locks(space);
+CREATE TABLE IF NOT EXISTS blob_gc(name TEXT PRIMARY KEY);
+"""
+
+COLUMNS = "id, space, parent, name, type, size, mtime, etag, rev, sha1, md5, adler32, mime, props"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before an upload is answered (power loss included).
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA cache_size=-65536")
+    db.executescript(SCHEMA)
+    return db
+
+
+def new_etag() -> str:
+    return secrets.token_hex(8)
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _node(row: tuple[Any, ...]) -> Node:
+    node = Node(*row[:13])
+    if row[13]:
+        node.props = json.loads(row[13])
+    return node
+
+
+def get(db: sqlite3.Connection, node_id: str) -> Node | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM nodes WHERE id=?", (node_id,)).fetchone()
+    return _node(row) if row else None
+
+
+def child(db: sqlite3.Connection, parent: str, name: str) -> Node | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM nodes WHERE parent=? AND name=?", (parent, name)).fetchone()
+    return _node(row) if row else None
+
+
+def children(db: sqlite3.Connection, parent: str, after: str, limit: int) -> list[Node]:
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM nodes WHERE parent=? AND name>? ORDER BY name LIMIT ?", (parent, after, limit)
+    )
+    return [_node(r) for r in rows]
+
+
+def ancestors(db: sqlite3.Connection, node_id: str) -> list[tuple[str, str | None, str]]:
+    """(id, parent, name) from `node_id` up to the root, the node first."""
+    rows = db.execute(
+        """WITH RECURSIVE up(id, parent, name, depth) AS (
+             SELECT id, parent, name, 0 FROM nodes WHERE id=?
+             UNION ALL SELECT n.id, n.parent, n.name, up.depth + 1 FROM nodes n JOIN up ON n.id = up.parent)
+           SELECT id, parent, name FROM up ORDER BY depth""",
+        (node_id,),
+    )
+    return list(rows)
+
+
+def path_of(db: sqlite3.Connection, node_id: str) -> str:
+    names = [name for _, parent, name in ancestors(db, node_id) if parent is not None]
+    return "/" + "/".join(reversed(names))
+
+
+def subtree(db: sqlite3.Connection, node_id: str) -> Iterator[tuple[str, str | None, int, str]]:
+    """(id, parent, type, rev) of the node and everything below it."""
+    yield from db.execute(
+        """WITH RECURSIVE down(id) AS (
+             SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN down ON n.parent = down.id)
+           SELECT n.id, n.parent, n.type, n.rev FROM down JOIN nodes n ON n.id = down.id""",
+        (node_id,),
+    )
+
+
+def subtree_nodes(db: sqlite3.Connection, node_id: str) -> list[Node]:
+    """The node and everything below it, parents before children."""
+    rows = db.execute(
+        f"""WITH RECURSIVE down(id, depth) AS (
+              SELECT ?, 0 UNION ALL SELECT n.id, down.depth + 1 FROM nodes n JOIN down ON n.parent = down.id)
+            SELECT {", ".join("n." + c.strip() for c in COLUMNS.split(","))}
+            FROM down JOIN nodes n ON n.id = down.id ORDER BY down.depth""",
+        (node_id,),
+    )
+    return [_node(r) for r in rows]
+
+
+def insert(db: sqlite3.Connection, node: Node) -> None:
+    db.execute(
+        f"INSERT INTO nodes({COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        _values(node),
+    )
+
+
+def insert_many(db: sqlite3.Connection, nodes: Iterable[Node]) -> None:
+    db.executemany(f"INSERT INTO nodes({COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (_values(n) for n in nodes))
+
+
+def _values(n: Node) -> tuple[Any, ...]:
+    props = json.dumps(n.props, ensure_ascii=False) if n.props else None
+    return (
+        n.id,
+        n.space,
+        n.parent,
+        n.name,
+        n.type,
+        n.size,
+        n.mtime,
+        n.etag,
+        n.rev,
+        n.sha1,
+        n.md5,
+        n.adler32,
+        n.mime,
+        props,
+    )
+
+
+def update_content(db: sqlite3.Connection, node: Node) -> None:
+    db.execute(
+        "UPDATE nodes SET size=?, mtime=?, etag=?, rev=?, sha1=?, md5=?, adler32=?, mime=? WHERE id=?",
+        (node.size, node.mtime, node.etag, node.rev, node.sha1, node.md5, node.adler32, node.mime, node.id),
+    )
+
+
+def set_props(db: sqlite3.Connection, node_id: str, props: dict[str, str]) -> None:
+    db.execute(
+        "UPDATE nodes SET props=? WHERE id=?", (json.dumps(props, ensure_ascii=False) if props else None, node_id)
+    )
+
+
+def set_mtime(db: sqlite3.Connection, node_id: str, mtime: int) -> None:
+    db.execute("UPDATE nodes SET mtime=? WHERE id=?", (mtime, node_id))
+
+
+def relink(db: sqlite3.Connection, node_id: str, parent: str, name: str) -> None:
+    db.execute("UPDATE nodes SET parent=?, name=? WHERE id=?", (parent, name, node_id))
+
+
+def delete_subtree(db: sqlite3.Connection, node_id: str) -> list[str]:
+    """Remove the node and everything below; returns the blob names that became garbage."""
+    rows = list(subtree(db, node_id))
+    db.executemany("DELETE FROM nodes WHERE id=?", ((r[0],) for r in rows))
+    db.executemany("DELETE FROM locks WHERE node=?", ((r[0],) for r in rows))
+    return [blob_name(r[0], r[3]) for r in rows if r[3]]
+
+
+def blob_name(node_id: str, rev: str) -> str:
+    """Bytes are keyed by node and revision; a revision's blob never changes once committed."""
+    return f"{node_id}.{rev}"
+
+
+def propagate(db: sqlite3.Connection, folder_id: str, size_delta: int, now: int) -> None:
+    """A change below `folder_id`: new etag, tree mtime and size for it and every ancestor."""
+    ids = [row[0] for row in ancestors(db, folder_id)]
+    db.executemany(
+        "UPDATE nodes SET etag=?, mtime=MAX(mtime, ?), size=size+? WHERE id=?",
+        ((new_etag(), now, size_delta, i) for i in ids),
+    )
+
+
+def is_below(db: sqlite3.Connection, node_id: str, ancestor_id: str) -> bool:
+    return any(row[0] == ancestor_id for row in ancestors(db, node_id)[1:])
+
+
+def folder(node: Node | None) -> bool:
+    return node is not None and node.type == FOLDER
+
+
+def space_used(db: sqlite3.Connection, space: str) -> int:
+    row = db.execute("SELECT size FROM nodes WHERE id=?", (space,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def check_quota(db: sqlite3.Connection, space: str, delta: int, total: int) -> None:
+    """Refuse growing a space by `delta` bytes beyond `total` (0 = unlimited)."""
+    if total <= 0 or delta <= 0:
+        return
+    now_used = space_used(db, space)
+    if now_used + delta > total:
+        raise errors.quota(f"needs {delta} bytes, {max(total - now_used, 0)} of {total} left")

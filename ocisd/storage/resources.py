@@ -1,0 +1,115 @@
+"""The plain data a storage driver speaks: references, nodes, locks, spaces, upload options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ocisd.api.storage.v1 import errors
+
+FILE = 1
+FOLDER = 2
+FOLDER_MIME = "httpd/unix-directory"
+MAX_NAME_BYTES = 255
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`space` + absolute `path`, or `node` (a bare node id) with `path` relative to it."""
+
+    space: str = ""
+    path: str = ""
+    node: str = ""
+
+
+@dataclass(slots=True)
+class LockInfo:
+    token: str
+    exclusive: bool
+    depth_infinity: bool
+    owner: str
+    timeout: int  # seconds as granted; 0 = infinite
+    expires: int  # unix seconds; 0 = never
+    node: str
+    path: str
+    user: str
+
+
+@dataclass(slots=True)
+class Node:
+    id: str
+    space: str
+    parent: str | None
+    name: str
+    type: int
+    size: int
+    mtime: int  # ns
+    etag: str
+    rev: str = ""
+    sha1: str = ""
+    md5: str = ""
+    adler32: str = ""
+    mime: str = ""
+    props: dict[str, str] = field(default_factory=dict)
+    path: str = ""
+    locks: list[LockInfo] = field(default_factory=list)
+
+    @property
+    def is_folder(self) -> bool:
+        return self.type == FOLDER
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    owner: str
+    quota: int  # bytes; 0 = unlimited
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    size: int = -1
+    checksum: str = ""  # "SHA1:<hex>" etc.
+    if_match: str = ""
+    if_none_match: bool = False
+    mtime: int = 0  # ns; 0 = now
+    lock_tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload's bytes, durable in the blob store but not yet part of the tree."""
+
+    rev: str
+    size: int
+    sha1: str
+    md5: str
+    adler32: str
+
+
+def check_name(name: str) -> str:
+    if name in ("", ".", "..") or "/" in name or "\x00" in name:
+        raise errors.invalid("bad-name", f"invalid name {name!r}")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise errors.invalid("bad-name", f"name longer than {MAX_NAME_BYTES} bytes")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.invalid("bad-name", "name is not valid UTF-8") from None
+    return name
+
+
+def split_path(path: str) -> list[str]:
+    """ "/a/b" → ["a", "b"]; "" and "/" → []. Empty segments (a//b, trailing /) are dropped."""
+    return [check_name(seg) for seg in path.split("/") if seg != ""]
+
+
+def join_path(parent: str, name: str) -> str:
+    return f"{parent.rstrip('/')}/{name}"
+
+
+def parent_of(path: str) -> tuple[str, str]:
+    """ "/a/b" → ("/a", "b")."""
+    segs = split_path(path)
+    if not segs:
+        raise errors.forbidden("the space root has no parent")
+    return "/" + "/".join(segs[:-1]), segs[-1]

@@ -1,0 +1,32 @@
+"""The settings every storage service has, with storage-users' defaults; a service overrides its own."""
+
+from dataclasses import dataclass
+
+from ocisd.config.schema import ConfigError, Duration, setting
+
+
+def parse_range(text: str) -> tuple[str, str]:
+    """`home_range` ("00-7f") as its two ends; refused (exit 2) unless two ordered hex bytes."""
+    lo, sep, hi = text.lower().partition("-")
+    ok = sep and all(len(x) == 2 and all(c in "0123456789abcdef" for c in x) for x in (lo, hi)) and lo <= hi
+    if not ok:
+        raise ConfigError(f"home_range: expected two hex bytes like 00-7f, found {text!r}")
+    return lo, hi
+
+
+@dataclass
+class StorageConfig:
+    grpc_addr: str = setting("127.0.0.1:9157", "gRPC address of the storage API (ocisd.storage.v1).")
+    http_addr: str = setting("127.0.0.1:9158", "Data HTTP address: signed upload and download URLs.")
+    debug_addr: str = setting("127.0.0.1:9159", "Debug address: /healthz, /readyz, /metrics.")
+    driver: str = setting("local", "Storage driver: `local` (SQLite + local blobs) or `module:Class`.")
+    quota: int = setting(0, "Quota of each personal space in bytes; 0 = unlimited.")
+    data_url: str = setting("", "Base URL peers use for the data server; empty = http://<http_addr>.")
+    transfer_expiry: Duration = setting(Duration(300.0), "How long a signed upload/download URL stays valid.")
+    upload_expiration: Duration = setting(
+        Duration(86400.0), "How long a resumable upload session (TUS, chunking NG) lives; then its bytes are deleted."
+    )
+    provider_id: str = setting("users", "Name of this storage provider (several may serve different spaces).")
+    home_range: str = setting(
+        "00-ff", "Personal spaces held here: range of the first sha1 byte of the space id, `lo-hi` in hex."
+    )

@@ -1,0 +1,101 @@
+"""A storage extension: driver, upload sessions, the ocisd.storage.v1 gRPC services and the data
+server, started and stopped as one. storage-users and storage-system are this with their own
+name, config and space policy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import grpc.aio
+
+from ocisd import addresses
+from ocisd.api.storage.v1 import storage_pb2_grpc
+from ocisd.extension import Context, Extension
+from ocisd.storage.driver import Base, load
+from ocisd.storage.sessions.upload_sessions import UploadSessions
+
+from .config import StorageConfig, parse_range
+from .grpc import ProviderService, StorageService
+from .http import make_app
+from .session_http import add_session_routes
+from .spaces import SpacePolicy
+from .transfer import Transfers
+
+
+class DataDirClaim:
+    """One storage process per data dir: a second one would delete the first one's uploads in
+    progress (temp clean-up at start) and race it on the blobs. An advisory `flock` held for
+    the extension's life says who owns the dir; the kernel drops it if the process dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "storage.lock"
+        self._fd = -1
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            # Not a ConfigError: during a restart the old process may still be on its way out.
+            raise RuntimeError(f"{self.path.parent}: another storage process uses this data dir") from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class StorageExtension(Extension):
+    driver: Base | None = None
+    claim: DataDirClaim | None = None
+    sessions: UploadSessions | None = None
+
+    @classmethod
+    def check(cls, config: StorageConfig) -> None:
+        parse_range(config.home_range)
+
+    def spaces(self, ctx: Context) -> SpacePolicy:
+        """Who may use which space on this service."""
+        raise NotImplementedError
+
+    async def start(self, ctx: Context) -> None:
+        cfg = ctx.config
+        home_range = parse_range(cfg.home_range)
+        data_url = (cfg.data_url or f"http://{addresses.connectable(cfg.http_addr)}").rstrip("/")
+        self.claim = DataDirClaim(ctx.data_dir)
+        self.claim.acquire()
+        self.driver = load(cfg, ctx.data_dir)
+        await self.driver.open()
+        spaces = self.spaces(ctx)
+        transfers = Transfers(ctx.shared.transfer_secret, data_url, float(cfg.transfer_expiry))
+        self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
+        await self.sessions.open()
+        ctx.create_task(self.sessions.janitor(), "upload-janitor")
+        storage = StorageService(self.driver, spaces, transfers, ctx.node.host, self.sessions)
+        provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
+
+        def register(server: grpc.aio.Server) -> None:
+            storage_pb2_grpc.add_StorageServicer_to_server(storage, server)
+            storage_pb2_grpc.add_ProviderServicer_to_server(provider, server)
+
+        # Data URLs carry their own signature; provider info is what the gateway routes by.
+        app = make_app(self.driver, ctx.shared.transfer_secret, ctx.metrics)
+        add_session_routes(app, self.sessions, ctx.shared.transfer_secret)
+        await ctx.serve_http(app, public=("/data/",))
+        await ctx.serve_grpc(register, public=("/ocisd.storage.v1.Provider/",))
+
+    async def stop(self) -> None:
+        if self.sessions is not None:
+            self.sessions.close()
+            self.sessions = None
+        if self.driver is not None:
+            await self.driver.close()
+            self.driver = None
+        if self.claim is not None:
+            self.claim.release()
+            self.claim = None

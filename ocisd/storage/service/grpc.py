@@ -1,0 +1,227 @@
+"""The Storage and Provider gRPC services: thin adapters over a storage driver."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, TypeAlias
+
+import grpc.aio
+
+from ocisd.api.storage.v1 import errors
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.api.storage.v1.contract import caller, handled, split_id
+from ocisd.identity import Identity
+from ocisd.storage.driver import Base
+from ocisd.storage.resources import Ref, Space, UploadOptions
+from ocisd.storage.sessions.upload_sessions import UploadSessions
+
+from .info import add_infos, lock_info, resource_info
+from .session_grpc import SessionMethods
+from .spaces import SpacePolicy
+from .transfer import Transfers, ref_claims
+
+DEFAULT_PAGE = 1000
+MAX_PAGE = 5000
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+class StorageService(SessionMethods, pb_grpc.StorageServicer):
+    def __init__(
+        self, driver: Base, spaces: SpacePolicy, transfers: Transfers, host: str, sessions: UploadSessions
+    ) -> None:
+        self._driver = driver
+        self._sessions = sessions
+        self._host = host
+        self._spaces = spaces
+        self._transfers = transfers
+        self._known: dict[str, Space] = {}  # spaces are never deleted or re-owned: cache them
+
+    async def _space(self, space_id: str) -> Space | None:
+        space = self._known.get(space_id)
+        if space is None:
+            space = await self._driver.space(space_id)
+            if space is not None:
+                self._known[space_id] = space
+        return space
+
+    async def _ref(self, ref: pb.Reference) -> tuple[Ref, Identity, str]:
+        """The driver reference, the caller and the space owner; refuses other users' spaces.
+
+        The caller's home is created on first use, whichever way it is referenced.
+        """
+        who = caller()
+        home_id, home_owner = self._spaces.home(who)
+        if ref.node_id:
+            space_id, node = split_id(ref.node_id)
+            out = Ref(space=space_id, path=ref.path, node=node)
+        else:
+            out = Ref(space=ref.space_id or home_id, path=ref.path or "/")
+        space = await self._space(out.space)
+        if space is None:
+            if out.space != home_id:
+                raise errors.not_found("no such space")
+            await self._driver.ensure_space(home_id, home_owner)
+            return out, who, home_owner
+        self._spaces.check(who, space)
+        return out, who, space.owner
+
+    async def _home_response(self, context: Ctx) -> pb.HomeResponse:
+        who = caller()
+        space_id, owner = self._spaces.home(who)
+        root = await self._driver.ensure_space(space_id, owner)
+        return pb.HomeResponse(space_id=space_id, info=resource_info(root, owner))
+
+    @handled
+    async def GetHome(self, request: pb.GetHomeRequest, context: Ctx) -> pb.HomeResponse:
+        return await self._home_response(context)
+
+    @handled
+    async def CreateHome(self, request: pb.CreateHomeRequest, context: Ctx) -> pb.HomeResponse:
+        return await self._home_response(context)
+
+    @handled
+    async def Stat(self, request: pb.StatRequest, context: Ctx) -> pb.StatResponse:
+        ref, _, owner = await self._ref(request.ref)
+        return pb.StatResponse(info=resource_info(await self._driver.stat(ref), owner))
+
+    @handled
+    async def ListContainer(self, request: pb.ListContainerRequest, context: Ctx) -> pb.ListContainerResponse:
+        ref, _, owner = await self._ref(request.ref)
+        size = request.page_size or DEFAULT_PAGE
+        if not 0 < size <= MAX_PAGE:
+            raise errors.invalid("bad-page-size", f"page_size must be 1 to {MAX_PAGE}")
+        try:
+            after = base64.urlsafe_b64decode(request.page_token.encode()).decode() if request.page_token else ""
+        except ValueError:
+            raise errors.invalid("bad-page-token", "malformed page token") from None
+        folder, kids, more = await self._driver.list_folder(ref, after, size)
+        token = base64.urlsafe_b64encode(kids[-1].name.encode()).decode() if more and kids else ""
+        reply = pb.ListContainerResponse(info=resource_info(folder, owner), next_page_token=token)
+        add_infos(reply.infos, kids, owner)
+        return reply
+
+    @handled
+    async def CreateContainer(self, request: pb.CreateContainerRequest, context: Ctx) -> pb.ResourceResponse:
+        ref, _, owner = await self._ref(request.ref)
+        node = await self._driver.mkdir(ref, tuple(request.lock_tokens), request.mtime_ns)
+        return pb.ResourceResponse(info=resource_info(node, owner))
+
+    @handled
+    async def Delete(self, request: pb.DeleteRequest, context: Ctx) -> pb.DeleteResponse:
+        ref, _, _ = await self._ref(request.ref)
+        await self._driver.delete(ref, tuple(request.lock_tokens), request.if_match)
+        return pb.DeleteResponse()
+
+    async def _pair(self, request: Any) -> tuple[Ref, Ref, str]:
+        src, _, owner = await self._ref(request.source)
+        dst, _, _ = await self._ref(request.destination)
+        return src, dst, owner
+
+    @handled
+    async def Move(self, request: pb.MoveRequest, context: Ctx) -> pb.MoveCopyResponse:
+        src, dst, owner = await self._pair(request)
+        node, replaced = await self._driver.move(
+            src, dst, request.overwrite, tuple(request.lock_tokens), request.mtime_ns
+        )
+        return pb.MoveCopyResponse(info=resource_info(node, owner), overwritten=replaced)
+
+    @handled
+    async def Copy(self, request: pb.CopyRequest, context: Ctx) -> pb.MoveCopyResponse:
+        src, dst, owner = await self._pair(request)
+        node, replaced = await self._driver.copy(
+            src, dst, request.overwrite, tuple(request.lock_tokens), request.shallow, request.mtime_ns
+        )
+        return pb.MoveCopyResponse(info=resource_info(node, owner), overwritten=replaced)
+
+    @handled
+    async def SetArbitraryMetadata(self, request: pb.SetArbitraryMetadataRequest, context: Ctx) -> pb.ResourceResponse:
+        ref, _, owner = await self._ref(request.ref)
+        node = await self._driver.set_props(ref, dict(request.metadata), tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=resource_info(node, owner))
+
+    @handled
+    async def UnsetArbitraryMetadata(
+        self, request: pb.UnsetArbitraryMetadataRequest, context: Ctx
+    ) -> pb.ResourceResponse:
+        ref, _, owner = await self._ref(request.ref)
+        node = await self._driver.unset_props(ref, list(request.keys), tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=resource_info(node, owner))
+
+    @handled
+    async def Lock(self, request: pb.LockRequest, context: Ctx) -> pb.LockResponse:
+        ref, who, owner = await self._ref(request.ref)
+        exclusive = request.scope != pb.LOCK_SCOPE_SHARED
+        lk, node, created = await self._driver.lock(
+            ref, exclusive, request.depth_infinity, request.owner, request.timeout_seconds, who.user_id
+        )
+        return pb.LockResponse(lock=lock_info(lk, ref.space), info=resource_info(node, owner), created=created)
+
+    @handled
+    async def RefreshLock(self, request: pb.RefreshLockRequest, context: Ctx) -> pb.LockResponse:
+        ref, _, owner = await self._ref(request.ref)
+        lk = await self._driver.refresh_lock(ref, request.token, request.timeout_seconds)
+        return pb.LockResponse(lock=lock_info(lk, ref.space), info=resource_info(await self._driver.stat(ref), owner))
+
+    @handled
+    async def Unlock(self, request: pb.UnlockRequest, context: Ctx) -> pb.UnlockResponse:
+        ref, _, _ = await self._ref(request.ref)
+        await self._driver.unlock(ref, request.token)
+        return pb.UnlockResponse()
+
+    @handled
+    async def GetLock(self, request: pb.GetLockRequest, context: Ctx) -> pb.GetLockResponse:
+        ref, _, _ = await self._ref(request.ref)
+        return pb.GetLockResponse(locks=[lock_info(lk, ref.space) for lk in await self._driver.locks(ref)])
+
+    @handled
+    async def InitiateUpload(self, request: pb.InitiateUploadRequest, context: Ctx) -> pb.InitiateUploadResponse:
+        ref, who, _ = await self._ref(request.ref)
+        opts = UploadOptions(
+            size=request.size if request.size >= 0 else -1,
+            checksum=request.checksum,
+            if_match=request.if_match,
+            if_none_match=request.if_none_match,
+            mtime=request.mtime_ns,
+            lock_tokens=tuple(request.lock_tokens),
+        )
+        exists = await self._driver.check_upload(ref, opts)
+        claims = {"kind": "upload", "user": who.user_id, **ref_claims(ref), "opts": opts.__dict__}
+        url, token, expires = self._transfers.url(claims)
+        return pb.InitiateUploadResponse(upload_url=url, token=token, expires=expires, exists=exists)
+
+    @handled
+    async def InitiateFileDownload(
+        self, request: pb.InitiateFileDownloadRequest, context: Ctx
+    ) -> pb.InitiateFileDownloadResponse:
+        ref, _, owner = await self._ref(request.ref)
+        node, path = await self._driver.download(ref)
+        url, _, expires = self._transfers.url({"kind": "download", **ref_claims(ref)})
+        return pb.InitiateFileDownloadResponse(
+            download_url=url,
+            expires=expires,
+            info=resource_info(node, owner),
+            local_path=str(path) if path else "",
+            local_host=self._host if path else "",
+        )
+
+    @handled
+    async def GetQuota(self, request: pb.GetQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:
+        ref, _, _ = await self._ref(request.ref)
+        total, used = await self._driver.quota(ref.space)
+        remaining = max(total - used, 0) if total else 0
+        return pb.GetQuotaResponse(total=total, used=used, remaining=remaining, unlimited=total <= 0)
+
+
+class ProviderService(pb_grpc.ProviderServicer):
+    def __init__(self, provider_id: str, home_range: tuple[str, str], fixed: tuple[str, ...], data_url: str) -> None:
+        self._info = pb.GetProviderInfoResponse(
+            provider_id=provider_id,
+            home_range_start=home_range[0],
+            home_range_end=home_range[1],
+            space_ids=list(fixed),
+            data_url=data_url,
+        )
+
+    async def GetProviderInfo(self, request: pb.GetProviderInfoRequest, context: Ctx) -> pb.GetProviderInfoResponse:
+        return self._info
