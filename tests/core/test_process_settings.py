@@ -52,10 +52,9 @@ def test_log_level_and_deadline_are_the_extensions_own(dep: Deployment, mode: st
         began = time.monotonic()
         status, reply = http_json(dep.url("hello", path="/api/v0/greet"), {"name": "Ada"})
         outcomes.append((status, reply, time.monotonic() - began))
-    failed = [(reply, took) for status, reply, took in outcomes if status != 200]
-    assert len(failed) == 1 and [s for s, _, _ in outcomes].count(503) == 1, outcomes
-    reply, took = failed[0]
-    assert "deadline" in reply["error"].lower() and 0.25 < took < 5, failed
+    assert sorted(status for status, _, _ in outcomes) == [200, 503], outcomes
+    _, reply, took = max(outcomes, key=lambda o: o[0])
+    assert "deadline" in reply["error"].lower() and 0.25 < took < 5, outcomes
 
     # hello's debug lines are there (its start, the call its deadline cut short) ...
     lines = hello.output().splitlines()
