@@ -88,7 +88,8 @@ class Context:
         self.node = node
         self.bus = node.bus
         self.registry = node.registry
-        self.rpc = node.rpc
+        # Per extension in both modes: the rpc deadline; the process's channels and bound stay shared.
+        self.rpc = node.rpc.for_extension(cfg.shared.grpc_deadline, log)
         self.addresses: dict[str, str] = {}
         self._health: health.aio.HealthServicer | None = None
         self._grpc_servers: list[grpc.aio.Server] = []

@@ -3,6 +3,10 @@
 Use `get_logger("proxy").info("route added", prefix="/hello")`: the message is
 the event, keyword arguments become fields. Quiet at `info`: only lifecycle
 events and errors are logged there.
+
+The root level is the process's; each extension's logger (`ocisd.<name>` and
+the loggers below it) has its own, so `<NAME>_LOG_LEVEL` means the same inside
+`ocis server` as in the extension's own process.
 """
 
 from __future__ import annotations
@@ -15,6 +19,31 @@ import time
 from typing import Any
 
 _FIELDS = "ocisd_fields"
+
+# oCIS's level names (zerolog's); `warning` stays as an alias. Nothing logs at panic or fatal
+# (a Python process does not die from a log line), so both keep CRITICAL; trace is below DEBUG.
+TRACE = 5
+logging.addLevelName(TRACE, "TRACE")
+LEVEL_NAMES = ("panic", "fatal", "error", "warn", "info", "debug", "trace")
+_LEVELS = {
+    "panic": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": TRACE,
+}
+
+
+def is_level(name: str) -> bool:
+    return name.lower() in _LEVELS
+
+
+def level_of(name: str) -> int:
+    """The `logging` level of a configured name, in any case (see `is_level`)."""
+    return _LEVELS[name.lower()]
 
 
 _NEEDS_QUOTES = re.compile(r'[ ="\n\t\\]')  # one regex scan instead of seven `in` scans per value
@@ -83,13 +112,19 @@ def get_logger(name: str, **bound: Any) -> Logger:
     return Logger(f"ocisd.{name}" if not name.startswith("ocisd") else name, **bound)
 
 
+def extension_logger(name: str, level: str) -> Logger:
+    """Extension `name`'s logger, at its own level whatever the process's is."""
+    logging.getLogger(f"ocisd.{name}").setLevel(level_of(level))
+    return get_logger(name, ext=name)
+
+
 def setup(level: str = "info", fmt: str = "logfmt") -> None:
     """Configure the root logger once per process (stderr)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    root.setLevel(level_of(level))
     # Libraries log their own chatter at info; keep them to warnings.
     for noisy in ("aiohttp.access", "asyncio", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

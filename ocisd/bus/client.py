@@ -37,7 +37,8 @@ class BusClient:
         self._ctx = zmq.asyncio.Context()
         self._handlers: list[tuple[str, Handler]] = []
         self._task: asyncio.Task[None] | None = None
-        self._log = get_logger("bus.client")
+        # Not under `ocisd.bus`, the broker extension's logger: this client is the process's.
+        self._log = get_logger("node.bus")
         self.dropped = Counter(
             "ocisd_bus_dropped_messages",
             "Bus messages dropped on receipt because they were malformed, oversized or of an unknown version.",

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ocisd import logs
 from ocisd.config.schema import (
     ConfigError,
     Setting,
@@ -28,10 +29,15 @@ from ocisd.config.schema import (
     settings_of,
     type_name,
 )
-from ocisd.config.shared import SharedConfig
+from ocisd.config.shared import PROCESS_WIDE, SharedConfig
 
 DEFAULT_SOURCE = "default"
-_CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("logfmt", "json")}
+_LOG_FORMATS = ("logfmt", "json")
+# What the str type lets through but these keys refuse: the names an error lists, and the test.
+_CHOICES = {
+    "log_level": (logs.LEVEL_NAMES, logs.is_level),  # any case, and the alias `warning`
+    "log_format": (_LOG_FORMATS, _LOG_FORMATS.__contains__),
+}
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -48,6 +54,7 @@ class EffectiveConfig:
     own: Any
     sources: dict[str, str] = field(default_factory=dict)
     settings: list[Setting] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # where each value was set, as errors name it
 
     def value(self, key: str) -> Any:
         if self.own is not None and hasattr(self.own, key):
@@ -62,6 +69,19 @@ class EffectiveConfig:
                     f"missing required secret {s.key!r} (env {env_name('OCIS', s.key)}): "
                     "run `ocis init` to generate a config"
                 )
+
+    def require_process_wide(self, process: SharedConfig) -> None:
+        """Refuse an own value of a setting the process holds once (`PROCESS_WIDE`)."""
+        secret = {s.key for s in self.settings if s.secret}
+        for key in PROCESS_WIDE:
+            mine, shared = getattr(self.shared, key), getattr(process, key)
+            if mine == shared:
+                continue
+            values = "" if key in secret else f" ({mine!r} here, {shared!r} shared)"
+            raise ConfigError(
+                f"{self.origins[key]}: {key} is one per process and must not differ between extensions{values}; "
+                f"set {env_name('OCIS', key)} or the top level of ocis.* instead"
+            )
 
     def data_dir(self) -> Path:
         base = Path(self.shared.base_data_path).expanduser()
@@ -101,6 +121,7 @@ class _Layers:
         self.by_key = {s.key: s for s in settings}
         self.values: dict[str, Any] = {s.key: s.default for s in settings}
         self.sources: dict[str, str] = {s.key: DEFAULT_SOURCE for s in settings}
+        self.origins = dict(self.sources)
 
     def apply_file(self, data: Mapping[str, Any], where: str, keys: Iterable[str], prefix: str = "") -> None:
         allowed = set(keys)
@@ -115,6 +136,7 @@ class _Layers:
                     f"{where}: key {prefix + key!r}: expected {type_name(s.type)}, found {describe(raw)}"
                 ) from None
             self.sources[key] = where
+            self.origins[key] = f"{where}: key {prefix + key!r}"
 
     def apply_env(self, env: Mapping[str, str], prefix: str, keys: Iterable[str]) -> None:
         for key in keys:
@@ -127,6 +149,7 @@ class _Layers:
             except ValueError:
                 raise ConfigError(f"env {name}: expected {type_name(s.type)}, found {env[name]!r}") from None
             self.sources[key] = name
+            self.origins[key] = f"env {name}"
 
 
 def load(
@@ -168,11 +191,10 @@ def load(
     if name is not None:
         layers.apply_env(env, env_prefix(name), all_keys)
 
-    for key, allowed in _CHOICES.items():
-        if layers.values[key] not in allowed:
+    for key, (allowed, ok) in _CHOICES.items():
+        if not ok(layers.values[key]):
             raise ConfigError(
-                f"{layers.sources[key]}: key {key!r}: expected one of {', '.join(allowed)}, "
-                f"found {layers.values[key]!r}"
+                f"{layers.origins[key]}: expected one of {', '.join(allowed)}, found {layers.values[key]!r}"
             )
     shared = SharedConfig(**{k: layers.values[k] for k in shared_keys})
     own = own_cls(**{s.key: layers.values[s.key] for s in own_settings}) if own_cls is not None else None
@@ -182,4 +204,5 @@ def load(
         own=own,
         sources=layers.sources,
         settings=shared_settings + own_settings,
+        origins=layers.origins,
     )

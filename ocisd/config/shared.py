@@ -17,11 +17,28 @@ INIT_SECRETS = (
     "admin_password",
 )
 
+# What one process holds once, whichever extensions it runs: its bus client (addresses, CURVE
+# keys), its registry's heartbeat interval, its log stream's format, the runtime's control
+# endpoint. An extension's own value differing from the shared one is refused at start-up.
+PROCESS_WIDE = (
+    "log_format",
+    "runtime_addr",
+    "bus_pub_addr",
+    "bus_sub_addr",
+    "bus_curve",
+    "bus_server_public_key",
+    "bus_server_secret_key",
+    "bus_client_public_key",
+    "bus_client_secret_key",
+    "bus_allowed_client_keys",
+    "heartbeat_interval",
+)
+
 
 @dataclass
 class SharedConfig:
     url: str = setting("https://localhost:9200", "Public URL of this ocisd installation.")
-    log_level: str = setting("info", "Log level: debug, info, warning, error.")
+    log_level: str = setting("info", "Log level: panic, fatal, error, warn, info, debug, trace (any case).")
     log_format: str = setting("logfmt", "Log line format: logfmt or json.")
     jwt_secret: str = setting("", "Secret signing internal tokens.", secret=True, required=True)
     machine_auth_api_key: str = setting("", "Key letting internal services act as a user.", secret=True, required=True)

@@ -7,11 +7,14 @@ once on another instance. Channels are cached per address and closed when the
 last instance at that address leaves the registry. A callee in this very
 process is called without a channel (`ocisd.rpc.local`), with the same semantics.
 Concurrency is bounded: a burst waits for a slot instead of overrunning the channels.
+Each extension gets the process's factory `for_extension`: its own default
+deadline and logger over the shared channels, bound and metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import time
 import uuid
@@ -26,6 +29,7 @@ from prometheus_client import CollectorRegistry, Counter
 from ocisd import identity
 from ocisd.bus.messages import InstanceRecord
 from ocisd.bus.registry import Registry
+from ocisd.logs import Logger, get_logger
 from ocisd.rpc import local
 from ocisd.rpc.local import LocalServers, rpc_error
 
@@ -53,6 +57,7 @@ class RpcClients:
     def __init__(self, registry: Registry, deadline: float, metrics: CollectorRegistry | None = None) -> None:
         self._registry = registry
         self._deadline = deadline
+        self._log = get_logger("rpc.client")
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._stubs: dict[tuple[str, type], Any] = {}
         self._turns: dict[str, itertools.count[int]] = {}
@@ -77,7 +82,8 @@ class RpcClients:
         still_used = any(e.record.addresses.get("grpc") == addr for e in self._registry.entries())
         channel = self._channels.pop(addr, None) if not still_used else None
         if channel is not None:
-            self._stubs = {k: v for k, v in self._stubs.items() if k[0] != addr}
+            for key in [k for k in self._stubs if k[0] == addr]:
+                del self._stubs[key]
             # Calls still in flight there get their deadline to finish instead of CANCELLED.
             task = asyncio.get_running_loop().create_task(channel.close(grace=self._deadline))
             self._closing.add(task)
@@ -107,6 +113,12 @@ class RpcClients:
         turn = next(self._turns.setdefault(extension, itertools.count()))
         k = turn % len(found)
         return found[k:] + found[:k]
+
+    def for_extension(self, deadline: float, log: Logger) -> RpcClients:
+        """This factory as one extension uses it: its own default deadline, failed calls on its logger."""
+        view = copy.copy(self)  # shares every container and counter: they are only ever changed in place
+        view._deadline, view._log = deadline, log
+        return view
 
     def stub(self, extension: str, stub_cls: type) -> Stub:
         return Stub(self, extension, stub_cls)
@@ -160,6 +172,7 @@ class RpcClients:
             return await local.call(here, request, fn._response_deserializer, metadata, remaining)
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
+            self._log.debug("rpc call failed", callee=extension, method=method, path=path, code=code.name)
             raise
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
@@ -168,7 +181,9 @@ class RpcClients:
             self._calls.labels(extension=extension, code=code.name, path=path).inc()
 
     async def close(self) -> None:
-        channels, self._channels, self._stubs = list(self._channels.values()), {}, {}
+        channels = list(self._channels.values())
+        self._channels.clear()
+        self._stubs.clear()
         await asyncio.gather(*(ch.close() for ch in channels), *self._closing, return_exceptions=True)
 
 

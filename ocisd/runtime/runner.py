@@ -12,7 +12,7 @@ import errno
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import psutil
@@ -25,7 +25,7 @@ from ocisd.config.loader import EffectiveConfig
 from ocisd.config.schema import ConfigError
 from ocisd.debug import DebugServer
 from ocisd.extension import Context, Extension
-from ocisd.logs import get_logger
+from ocisd.logs import extension_logger
 from ocisd.node import Node
 from ocisd.states import HEALTH_OF_STATE, State
 
@@ -36,11 +36,13 @@ _UNFIXABLE_ERRNOS = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
 
 
 def startable_config(
-    name: str, cls: type[Extension], known: Iterable[str], env: Mapping[str, str] | None
+    name: str, cls: type[Extension], known: Collection[str], env: Mapping[str, str] | None
 ) -> EffectiveConfig:
-    """`name`'s effective config with its secrets present and `cls.check` passed; ConfigError if not."""
+    """`name`'s effective config with its secrets present, no own value of a process-wide setting,
+    and `cls.check` passed; ConfigError if not. The same in the runtime and in an own process."""
     cfg = loader.load(name, cls.config, known, env)
     cfg.require_secrets()
+    cfg.require_process_wide(loader.load(None, None, known, env).shared)
     cls.check(cfg.own)
     return cfg
 
@@ -73,7 +75,7 @@ class ExtensionRunner:
         self.addresses: dict[str, str] = {}
         self.metrics = CollectorRegistry()
         self.settled = asyncio.Event()  # set once RUNNING or FAILED: dependents may start
-        self.log = get_logger(self.name, ext=self.name)
+        self.log = extension_logger(self.name, cfg.shared.log_level)
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._ran = False
@@ -177,6 +179,7 @@ class ExtensionRunner:
         self.instance = uuid.uuid4().hex[:12]
         self.started_at = time.time()
         self.metrics = CollectorRegistry()
+        self.log.debug("extension starting", instance=self.instance)
         ctx = Context(self.cfg, self.node, self.log, self.metrics)
         self.addresses = ctx.addresses
         ctx.addresses["debug"] = self._debug_addr

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
+from ocisd import logs
+from ocisd.config import loader
 from ocisd.config.schema import ConfigError, Duration, parse_env, settings_of
 from ocisd.discovery import installed
 from tests.support.harness import Deployment
@@ -139,6 +142,41 @@ def test_bad_choice_is_refused(dep: Deployment) -> None:
     assert "expected one of SHA1, MD5, ADLER32" in line and "'CRC32'" in line
     line = failure(dep, "server", env={"STORAGE_USERS_HOME_RANGE": "zz"})
     assert "home_range" in line and "'zz'" in line
+
+
+OCIS_LEVELS = {
+    "panic": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,  # the alias kept from before
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": logs.TRACE,
+}
+
+
+@pytest.mark.parametrize("name", [*OCIS_LEVELS, "WARN", "Debug", "TRACE"])
+def test_log_level_names_of_ocis(name: str, tmp_path: Path) -> None:
+    env = {"OCIS_CONFIG_DIR": str(tmp_path), "OCIS_LOG_LEVEL": name, "HELLO_LOG_LEVEL": name}
+    cfg = loader.load("hello", installed()["hello"].config, installed(), env)
+    assert cfg.shared.log_level == name
+    assert logs.level_of(name) == OCIS_LEVELS[name.lower()]
+    assert logs.TRACE < logging.DEBUG
+
+
+def test_bad_log_level_names_where_it_was_set(dep: Deployment) -> None:
+    names = "expected one of panic, fatal, error, warn, info, debug, trace, found"
+    line = failure(dep, "hello", "server", env={"HELLO_LOG_LEVEL": "verbose"})
+    assert line == f"ocis: config error: env HELLO_LOG_LEVEL: {names} 'verbose'"
+    main = add_to_main(dep, '\n[hello]\nlog_level = "warnings"\n')
+    line = failure(dep, "server", env={"OCIS_RUN_EXTENSIONS": "bus,hello"})
+    assert line == f"ocis: config error: {main}: key 'hello.log_level': {names} 'warnings'"
+
+
+def test_runtime_starts_with_ocis_level_names(dep: Deployment) -> None:
+    proc = dep.start_runtime("bus,hello", env={"OCIS_LOG_LEVEL": "warn", "HELLO_LOG_LEVEL": "Fatal"})
+    assert proc.alive()
 
 
 def test_unparsable_file(dep: Deployment) -> None:
