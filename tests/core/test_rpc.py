@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 
 import grpc
 import grpc.aio
@@ -267,7 +268,10 @@ def test_in_process_calls_skip_the_channel_with_identical_semantics(dep: Deploym
                 outcomes = [await _outcome(_parsed(n.rpc.call_raw("probe", GREET, raw))) for n in (here, there)]
                 assert outcomes[0] == outcomes[1] and outcomes[0][0] == code, (name, outcomes)
 
-            # With the fast path off the same process calls through the channel.
+            # OCIS_LOCAL_HOP=false: the same process calls through the channel.
+            off = Node(replace(cfg.shared, local_hop=False))
+            assert not off.rpc.local_hop and not off.local_http.enabled
+            await off.close()
             here.rpc.local_hop = False
             before = metric_value(generate_latest(here.metrics).decode(), CALLS, PATH.format(path="remote"))
             await here.rpc.stub("probe", hello_pb2_grpc.HelloStub).Greet(hello_pb2.GreetRequest(name="ada"))
