@@ -90,6 +90,7 @@ class Context:
         self.registry = node.registry
         # Per extension in both modes: the rpc deadline; the process's channels and bound stay shared.
         self.rpc = node.rpc.for_extension(cfg.shared.grpc_deadline, log)
+        self.local_http = node.local_http  # the in-process HTTP hop to applications of this process
         self.addresses: dict[str, str] = {}
         self._health: health.aio.HealthServicer | None = None
         self._grpc_servers: list[grpc.aio.Server] = []
@@ -142,7 +143,7 @@ class Context:
         app.middlewares.insert(0, authz.http_guard(self.shared.jwt_secret, public))
         self._http_runners.append(await start_app(app, addr, key))
         self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
-        self.node.local_http[addresses.connectable(addr)] = app
+        self.local_http.add(addresses.connectable(addr), app)
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         """Run background work that belongs to the extension: if it ends, the extension failed."""
@@ -179,8 +180,7 @@ class Context:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(s.stop(grace) for s in self._grpc_servers), return_exceptions=True)
         for runner in self._http_runners:
-            for local in [a for a, app in self.node.local_http.items() if app is runner.app]:
-                del self.node.local_http[local]
+            self.local_http.remove(runner.app)
             await runner.cleanup()
         self._grpc_servers.clear()
         self._http_runners.clear()

@@ -19,6 +19,9 @@ with sendfile, as the upstream would have done directly.
 3. The proxy takes the descriptor by its ticket and sends `count` bytes from
    `offset` to the client; the upstream's connection is free at once.
 
+The proxy asks only while `OCIS_LOCAL_HOP` is on (its default), so turning
+the shortcuts off sends every byte over the upstream's socket.
+
 The descriptor is sent before the answer's head, so it is always queued when
 the head arrives. An upstream grants a hand-over only after its own checks
 (a signed URL, a token): the descriptor is a read-only view of what the

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ocisd.bus.client import BusClient
 from ocisd.bus.registry import Registry
 from ocisd.config.shared import SharedConfig
+from ocisd.local_http import LocalHttp
 from ocisd.rpc.client import RpcClients
 
 
@@ -22,10 +22,10 @@ class Node:
         self.registry = Registry(shared.heartbeat_interval, self.metrics)
         self.bus = BusClient(shared, self.metrics)
         self.rpc = RpcClients(self.registry, shared.grpc_deadline, self.metrics)
+        self.rpc.local_hop = shared.local_hop
         self._expiry: asyncio.Task[None] | None = None
-        # HTTP apps served in this process by announced address, so the proxy can hand a request
-        # to a local extension without a socket (the fast path inside one runtime).
-        self.local_http: dict[str, web.Application] = {}
+        # HTTP apps served in this process, for the in-process hop (the fast path inside one runtime).
+        self.local_http = LocalHttp(shared.local_hop)
 
     async def start(self) -> None:
         for kind in ("announce.", "heartbeat.", "bye."):

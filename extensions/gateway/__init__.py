@@ -14,14 +14,6 @@ class Gateway(Extension):
     summary = "storage API front: authenticates the internal token, routes spaces to storage providers"
     config = GatewayConfig
 
-    providers: Providers | None = None
-
     async def start(self, ctx: Context) -> None:
-        self.providers = Providers(ctx.registry, list(ctx.config.storage_providers))
-        forwarder = Forwarder(self.providers, ctx.rpc, float(ctx.shared.grpc_deadline))
-        await ctx.serve_grpc(forwarder.register)
-
-    async def stop(self) -> None:
-        if self.providers is not None:
-            await self.providers.close()
-            self.providers = None
+        providers = Providers(ctx.registry, ctx.rpc, list(ctx.config.storage_providers))
+        await ctx.serve_grpc(Forwarder(providers, ctx.rpc).register)

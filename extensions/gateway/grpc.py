@@ -1,8 +1,10 @@
 """The gateway's Storage service: authenticate, find the provider, forward bytes unchanged.
 
 Requests are parsed only to read the reference; the original bytes go to the
-provider and its answer (or error status, details and `ocisd-reason`) comes back
-as is, so a 10 000-entry listing costs no re-serialisation here.
+provider through the rpc client factory (`call_raw`: its metrics, deadline,
+UNAVAILABLE retry, in-flight bound and in-process fast path) and the answer (or
+error status, details and `ocisd-reason`) comes back as is, so a 10 000-entry
+listing costs no re-serialisation here.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ from ocisd import identity
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import abort, caller, home_space_id, split_id, split_session_id
-from ocisd.rpc import local
-from ocisd.rpc.client import RpcClients
+from ocisd.rpc.client import REQUEST_ID, RpcClients
 
 from .providers import NoProvider, Providers
 
 SERVICE = "ocisd.storage.v1.Storage"
 HOME_METHODS = ("GetHome", "CreateHome")
-FORWARDED_METADATA = (identity.GRPC_METADATA, "x-request-id")
 
 
 def space_of(method: str, request: Any, who: identity.Identity) -> str:
@@ -37,15 +37,14 @@ def space_of(method: str, request: Any, who: identity.Identity) -> str:
     return ref.space_id or home_space_id(who.user_id)
 
 
-def _identity(data: bytes) -> bytes:
+def _raw(data: bytes) -> bytes:
     return data
 
 
 class Forwarder:
-    def __init__(self, providers: Providers, rpc: RpcClients, default_timeout: float) -> None:
+    def __init__(self, providers: Providers, rpc: RpcClients) -> None:
         self._providers = providers
         self._rpc = rpc
-        self._timeout = default_timeout
 
     def handler(self, method: str, request_cls: Any) -> grpc.RpcMethodHandler:
         path = f"/{SERVICE}/{method}"
@@ -54,37 +53,30 @@ class Forwarder:
             raw, message = request
             try:
                 who = caller()
-                addr, in_process = await self._providers.address(space_of(method, message, who))
+                provider, targets = await self._providers.route(space_of(method, message, who))
             except errors.StorageError as exc:
                 await abort(context, exc)
                 raise AssertionError("unreachable") from None
             except NoProvider as exc:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
                 raise AssertionError("unreachable") from None
-            metadata = [(k, v) for k, v in context.invocation_metadata() or () if k in FORWARDED_METADATA]
-            remaining = context.time_remaining()
-            timeout = remaining if remaining is not None else self._timeout
-            # Inside one runtime the provider's servicer is called directly (ocisd.rpc.local).
-            here = self._rpc.local.find(addr, path) if in_process and self._rpc.short_circuit else None
+            # The caller's token goes on by itself (authz sets it for this call); its request id too:
+            request_id = next((str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
+            reset = REQUEST_ID.set(request_id)
             try:
-                if here is not None:
-                    result: bytes = await local.call(here, raw, _identity, metadata, timeout)
-                else:
-                    call = self._providers.channel(addr).unary_unary(path, request_serializer=_identity)
-                    result = await call(raw, timeout=timeout, metadata=metadata)
+                return await self._rpc.call_raw(provider, path, raw, timeout=context.time_remaining(), targets=targets)
             except grpc.aio.AioRpcError as exc:
                 await context.abort(
                     exc.code(), exc.details() or "", trailing_metadata=tuple(exc.trailing_metadata() or ())
                 )
                 raise AssertionError("unreachable") from None
-            return result
+            finally:
+                REQUEST_ID.reset(reset)
 
         def deserialize(data: bytes) -> tuple[bytes, Any]:
             return data, request_cls.FromString(data)
 
-        return grpc.unary_unary_rpc_method_handler(
-            forward, request_deserializer=deserialize, response_serializer=_identity
-        )
+        return grpc.unary_unary_rpc_method_handler(forward, request_deserializer=deserialize, response_serializer=_raw)
 
     def register(self, server: grpc.aio.Server) -> None:
         """Serve every method of the Storage service (registered so in-process callers find them too)."""

@@ -1,21 +1,20 @@
 """Which storage provider instance holds a space, from the registry.
 
 Every live instance of a configured provider extension is asked once for its
-`GetProviderInfo` (cached per instance id). A personal space goes to the
-instance whose home range contains the first sha1 byte of the space id, or
-that names the space among its fixed spaces.
+`GetProviderInfo` (cached per instance id), through the rpc client factory. A
+personal space goes to the instances whose home range contains the first sha1
+byte of the space id, or that name the space among their fixed spaces.
 """
 
 from __future__ import annotations
 
-import grpc
 import grpc.aio
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.api.storage.v1.contract import shard
 from ocisd.bus.registry import InstanceRecord, Registry
-from ocisd.rpc.client import CHANNEL_OPTIONS
+from ocisd.rpc.client import RpcClients, Target
 
 INFO_TIMEOUT = 5.0
 MAX_ROUTES = 4096
@@ -26,64 +25,58 @@ class NoProvider(Exception):
 
 
 class Providers:
-    def __init__(self, registry: Registry, names: list[str]) -> None:
+    def __init__(self, registry: Registry, rpc: RpcClients, names: list[str]) -> None:
         self._registry = registry
+        self._rpc = rpc
         self._names = names
-        self._channels: dict[str, grpc.aio.Channel] = {}
         self._infos: dict[str, tuple[str, pb.GetProviderInfoResponse]] = {}
-        # space id -> (address, in this process): every call asks; valid until the registry changes.
-        self._routes: dict[str, tuple[str, bool]] = {}
+        # space id -> (provider extension, its instances holding the space): every call asks;
+        # valid until the registry changes.
+        self._routes: dict[str, tuple[str, list[Target]]] = {}
         registry.listen(self._forget)
 
     def _forget(self, change: str, record: InstanceRecord) -> None:
         self._routes.clear()
 
-    def channel(self, addr: str) -> grpc.aio.Channel:
-        ch = self._channels.get(addr)
-        if ch is None:
-            ch = self._channels[addr] = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
-        return ch
-
-    async def _info(self, instance: str, addr: str) -> pb.GetProviderInfoResponse | None:
+    async def _info(self, name: str, instance: str, target: Target) -> pb.GetProviderInfoResponse | None:
         cached = self._infos.get(instance)
-        if cached is not None and cached[0] == addr:
+        if cached is not None and cached[0] == target[0]:
             return cached[1]
         try:
-            info = await pb_grpc.ProviderStub(self.channel(addr)).GetProviderInfo(
-                pb.GetProviderInfoRequest(), timeout=INFO_TIMEOUT
+            request = pb.GetProviderInfoRequest()
+            info = await self._rpc.call(
+                name, pb_grpc.ProviderStub, "GetProviderInfo", request, timeout=INFO_TIMEOUT, targets=[target]
             )
         except grpc.aio.AioRpcError:
             return None
-        self._infos[instance] = (addr, info)
+        self._infos[instance] = (target[0], info)
         return info
 
-    async def address(self, space_id: str) -> tuple[str, bool]:
-        """The gRPC address of the instance holding `space_id`, and whether it runs in this process."""
+    async def route(self, space_id: str) -> tuple[str, list[Target]]:
+        """The provider extension holding `space_id` and its instances that do (gRPC address, in this process)."""
         route = self._routes.get(space_id)
         if route is not None:
             return route
         key = shard(space_id)
         live: set[str] = set()
         for name in self._names:
+            holding: list[Target] = []
             for entry in self._registry.entries(name):
                 rec = entry.record
                 addr = rec.addresses.get("grpc")
                 if addr is None or rec.health != "ready":
                     continue
                 live.add(rec.instance)
-                info = await self._info(rec.instance, addr)
+                info = await self._info(name, rec.instance, (addr, entry.local))
                 if info is None:
                     continue
                 if space_id in info.space_ids or info.home_range_start <= key <= info.home_range_end:
-                    if len(self._routes) >= MAX_ROUTES:
-                        self._routes.clear()
-                    route = self._routes[space_id] = (addr, entry.local)
-                    return route
+                    holding.append((addr, entry.local))
+            if holding:
+                if len(self._routes) >= MAX_ROUTES:
+                    self._routes.clear()
+                route = self._routes[space_id] = (name, holding)
+                return route
         for gone in set(self._infos) - live:
             del self._infos[gone]
         raise NoProvider(f"no live storage provider holds space {space_id!r}")
-
-    async def close(self) -> None:
-        for ch in self._channels.values():
-            await ch.close()
-        self._channels.clear()

@@ -35,7 +35,7 @@ class Ocdav(Extension):
             connector=connector, timeout=timeout, auto_decompress=False, read_bufsize=READ_BUFFER
         )
         cfg: OcdavConfig = ctx.config
-        data = DataServers(self._http, ctx.node.local_http if cfg.local_hop else {}, ctx.metrics)
+        data = DataServers(self._http, ctx.local_http, ctx.metrics)
         services = Services(Gateway(ctx.rpc), self._http, data, cfg, ctx.node.host)
         await ctx.serve_http(make_app(services, ctx.metrics), public=status.ROUTES)
 

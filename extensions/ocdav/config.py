@@ -11,6 +11,3 @@ class OcdavConfig:
     max_xml_size: int = setting(1024 * 1024, "Largest request XML body (PROPFIND, PROPPATCH, LOCK) in bytes.")
     list_page_size: int = setting(1000, "Entries fetched per ListContainer page while streaming a PROPFIND.")
     tus_max_size: int = setting(1 << 40, "Largest TUS upload in bytes (Tus-Max-Size).")
-    local_hop: bool = setting(
-        True, "Hand upload bodies to a storage data server in this process directly (no loopback HTTP)."
-    )

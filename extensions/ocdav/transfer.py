@@ -2,13 +2,12 @@
 
 PUT and the upload sessions (chunking NG, TUS) stream the client's body to a
 signed data URL. When that URL names a data server whose aiohttp application
-runs in this very process (`Node.local_http`, the runtime), the application
-handles a clone of our request (the signed URL's path, the headers we would
-have sent, the same streaming body) through its own router and middlewares,
-exactly as if it had come over loopback: the body is read once, from the
-client's socket straight into the storage sink, with no second HTTP parse and
-no copy through a loopback socket. Either way the caller gets the same
-`Answer`, so errors map identically.
+runs in this very process (the runtime), the core's in-process hop
+(`ocisd.local_http`) gives it a clone of our request (the signed URL's path,
+the headers we would have sent, the same streaming body): the body is read
+once, from the client's socket straight into the storage sink, with no second
+HTTP parse and no copy through a loopback socket. Either way the caller gets
+the same `Answer`, so errors map identically.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter
 from yarl import URL
 
 from ocisd.httpd import body_pieces
+from ocisd.local_http import LocalHttp
 from ocisd.logs import get_logger
 
 from .errors import DavError
@@ -53,11 +53,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
 class DataServers:
     """Sends a request's body to a signed data URL, by hand-over when the data server is local."""
 
-    def __init__(
-        self, http: aiohttp.ClientSession, local_apps: Mapping[str, web.Application], metrics: CollectorRegistry
-    ) -> None:
+    def __init__(self, http: aiohttp.ClientSession, hop: LocalHttp, metrics: CollectorRegistry) -> None:
         self._http = http
-        self._local = local_apps  # empty when the local hop is off
+        self._hop = hop
         self._sent = Counter(
             "ocdav_upload_transfers",
             "Upload bodies sent to a data server, by path: local (handed over in-process) or http.",
@@ -67,7 +65,7 @@ class DataServers:
 
     def _local_app(self, url: str) -> web.Application | None:
         parts = urlsplit(url)
-        return self._local.get(parts.netloc) if parts.scheme == "http" else None
+        return self._hop.app_at(parts.netloc) if parts.scheme == "http" else None
 
     async def send(self, request: web.Request, method: str, url: str, headers: Mapping[str, str]) -> Answer:
         """Stream `request`'s body to `url` with `headers` (plus its Content-Length, if any)."""
@@ -77,7 +75,7 @@ class DataServers:
         app = self._local_app(url)
         if app is not None:
             self._sent.labels("local").inc()
-            return await _hand_over(app, request, method, url, sent)
+            return await _hand_over(self._hop, app, request, method, url, sent)
         self._sent.labels("http").inc()
         try:
             async with self._http.request(method, url, data=body_pieces(request.content), headers=sent) as up:
@@ -87,7 +85,7 @@ class DataServers:
 
 
 async def _hand_over(
-    app: web.Application, request: web.Request, method: str, url: str, headers: CIMultiDict[str]
+    hop: LocalHttp, app: web.Application, request: web.Request, method: str, url: str, headers: CIMultiDict[str]
 ) -> Answer:
     """The local app's answer to a clone of `request` aimed at `url`'s path and query.
 
@@ -96,11 +94,9 @@ async def _hand_over(
     """
     parts = urlsplit(url)
     target = URL.build(path=parts.path, query_string=parts.query, encoded=True)
-    local = request.clone(method=method, rel_url=target, headers=headers, client_max_size=app._client_max_size)
+    local = hop.clone(app, request, method=method, rel_url=target, headers=headers)
     try:
-        resp = await app._handle(local)
-    except web.HTTPException as exc:  # aiohttp's own server answers these as responses too
-        resp = exc
+        resp = await hop.handle(app, local)
     except Exception:
         if request.content.exception() is not None:  # our client's body broke off: nobody to answer
             raise

@@ -63,10 +63,13 @@ class Proxy(Extension):
         self._balancer = Balancer(float(cfg.upstream_cooldown), float(cfg.upstream_timeout), not ctx.shared.insecure)
         self._access = AccessLog(ctx.metrics, cfg.access_log)
         authenticator = authn.Authenticator(ctx, cfg.public_routes, cfg.auth_cache_ttl)
-        local = LocalApps(ctx.node.local_http, cfg.local_hop, cfg.tls)
-        self._mailbox = handover.Mailbox()
-        asyncio.get_running_loop().add_reader(self._mailbox.fileno(), self._mailbox.collect)
-        forwarder = Forwarder(self._balancer, local, self._mailbox, cfg.tls, self._access.upstream_error)
+        local = LocalApps(ctx.local_http, cfg.tls)
+        if ctx.local_http.enabled:  # OCIS_LOCAL_HOP: upstreams on this host may hand files over
+            self._mailbox = handover.Mailbox()
+            asyncio.get_running_loop().add_reader(self._mailbox.fileno(), self._mailbox.collect)
+        forwarder = Forwarder(
+            self._balancer, local, self._mailbox, ctx.local_http.enabled, cfg.tls, self._access.upstream_error
+        )
         front = Front(table, forwarder, self._firewall, self._access, trusted, cfg.tls, authenticator)
         firewall = self._firewall
         server = FrontServer(

@@ -27,6 +27,5 @@ class ProxyConfig:
     upstream_cooldown: Duration = setting(Duration(10.0), "How long an upstream that keeps failing is skipped.")
     upstream_timeout: Duration = setting(Duration(3600.0), "Longest wait for an upstream's response headers.")
     access_log: bool = setting(True, "Log one line per request.")
-    local_hop: bool = setting(True, "Hand requests for extensions in this process to them directly (no socket).")
     public_routes: list[str] = setting(PUBLIC_ROUTES, "Paths open without credentials (a trailing / covers all below).")
     auth_cache_ttl: Duration = setting(Duration(10.0), "How long a verified Authorization header is reused (0: off).")

@@ -107,12 +107,15 @@ class Forwarder:
         self,
         balancer: Balancer,
         local: LocalApps,
-        mailbox: handover.Mailbox,
+        mailbox: handover.Mailbox | None,
+        splice_ok: bool,
         tls: bool,
         on_upstream_error: UpstreamErrorHook,
     ) -> None:
         self._balancer = balancer
+        # The same-host shortcuts, both off with OCIS_LOCAL_HOP=false (then there is no mailbox).
         self._mailbox = mailbox
+        self._splice = splice_ok
         self._local = local
         self._tls = tls
         self._on_error = on_upstream_error
@@ -158,7 +161,7 @@ class Forwarder:
             trace.upstream = f"local:{order[0].url}"
             return await self._local.call(app, request, headers, trace.request_id)
         ticket = ""
-        if request.method == "GET" and body is None:
+        if request.method == "GET" and body is None and self._mailbox is not None:
             headers[handover.HEADER], ticket = self._mailbox.ask()
         answer, up = await self._open(request, route, order, headers, body)
         handed = self._handed_over(answer, ticket)
@@ -186,7 +189,7 @@ class Forwarder:
     def _handed_over(self, answer: Answer, ticket: str) -> tuple[handover.Grant, int] | None:
         """The span and descriptor the upstream handed over for `ticket`, if it did and it arrived."""
         text = answer.message.headers.get(handover.HEADER)
-        if not ticket or text is None:
+        if not ticket or text is None or self._mailbox is None:
             return None
         grant, fd = handover.parse_grant(text), self._mailbox.take(ticket)
         if grant is not None and fd is not None:
@@ -234,7 +237,13 @@ class Forwarder:
         out = web.StreamResponse(status=status, reason=reason, headers=headers)
         add_security_headers(out.headers, self._tls, trace.request_id)
         await out.prepare(request)
-        if length is not None and length >= splice.MIN_SIZE and request.method == "GET" and status in (200, 206):
+        if (
+            self._splice
+            and length is not None
+            and length >= splice.MIN_SIZE
+            and request.method == "GET"
+            and status in (200, 206)
+        ):
             target = splice.plain_socket(request.transport)
             taken = answer.take_socket() if target is not None else None
             if target is not None and taken is not None:

@@ -32,6 +32,7 @@ PROCESS_WIDE = (
     "bus_client_secret_key",
     "bus_allowed_client_keys",
     "heartbeat_interval",
+    "local_hop",
 )
 
 
@@ -60,4 +61,9 @@ class SharedConfig:
     bus_allowed_client_keys: list[str] = setting([], "Extra CURVE client public keys the broker accepts.")
     heartbeat_interval: Duration = setting(Duration(1.0), "Seconds between bus heartbeats.")
     grpc_deadline: Duration = setting(Duration(10.0), "Default deadline of gRPC calls.")
+    local_hop: bool = setting(
+        True,
+        "Take the shortcuts between extensions in one process or on one host (in-process HTTP and gRPC calls, "
+        "splice, file hand-over); false sends everything over sockets, as between hosts.",
+    )
     shutdown_grace: Duration = setting(Duration(10.0), "Time each extension gets to stop.")

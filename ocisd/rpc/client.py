@@ -5,10 +5,13 @@ registry, balances round-robin over healthy instances, sets a deadline, sends
 the caller's identity and a request id as metadata, and retries UNAVAILABLE
 once on another instance. Channels are cached per address and closed when the
 last instance at that address leaves the registry. A callee in this very
-process is called without a channel (`ocisd.rpc.local`), with the same semantics.
-Concurrency is bounded: a burst waits for a slot instead of overrunning the channels.
+process is called without a channel (`ocisd.rpc.local`), with the same semantics,
+unless `OCIS_LOCAL_HOP` is off. Concurrency is bounded per callee: a burst
+waits for a slot instead of overrunning the channels, and a callee that calls
+on (the gateway forwarding to storage) never waits for slots its callers hold.
+`call_raw` is for a caller that forwards messages unparsed (the gateway).
 Each extension gets the process's factory `for_extension`: its own default
-deadline and logger over the shared channels, bound and metrics.
+deadline and logger over the shared channels, bounds and metrics.
 """
 
 from __future__ import annotations
@@ -37,8 +40,15 @@ from ocisd.rpc.local import LocalServers, rpc_error
 ACCESS_TOKEN: ContextVar[str] = ContextVar("ocisd_access_token", default="")
 REQUEST_ID: ContextVar[str] = ContextVar("ocisd_request_id", default="")
 
-MAX_IN_FLIGHT = 512
+MAX_IN_FLIGHT = 512  # calls at once to one callee extension
 CHANNEL_OPTIONS = [("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30_000)]
+
+
+Target = tuple[str, bool]  # (gRPC address, runs in this process)
+
+
+def _raw(data: bytes) -> bytes:
+    return data
 
 
 class NoInstanceError(grpc.aio.AioRpcError):
@@ -59,13 +69,13 @@ class RpcClients:
         self._deadline = deadline
         self._log = get_logger("rpc.client")
         self._channels: dict[str, grpc.aio.Channel] = {}
-        self._stubs: dict[tuple[str, type], Any] = {}
+        self._stubs: dict[tuple[str, type | str], Any] = {}  # (address, stub class or raw method path)
         self._turns: dict[str, itertools.count[int]] = {}
-        self._healthy: dict[str, list[tuple[str, bool]]] = {}  # per extension, until the registry changes
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._healthy: dict[str, list[Target]] = {}  # per extension, until the registry changes
+        self._in_flight: dict[str, asyncio.Semaphore] = {}  # per callee
         self._closing: set[asyncio.Task[None]] = set()
         self.local = LocalServers()
-        self.short_circuit = True  # call servicers of this process directly (see ocisd.rpc.local)
+        self.local_hop = True  # call servicers of this process directly (ocisd.rpc.local); OCIS_LOCAL_HOP
         self._calls = Counter(
             "ocisd_rpc_client_calls",
             "gRPC calls made through the client factory, by callee, status and path (local or remote).",
@@ -89,17 +99,28 @@ class RpcClients:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
-    def _stub_at(self, addr: str, stub_cls: type) -> Any:
+    def _channel(self, addr: str) -> grpc.aio.Channel:
+        ch = self._channels.get(addr)
+        if ch is None:
+            # Lazy: no connection is made until a call goes through the channel.
+            ch = self._channels[addr] = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        return ch
+
+    def _method_at(self, addr: str, stub_cls: type, method: str) -> Any:
         stub = self._stubs.get((addr, stub_cls))
         if stub is None:
-            ch = self._channels.get(addr)
-            if ch is None:
-                # Lazy: no connection is made until a call goes through the channel.
-                ch = self._channels[addr] = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
-            stub = self._stubs[(addr, stub_cls)] = stub_cls(ch)
-        return stub
+            stub = self._stubs[(addr, stub_cls)] = stub_cls(self._channel(addr))
+        return getattr(stub, method)
 
-    def targets(self, extension: str) -> list[tuple[str, bool]]:
+    def _raw_at(self, addr: str, path: str) -> Any:
+        fn = self._stubs.get((addr, path))
+        if fn is None:
+            fn = self._stubs[(addr, path)] = self._channel(addr).unary_unary(
+                path, request_serializer=_raw, response_deserializer=_raw
+            )
+        return fn
+
+    def targets(self, extension: str) -> list[Target]:
         """(gRPC address, runs in this process) of the healthy instances, rotated for round-robin."""
         found = self._healthy.get(extension)
         if found is None:
@@ -130,38 +151,71 @@ class RpcClients:
         method: str,
         request: Any,
         timeout: float | None = None,
+        targets: list[Target] | None = None,
     ) -> Any:
-        """Call `method` on a healthy instance of `extension`; one deadline covers queueing and the retry."""
-        deadline = time.monotonic() + (timeout or self._deadline)
+        """Call `method` on a healthy instance of `extension`; one deadline covers queueing and the retry.
+
+        `targets` replaces the registry's round-robin choice (e.g. the instances holding a space).
+        """
+        return await self._call(
+            extension, lambda addr: self._method_at(addr, stub_cls, method), request, timeout, targets
+        )
+
+    async def call_raw(
+        self,
+        extension: str,
+        path: str,
+        request: bytes,
+        *,
+        timeout: float | None = None,
+        targets: list[Target] | None = None,
+    ) -> bytes:
+        """`call` with the request already serialized and the reply left serialized: `path` is
+        the full method name ("/package.Service/Method"). An error status, its details and
+        trailing metadata arrive as the callee sent them."""
+        result: bytes = await self._call(extension, lambda addr: self._raw_at(addr, path), request, timeout, targets)
+        return result
+
+    async def _call(
+        self,
+        extension: str,
+        method_at: Callable[[str], Any],
+        request: Any,
+        timeout: float | None,
+        targets: list[Target] | None,
+    ) -> Any:
+        deadline = time.monotonic() + (self._deadline if timeout is None else timeout)
         metadata = [("x-request-id", REQUEST_ID.get() or uuid.uuid4().hex)]
         if token := ACCESS_TOKEN.get():
             metadata.append((identity.GRPC_METADATA, token))
-        async with self._in_flight:
-            targets = self.targets(extension)[:2]
-            if not targets:
+        slots = self._in_flight.get(extension)
+        if slots is None:
+            slots = self._in_flight[extension] = asyncio.Semaphore(MAX_IN_FLIGHT)
+        async with slots:
+            chosen = (self.targets(extension) if targets is None else targets)[:2]
+            if not chosen:
                 self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
                 raise NoInstanceError(extension)
-            for target in targets[:-1]:
+            for target in chosen[:-1]:
                 try:
-                    return await self._attempt(extension, target, stub_cls, method, request, metadata, deadline)
+                    return await self._attempt(extension, target, method_at, request, metadata, deadline)
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() != grpc.StatusCode.UNAVAILABLE:
                         raise
-            return await self._attempt(extension, targets[-1], stub_cls, method, request, metadata, deadline)
+            return await self._attempt(extension, chosen[-1], method_at, request, metadata, deadline)
 
     async def _attempt(
         self,
         extension: str,
-        target: tuple[str, bool],
-        stub_cls: type,
-        method: str,
+        target: Target,
+        method_at: Callable[[str], Any],
         request: Any,
         metadata: list[tuple[str, str]],
         deadline: float,
     ) -> Any:
         addr, in_process = target
-        fn = getattr(self._stub_at(addr, stub_cls), method)
-        here = self.local.find(addr, fn._method.decode()) if in_process and self.short_circuit else None
+        fn = method_at(addr)
+        here = self.local.find(addr, fn._method.decode()) if in_process and self.local_hop else None
         path, code = ("remote" if here is None else "local"), grpc.StatusCode.OK
         try:
             remaining = deadline - time.monotonic()

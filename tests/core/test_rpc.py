@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 
 import grpc
 import grpc.aio
@@ -30,6 +31,7 @@ from tests.support.hello_pair import eventually, start_pair
 BURST = 2000  # a few thousand concurrent calls, four times the in-flight bound
 CALLS = "ocisd_rpc_client_calls_total"
 PATH = 'code="OK",extension="probe",path="{path}"'
+GREET = "/ocisd.hello.v1.Hello/Greet"
 
 
 @contextmanager
@@ -206,6 +208,10 @@ async def _outcome(call: Awaitable[hello_pb2.GreetResponse]) -> tuple[str, str]:
         return exc.code().name, exc.details() or ""
 
 
+async def _parsed(call: Awaitable[bytes]) -> hello_pb2.GreetResponse:
+    return hello_pb2.GreetResponse.FromString(await call)
+
+
 def test_in_process_calls_skip_the_channel_with_identical_semantics(dep: Deployment) -> None:
     """The same calls through the fast path (caller and servicer in one process) and over loopback gRPC."""
 
@@ -255,6 +261,21 @@ def test_in_process_calls_skip_the_channel_with_identical_semantics(dep: Deploym
             assert metric_value(generate_latest(here.metrics).decode(), CALLS, PATH.format(path="local")) > 0
             assert metric_value(generate_latest(here.metrics).decode(), CALLS, PATH.format(path="remote")) == 0
             assert metric_value(generate_latest(there.metrics).decode(), CALLS, PATH.format(path="remote")) > 0
+
+            # Serialized in, serialized out (the gateway's forwarding): the same outcomes both ways.
+            for name, code in {"ada": "OK", "abort": "INVALID_ARGUMENT", "setcode": "NOT_FOUND"}.items():
+                raw = hello_pb2.GreetRequest(name=name).SerializeToString()
+                outcomes = [await _outcome(_parsed(n.rpc.call_raw("probe", GREET, raw))) for n in (here, there)]
+                assert outcomes[0] == outcomes[1] and outcomes[0][0] == code, (name, outcomes)
+
+            # OCIS_LOCAL_HOP=false: the same process calls through the channel.
+            off = Node(replace(cfg.shared, local_hop=False))
+            assert not off.rpc.local_hop and not off.local_http.enabled
+            await off.close()
+            here.rpc.local_hop = False
+            before = metric_value(generate_latest(here.metrics).decode(), CALLS, PATH.format(path="remote"))
+            await here.rpc.stub("probe", hello_pb2_grpc.HelloStub).Greet(hello_pb2.GreetRequest(name="ada"))
+            assert metric_value(generate_latest(here.metrics).decode(), CALLS, PATH.format(path="remote")) == before + 1
         finally:
             await ctx.close(0)
             await here.close()

@@ -17,7 +17,7 @@ from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.api.storage.v1.contract import shard
-from tests.support.harness import Deployment, Proc, deployment, free_port, wait_until
+from tests.support.harness import Deployment, Proc, deployment, free_port, metric_value, wait_until
 from tests.support.storage_stack import Stack, ref
 
 
@@ -28,6 +28,12 @@ def user_in(lo: str, hi: str) -> identity.Identity:
 
 LOW = user_in("00", "7f")
 HIGH = user_in("80", "ff")
+CALLS = "ocisd_rpc_client_calls_total"
+
+
+def gateway_calls(dep: Deployment, code: str, path: str) -> float:
+    """The gateway's calls to storage-users through the rpc client factory, from its /metrics."""
+    return metric_value(dep.metrics("gateway"), CALLS, f'code="{code}",extension="storage-users",path="{path}"')
 
 
 @dataclass
@@ -92,6 +98,17 @@ def test_errors_pass_through_the_gateway_unchanged(providers: Providers) -> None
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_the_gateway_forwards_through_the_client_factory(providers: Providers) -> None:
+    dep = providers.stack.dep
+    ok, missing = gateway_calls(dep, "OK", "remote"), gateway_calls(dep, "NOT_FOUND", "remote")
+    providers.stack.call("GetHome", pb.GetHomeRequest(), who=HIGH)
+    with pytest.raises(grpc.RpcError):
+        providers.stack.call("Stat", pb.StatRequest(ref=ref("/not-here")), who=LOW)
+    assert gateway_calls(dep, "OK", "remote") >= ok + 1
+    assert gateway_calls(dep, "NOT_FOUND", "remote") == missing + 1
+    assert gateway_calls(dep, "OK", "local") == 0  # separate processes: every call crosses a channel
+
+
 def test_the_system_space_is_for_the_system_user_only(providers: Providers) -> None:
     dep = providers.stack.dep
     cfg = tomllib.loads((dep.config_dir / "ocis.toml").read_text())
@@ -132,6 +149,8 @@ def test_one_runtime_serves_the_same_api(dep: Deployment) -> None:
         wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest()), 20, what="gateway routes inside the runtime")
         assert stack.upload("/in-runtime.txt", b"same code, one PID").status == 201
         assert stack.download("/in-runtime.txt").body == b"same code, one PID"
+        # The gateway calls storage-users through the client factory's in-process fast path.
+        assert gateway_calls(dep, "OK", "local") >= 3 and gateway_calls(dep, "OK", "remote") == 0
     finally:
         stack.close()
 

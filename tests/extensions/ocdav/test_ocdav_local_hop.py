@@ -1,7 +1,7 @@
 """ocdav hands upload bodies to a data server in its own runtime directly; over loopback HTTP the results match.
 
 Both stacks run everything in one runtime behind the proxy; one with
-`OCDAV_LOCAL_HOP=false`. ocdav's `ocdav_upload_transfers_total{path=...}`
+`OCIS_LOCAL_HOP=false`. ocdav's `ocdav_upload_transfers_total{path=...}`
 counter shows which path each upload body took.
 """
 
@@ -165,7 +165,7 @@ def exercise(dep: Deployment, dav: webdav_stack.DavStack) -> dict[str, Any]:
 
 def run(local_hop: bool) -> tuple[dict[str, Any], dict[str, int]]:
     with deployment() as dep:
-        env = {"STORAGE_USERS_QUOTA": str(QUOTA), "OCDAV_LOCAL_HOP": str(local_hop).lower()}
+        env = {"STORAGE_USERS_QUOTA": str(QUOTA), "OCIS_LOCAL_HOP": str(local_hop).lower()}
         dav = webdav_stack.start(dep, env=env)
         return exercise(dep, dav), transfers(dep)
 
