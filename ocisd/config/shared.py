@@ -19,7 +19,8 @@ INIT_SECRETS = (
 
 # What one process holds once, whichever extensions it runs: its bus client (addresses, CURVE
 # keys), its registry's heartbeat interval, its log stream's format, the runtime's control
-# endpoint. An extension's own value differing from the shared one is refused at start-up.
+# endpoint, its in-process shortcuts (OCIS_LOCAL_HOP). An extension's own value differing
+# from the shared one is refused at start-up.
 PROCESS_WIDE = (
     "log_format",
     "runtime_addr",
