@@ -11,8 +11,7 @@ import grpc.aio
 from prometheus_client import CollectorRegistry, Counter
 
 from ocisd import sessions
-from ocisd.api.identity import contract
-from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, contract, users_pb2
 from ocisd.logs import Logger
 
 from .cache import VerificationCache

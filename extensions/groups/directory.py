@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ocisd.api.identity.contract import InvalidValue, NotFound, validate
+from ocisd.api.identity.v1.contract import InvalidValue, NotFound, validate
 from ocisd.directory import Directory
 
 from .backends import Base, GroupRecord

@@ -7,10 +7,9 @@ from typing import Any
 import grpc.aio
 
 from ocisd import authz, identity
-from ocisd.api.identity.contract import Forbidden, InvalidValue
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2
+from ocisd.api.identity.v1.contract import Forbidden, InvalidValue, handled
 from ocisd.config.shared import SharedConfig
-from ocisd.directory.grpc import handled
 
 from .backends import GroupRecord
 from .directory import GroupDirectory

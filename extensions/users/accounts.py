@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from ocisd.api.identity.contract import InvalidValue, NotFound, key, validate
+from ocisd.api.identity.v1.contract import InvalidValue, NotFound, key, validate
 from ocisd.directory import Directory
 
 from .backends import Base, TokenRecord, UserRecord

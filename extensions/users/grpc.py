@@ -12,10 +12,9 @@ from typing import Any
 import grpc.aio
 
 from ocisd import authz, identity
-from ocisd.api.identity.contract import Forbidden, InvalidValue, NotFound
 from ocisd.api.identity.v1 import users_pb2, users_pb2_grpc
+from ocisd.api.identity.v1.contract import Forbidden, InvalidValue, NotFound, handled
 from ocisd.config.shared import SharedConfig
-from ocisd.directory.grpc import handled
 
 from .accounts import Accounts
 from .backends import TokenRecord, UserRecord

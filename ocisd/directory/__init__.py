@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ocisd.api.identity.contract import NotFound, key
+from ocisd.api.identity.v1.contract import NotFound, key
 from ocisd.plugins import load_class
 
 R = TypeVar("R")

@@ -12,7 +12,7 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ocisd.api.identity.contract import NameTaken
+from ocisd.api.identity.v1.contract import NameTaken
 
 from . import Backend, R
 

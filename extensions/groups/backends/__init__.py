@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ocisd import directory
-from ocisd.api.identity.contract import NameTaken
+from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.groups.backends.sqlite:SqliteBackend"}
 

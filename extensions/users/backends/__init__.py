@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ocisd import directory
-from ocisd.api.identity.contract import NameTaken
+from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.users.backends.sqlite:SqliteBackend"}
 

@@ -1,17 +1,21 @@
 """What a caller of the identity API (Users, Groups) needs beside the generated messages.
 
 The error kinds the services answer with, each with its gRPC status code and
-the `ocisd-reason` trailing metadata naming it, and the rules for user and
-group names: which are valid, and the key that makes them case-insensitive.
+the `ocisd-reason` trailing metadata naming it (a servicer method answers them
+through `handled`), and the rules for user and group names: which are valid,
+and the key that makes them case-insensitive.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import unicodedata
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, TypeVar
 
 import grpc
+import grpc.aio
 
 REASON_METADATA = "ocisd-reason"
 MAX_NAME = 255
@@ -67,6 +71,25 @@ class NameTaken(IdentityError):
 
 class Forbidden(IdentityError, PermissionError):
     kind = Kind.FORBIDDEN
+
+
+T = TypeVar("T")
+Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]
+
+
+def handled(method: Method[T]) -> Method[T]:
+    """Answer the identity errors a servicer method raises with their status code and reason."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
+        try:
+            return await method(self, request, context)
+        except IdentityError as exc:
+            reason = ((REASON_METADATA, exc.kind.value),)
+            await context.abort(STATUS[exc.kind], exc.details(), trailing_metadata=reason)
+            raise  # abort raises; this keeps type checkers content
+
+    return wrapper
 
 
 def validate(name: str, what: str = "username") -> str:
