@@ -10,9 +10,8 @@ import grpc
 import grpc.aio
 from prometheus_client import CollectorRegistry, Counter
 
-from extensions.users import names
 from ocisd import sessions
-from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, contract, users_pb2
 from ocisd.logs import Logger
 
 from .cache import VerificationCache
@@ -44,7 +43,7 @@ class AuthBasicService(auth_pb2_grpc.AuthBasicServicer):
         if cached is not None:
             self._attempts.labels("cached").inc()
             return cached
-        user_key, ip_key = f"user:{names.key(username)}", f"ip:{ip}"
+        user_key, ip_key = f"user:{contract.key(username)}", f"ip:{ip}"
         verdict = combine(self._by_user.verdict(user_key), *([self._by_ip.verdict(ip_key)] if ip else []))
         if verdict.retry_after > 0:
             self._attempts.labels("throttled").inc()

@@ -2,22 +2,20 @@
 
 A feature is advertised only while something live implements it: chunked
 uploads while an instance serves `/remote.php/dav/uploads/`, WebDAV itself while
-one serves `/remote.php/dav/files/`. The ownCloud API level (`version`) stays
-10.0.x as in oCIS, because desktop clients check it; `productversion` is ours.
+one serves `/remote.php/dav/files/`. What ocisd is (API level, product, version)
+comes from `ocisd.product`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ocisd import __version__
+from ocisd import product
 from ocisd.bus.registry import Registry
 from ocisd.config.schema import ConfigError
 
 from .config import FrontendConfig
 
-API_VERSION: dict[str, Any] = {"major": 10, "minor": 0, "micro": 11, "string": "10.0.11", "edition": "Community"}
-PRODUCT = "Infinite Scale"
 CHECKSUMS = ["SHA1", "MD5", "ADLER32"]
 UPLOADS_ROUTE = "/remote.php/dav/uploads/"
 FILES_ROUTE = "/remote.php/dav/files/"
@@ -25,25 +23,6 @@ FILES_ROUTE = "/remote.php/dav/files/"
 
 def live_routes(registry: Registry) -> set[str]:
     return {route for e in registry.entries() if e.record.health == "ready" for route in e.record.routes}
-
-
-def version() -> dict[str, Any]:
-    return {**API_VERSION, "product": PRODUCT, "productversion": __version__}
-
-
-def status() -> dict[str, Any]:
-    """The `core.status` object, also served as status.php."""
-    return {
-        "installed": True,
-        "maintenance": False,
-        "needsDbUpgrade": False,
-        "version": f"{API_VERSION['string']}.0",
-        "versionstring": API_VERSION["string"],
-        "edition": API_VERSION["edition"],
-        "productname": PRODUCT,
-        "product": PRODUCT,
-        "productversion": __version__,
-    }
 
 
 def upload_checksum(cfg: FrontendConfig) -> str:
@@ -81,7 +60,7 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
         "core": {
             "pollinterval": cfg.poll_interval,
             "webdav-root": "remote.php/webdav",
-            "status": status(),
+            "status": product.status(),
             "support-url-signing": False,
         },
         "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": upload_checksum(cfg)},

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ocisd import identity
+from ocisd import identity, product
 from ocisd.bus.registry import Registry
+from ocisd.ocs import UNAUTHORISED, respond
 
 from . import capabilities
 from .config import FrontendConfig
-from .envelope import UNAUTHORISED, respond
 
 PREFIXES = ("/ocs/v1.php", "/ocs/v2.php")
 
 
 def make_app(cfg: FrontendConfig, registry: Registry) -> web.Application:
     async def get_capabilities(request: web.Request) -> web.Response:
-        data = {"version": capabilities.version(), "capabilities": capabilities.build(cfg, registry)}
+        data = {"version": product.version(), "capabilities": capabilities.build(cfg, registry)}
         return respond(request, data)
 
     async def get_user(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from ocisd.extension import Context, Extension
 
 from . import backends
 from .config import GroupsConfig
-from .directory import Directory
+from .directory import GroupDirectory
 from .grpc import GroupsService
 
 
@@ -23,7 +23,7 @@ class Groups(Extension):
 
     async def start(self, ctx: Context) -> None:
         self._backend = backends.load(ctx.config, ctx.data_dir)
-        directory = Directory(self._backend)
+        directory = GroupDirectory(self._backend)
 
         def on_user_changed(msg: Message) -> None:
             # Handlers outlive a restart (the bus has no unsubscribe): only the live instance acts.

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from extensions.users.accounts import InvalidValue, NotFound
-from extensions.users.names import key, validate
+from ocisd.api.identity.v1.contract import InvalidValue, NotFound, validate
+from ocisd.directory import Directory
 
 from .backends import Base, GroupRecord
 
 
-class Directory:
-    def __init__(self, backend: Base) -> None:
-        self._backend = backend
+class GroupDirectory(Directory[GroupRecord, Base]):
+    noun = "group"
 
     def create(self, name: str, display_name: str = "") -> GroupRecord:
         validate(name, "group name")
         group = GroupRecord(str(uuid.uuid4()), name, display_name or name)
-        self._backend.add(group, key(name))
+        self.add(group, name)
         return group
-
-    def get(self, group_id: str) -> GroupRecord:
-        group = self._backend.get(group_id)
-        if group is None:
-            raise NotFound(f"no group with id {group_id!r}")
-        return group
-
-    def by_name(self, name: str) -> GroupRecord:
-        group = self._backend.by_name(key(name))
-        if group is None:
-            raise NotFound(f"no group named {name!r}")
-        return group
-
-    def find(self, query: str) -> list[GroupRecord]:
-        return self._backend.find(query)
-
-    def delete(self, group_id: str) -> None:
-        if not self._backend.delete(group_id):
-            raise NotFound(f"no group with id {group_id!r}")
 
     def add_member(self, group_id: str, user_id: str) -> None:
         self.get(group_id)

@@ -6,14 +6,13 @@ from typing import Any
 
 import grpc.aio
 
-from extensions.users.accounts import InvalidValue
-from extensions.users.grpc import status_errors
 from ocisd import authz, identity
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2
+from ocisd.api.identity.v1.contract import Forbidden, InvalidValue, handled
 from ocisd.config.shared import SharedConfig
 
 from .backends import GroupRecord
-from .directory import Directory
+from .directory import GroupDirectory
 
 
 def group_pb(group: GroupRecord) -> groups_pb2.Group:
@@ -21,52 +20,52 @@ def group_pb(group: GroupRecord) -> groups_pb2.Group:
 
 
 class GroupsService(groups_pb2_grpc.GroupsServicer):
-    def __init__(self, directory: Directory, shared: SharedConfig) -> None:
+    def __init__(self, directory: GroupDirectory, shared: SharedConfig) -> None:
         self._directory = directory
         self._shared = shared
 
     def _require_admin(self) -> None:
         if not authz.is_privileged(identity.CURRENT.get(), self._shared):
-            raise PermissionError("only the admin may change groups")
+            raise Forbidden("only the admin may change groups")
 
-    @status_errors
+    @handled
     async def CreateGroup(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.Group:
         self._require_admin()
         return group_pb(self._directory.create(request.name, request.display_name))
 
-    @status_errors
+    @handled
     async def GetGroup(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.Group:
         if bool(request.id) == bool(request.name):
             raise InvalidValue("give exactly one of id and name")
         return group_pb(self._directory.get(request.id) if request.id else self._directory.by_name(request.name))
 
-    @status_errors
+    @handled
     async def ListGroups(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListGroupsResponse:
         return groups_pb2.ListGroupsResponse(groups=[group_pb(g) for g in self._directory.find(request.query)])
 
-    @status_errors
+    @handled
     async def DeleteGroup(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
         self._directory.delete(request.id)
         return users_pb2.Empty()
 
-    @status_errors
+    @handled
     async def AddMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
         self._directory.add_member(request.group_id, request.user_id)
         return users_pb2.Empty()
 
-    @status_errors
+    @handled
     async def RemoveMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
         self._directory.remove_member(request.group_id, request.user_id)
         return users_pb2.Empty()
 
-    @status_errors
+    @handled
     async def ListMembers(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListMembersResponse:
         return groups_pb2.ListMembersResponse(user_ids=self._directory.members(request.group_id))
 
-    @status_errors
+    @handled
     async def GroupsOfUser(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListGroupsResponse:
         groups = self._directory.groups_of(request.user_id)
         return groups_pb2.ListGroupsResponse(groups=[group_pb(g) for g in groups])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from extensions.frontend.capabilities import status
+from ocisd.product import status
 
 ROUTES = ("/status.php", "/status")
 

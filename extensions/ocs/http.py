@@ -10,9 +10,9 @@ from typing import Any
 import grpc.aio
 from aiohttp import web
 
-from extensions.frontend.envelope import UNAUTHORISED, respond
 from ocisd import authz, identity
 from ocisd.config.shared import SharedConfig
+from ocisd.ocs import UNAUTHORISED, respond
 from ocisd.rpc.client import RpcClients
 
 from .provisioning import OcsFailure, Provisioning, failure_of, user_data

@@ -7,8 +7,8 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from extensions.frontend.envelope import EXISTS, INVALID, NOT_FOUND, SERVER_ERROR, UNAUTHORISED
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.ocs import EXISTS, INVALID, NOT_FOUND, SERVER_ERROR, UNAUTHORISED
 from ocisd.rpc.client import RpcClients
 
 

@@ -13,21 +13,15 @@ import time
 import uuid
 from collections.abc import Callable
 
+from ocisd.api.identity.v1.contract import InvalidValue, NotFound, key, validate
+from ocisd.directory import Directory
+
 from .backends import Base, TokenRecord, UserRecord
-from .names import key, validate
 from .passwords import Passwords
 
 MAX_PASSWORD = 1024
 MAX_FIELD = 1024
 ADMIN_USERNAME = "admin"
-
-
-class NotFound(LookupError):
-    pass
-
-
-class InvalidValue(ValueError):
-    pass
 
 
 def _check_password(password: str) -> None:
@@ -45,9 +39,11 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Accounts:
+class Accounts(Directory[UserRecord, Base]):
+    noun = "user"
+
     def __init__(self, backend: Base, passwords: Passwords, on_change: Callable[[str, str], None]) -> None:
-        self._backend = backend
+        super().__init__(backend)
         self._passwords = passwords
         self._on_change = on_change
 
@@ -71,28 +67,13 @@ class Accounts:
             created=time.time(),
             password_hash=await self._passwords.hash(password),
         )
-        self._backend.add(user, key(username))
+        self.add(user, username)
         return user
-
-    def get(self, user_id: str) -> UserRecord:
-        user = self._backend.get(user_id)
-        if user is None:
-            raise NotFound(f"no user with id {user_id!r}")
-        return user
-
-    def by_name(self, username: str) -> UserRecord:
-        user = self._backend.by_name(key(username))
-        if user is None:
-            raise NotFound(f"no user named {username!r}")
-        return user
-
-    def find(self, query: str) -> list[UserRecord]:
-        return self._backend.find(query)
 
     def update(self, user_id: str, display_name: str | None, email: str | None) -> UserRecord:
         _check_fields(display_name, email)
         if not self._backend.update(user_id, display_name, email):
-            raise NotFound(f"no user with id {user_id!r}")
+            raise self.missing(user_id)
         return self.get(user_id)
 
     async def set_password(self, user_id: str, password: str) -> None:
@@ -103,13 +84,12 @@ class Accounts:
 
     def set_enabled(self, user_id: str, enabled: bool) -> UserRecord:
         if not self._backend.set_enabled(user_id, enabled):
-            raise NotFound(f"no user with id {user_id!r}")
+            raise self.missing(user_id)
         self._on_change(user_id, "enabled" if enabled else "disabled")
         return self.get(user_id)
 
     def delete(self, user_id: str) -> None:
-        if not self._backend.delete(user_id):
-            raise NotFound(f"no user with id {user_id!r}")
+        super().delete(user_id)
         self._on_change(user_id, "deleted")
 
     async def verify_password(self, username: str, password: str) -> UserRecord | None:

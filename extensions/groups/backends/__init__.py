@@ -1,14 +1,18 @@
-"""The group backend extension point: a `Base` class and `load(config, data_dir)` (see users.backends)."""
+"""The group backend extension point: a `Base` class and `load(config, data_dir)` (see users.backends).
+
+What every directory backend stores is declared by `ocisd.directory.Backend`; a
+group backend adds memberships.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extensions.users.backends import NameTaken
-from ocisd.plugins import load_class
+from ocisd import directory
+from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.groups.backends.sqlite:SqliteBackend"}
 
@@ -22,26 +26,8 @@ class GroupRecord:
     display_name: str
 
 
-class Base(ABC):
-    def __init__(self, config: Any, data_dir: Path) -> None:
-        self.config = config
-        self.data_dir = data_dir
-
-    @abstractmethod
-    def add(self, group: GroupRecord, name_key: str) -> None:
-        """Store a new group; NameTaken when the name_key exists."""
-
-    @abstractmethod
-    def get(self, group_id: str) -> GroupRecord | None: ...
-
-    @abstractmethod
-    def by_name(self, name_key: str) -> GroupRecord | None: ...
-
-    @abstractmethod
-    def find(self, query: str) -> list[GroupRecord]: ...
-
-    @abstractmethod
-    def delete(self, group_id: str) -> bool: ...
+class Base(directory.Backend[GroupRecord]):
+    """What a group backend stores; `find` searches name and display name, and `delete` drops the memberships."""
 
     @abstractmethod
     def add_member(self, group_id: str, user_id: str) -> None:
@@ -60,12 +46,7 @@ class Base(ABC):
     def forget_user(self, user_id: str) -> None:
         """Drop a deleted user from every group."""
 
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
 
 def load(config: Any, data_dir: Path) -> Base:
-    cls = load_class(config.driver, BUILTIN, Base, "groups.driver", "a group backend")
-    backend: Base = cls(config, data_dir)
+    backend: Base = directory.load(config, data_dir, Base, BUILTIN, "group")
     return backend

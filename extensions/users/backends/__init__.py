@@ -2,23 +2,24 @@
 
 `driver = "sqlite"` picks the built-in; `driver = "package.module:Class"` loads
 a third party's subclass of `Base` (e.g. an LDAP backend), so callers never
-change.
+change. What every directory backend stores (add, get, by_name, find, delete,
+close) is declared by `ocisd.directory.Backend`; a user backend adds passwords,
+the enabled flag and app tokens.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocisd.plugins import load_class
+from ocisd import directory
+from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.users.backends.sqlite:SqliteBackend"}
 
-
-class NameTaken(Exception):
-    """The username (compared case-insensitively) or the id already exists."""
+__all__ = ["Base", "NameTaken", "TokenRecord", "UserRecord", "load"]
 
 
 @dataclass(frozen=True)
@@ -41,26 +42,8 @@ class TokenRecord:
     expires: float  # 0: never
 
 
-class Base(ABC):
-    """What a user backend stores. Names are validated by the caller; `name_key` is their case-folded form."""
-
-    def __init__(self, config: Any, data_dir: Path) -> None:
-        self.config = config
-        self.data_dir = data_dir
-
-    @abstractmethod
-    def add(self, user: UserRecord, name_key: str) -> None:
-        """Store a new user; NameTaken when the id or name_key exists."""
-
-    @abstractmethod
-    def get(self, user_id: str) -> UserRecord | None: ...
-
-    @abstractmethod
-    def by_name(self, name_key: str) -> UserRecord | None: ...
-
-    @abstractmethod
-    def find(self, query: str) -> list[UserRecord]:
-        """Users whose username, display name or email contains `query` (all when empty), by username."""
+class Base(directory.Backend[UserRecord]):
+    """What a user backend stores; `find` searches username, display name and email, and `delete` app tokens too."""
 
     @abstractmethod
     def update(self, user_id: str, display_name: str | None, email: str | None) -> bool:
@@ -71,10 +54,6 @@ class Base(ABC):
 
     @abstractmethod
     def set_enabled(self, user_id: str, enabled: bool) -> bool: ...
-
-    @abstractmethod
-    def delete(self, user_id: str) -> bool:
-        """Remove the user and its app tokens; False when there was none."""
 
     @abstractmethod
     def add_token(self, token: TokenRecord, secret_hash: str) -> None: ...
@@ -88,12 +67,7 @@ class Base(ABC):
     @abstractmethod
     def delete_token(self, token_id: str) -> TokenRecord | None: ...
 
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
 
 def load(config: Any, data_dir: Path) -> Base:
-    cls = load_class(config.driver, BUILTIN, Base, "users.driver", "a user backend")
-    backend: Base = cls(config, data_dir)
+    backend: Base = directory.load(config, data_dir, Base, BUILTIN, "user")
     return backend

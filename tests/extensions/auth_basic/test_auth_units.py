@@ -6,7 +6,7 @@ import pytest
 
 from extensions.auth_basic.throttle import Throttle, Verdict, combine
 from extensions.proxy.authn import PUBLIC_ROUTES, matches_public
-from extensions.users.names import InvalidName, key, validate
+from ocisd.api.identity.v1.contract import InvalidName, key, validate
 
 
 class Clock:

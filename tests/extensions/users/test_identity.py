@@ -11,6 +11,7 @@ import pytest
 
 from ocisd import identity
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.api.identity.v1.contract import REASON_METADATA, STATUS, Kind
 from tests.support.harness import Deployment
 from tests.support.identity import (
     ADMIN_PASSWORD,
@@ -134,6 +135,28 @@ def test_only_the_admin_manages_accounts(rt: Deployment) -> None:
     with pytest.raises(grpc.RpcError) as err:
         call(rt, "users", users_pb2_grpc.UsersStub, "UpdateUser", theirs, token)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_users_and_groups_name_their_error_kind(rt: Deployment) -> None:
+    admin = token_for(rt, identity.Identity(user_id=config_value(rt, "admin_user_id"), username="admin"))
+    anyone = token_for(rt, identity.Identity(user_id="someone", username="someone"))
+    add_user(rt, "grace", "grace-secret")
+    ocis_ok(rt, "groups", "add", "ops")
+    users, groups = ("users", users_pb2_grpc.UsersStub), ("groups", groups_pb2_grpc.GroupsStub)
+    cases = [
+        (users, "GetUser", users_pb2.GetUserRequest(username="nobody"), admin, Kind.NOT_FOUND),
+        (users, "CreateUser", users_pb2.CreateUserRequest(username="a/b", password="pw"), admin, Kind.INVALID),
+        (users, "CreateUser", users_pb2.CreateUserRequest(username="GRACE", password="pw"), admin, Kind.EXISTS),
+        (users, "CreateUser", users_pb2.CreateUserRequest(username="x", password="pw"), anyone, Kind.FORBIDDEN),
+        (groups, "GetGroup", groups_pb2.GetGroupRequest(name="nobody"), admin, Kind.NOT_FOUND),
+        (groups, "CreateGroup", groups_pb2.CreateGroupRequest(name="OPS"), admin, Kind.EXISTS),
+        (groups, "CreateGroup", groups_pb2.CreateGroupRequest(name="x"), anyone, Kind.FORBIDDEN),
+    ]
+    for (ext, stub), method, request, token, kind in cases:
+        with pytest.raises(grpc.RpcError) as err:
+            call(rt, ext, stub, method, request, token)
+        assert err.value.code() == STATUS[kind], (method, request)
+        assert dict(err.value.trailing_metadata())[REASON_METADATA] == kind.value, (method, request)
 
 
 def test_machine_auth_acts_as_a_user_only_with_the_key(rt: Deployment) -> None:

@@ -1,5 +1,7 @@
 """The OCS envelope: `{"ocs": {"meta": ..., "data": ...}}` as JSON or XML, v1 or v2 status rules.
 
+Every extension that answers an OCS API (frontend, ocs, sharing) answers through `respond`.
+
 v1 answers HTTP 200 with `statuscode` 100 on success and carries failures in
 `meta` (HTTP 200, but 401 for 997), as ownCloud 10 did; v2 reports 200, 401,
 404, 500 or 400 in both `statuscode` and the HTTP status. `?format=json` (or an Accept header
