@@ -215,7 +215,8 @@ class RpcClients:
     ) -> Any:
         addr, in_process = target
         fn = method_at(addr)
-        here = self.local.find(addr, fn._method.decode()) if in_process and self.local_hop else None
+        method = fn._method.decode()
+        here = self.local.find(addr, method) if in_process and self.local_hop else None
         path, code = ("remote" if here is None else "local"), grpc.StatusCode.OK
         try:
             remaining = deadline - time.monotonic()
