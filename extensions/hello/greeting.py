@@ -6,11 +6,11 @@ a later rule (greeting the authenticated user) changes one place.
 
 from __future__ import annotations
 
-MAX_NAME = 256
+from ocisd.api.hello.v1.contract import check_name
 
 
 class InvalidName(ValueError):
-    """The name is empty or longer than MAX_NAME characters."""
+    """The name breaks the API's rule (`check_name`)."""
 
 
 class Greeter:
@@ -18,6 +18,6 @@ class Greeter:
         self._template = template  # "%s" stands for the name, as in ocis-hello
 
     def greet(self, name: str) -> str:
-        if not name or len(name) > MAX_NAME:
-            raise InvalidName(f"name must be 1 to {MAX_NAME} characters")
+        if (why := check_name(name)) is not None:
+            raise InvalidName(why)
         return self._template.replace("%s", name)

@@ -7,6 +7,7 @@ import grpc.aio
 from prometheus_client import CollectorRegistry, Counter
 
 from ocisd.api.hello.v1 import hello_pb2, hello_pb2_grpc
+from ocisd.api.hello.v1.contract import INVALID_NAME
 
 from .greeting import Greeter, InvalidName
 
@@ -23,5 +24,5 @@ class HelloService(hello_pb2_grpc.HelloServicer):
         try:
             message = self._greeter.greet(request.name)
         except InvalidName as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            await context.abort(INVALID_NAME, str(exc))
         return hello_pb2.GreetResponse(message=message)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ocisd import identity
 from ocisd.api.hello.v1 import hello_pb2, hello_pb2_grpc
+from ocisd.api.hello.v1.contract import INVALID_NAME, NO_GREETER
 from ocisd.rpc.client import RpcClients
 
 STATIC = Path(__file__).parent / "static"
@@ -37,9 +38,9 @@ def make_app(rpc: RpcClients) -> web.Application:
         try:
             reply = await greeter.Greet(hello_pb2.GreetRequest(name=name))
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            if exc.code() == INVALID_NAME:
                 return _error(400, exc.details() or "invalid name")
-            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            if exc.code() in NO_GREETER:
                 return _error(503, exc.details() or "no greeter available")
             return _error(502, f"greeter failed: {exc.code().name} {exc.details() or ''}".rstrip())
         return web.json_response({"message": reply.message})
