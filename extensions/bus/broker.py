@@ -1,7 +1,8 @@
-"""XSUB (processes publish here) → XPUB (processes subscribe here), optionally CURVE-secured.
+"""XSUB (processes publish here) → XPUB (processes subscribe here), CURVE-secured by default.
 
-With CURVE on, the broker answers ZAP requests itself and admits only the
-client public keys it knows: the configured client key and the extra allowed ones.
+With CURVE on (`curve_on`: the config holds the keys and bus_curve is not false),
+the broker answers ZAP requests itself and admits only the client public keys
+it knows: the configured client key and the extra allowed ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter
 from zmq.auth.asyncio import AsyncioAuthenticator
 
+from ocisd.bus.client import curve_on
+from ocisd.config.schema import ConfigError
 from ocisd.config.shared import SharedConfig
 
 # Clients drop messages over 64 KiB and count them; the broker only refuses absurd ones.
@@ -31,6 +34,9 @@ class _KnownKeys:
 class Broker:
     def __init__(self, shared: SharedConfig, metrics: CollectorRegistry) -> None:
         self._shared = shared
+        self._curve = curve_on(shared)
+        if self._curve and not shared.bus_server_secret_key:
+            raise ConfigError("bus CURVE needs bus_server_secret_key on the broker's host: run `ocis init`")
         self._ctx = zmq.asyncio.Context()
         self._auth: AsyncioAuthenticator | None = None
         self.xsub = self._ctx.socket(zmq.XSUB)
@@ -38,7 +44,7 @@ class Broker:
         for sock in (self.xsub, self.xpub):
             sock.linger = 0
             sock.setsockopt(zmq.MAXMSGSIZE, BROKER_MAX_MESSAGE)
-            if shared.bus_curve:
+            if self._curve:
                 sock.curve_server = True
                 sock.curve_secretkey = shared.bus_server_secret_key.encode()
         self.forwarded = Counter("ocisd_bus_forwarded_messages", "Messages the broker forwarded.", registry=metrics)
@@ -52,7 +58,7 @@ class Broker:
                 raise OSError(code, f"cannot bind bus address {addr}: {exc.strerror}") from None
 
     async def start_auth(self) -> None:
-        if not self._shared.bus_curve:
+        if not self._curve:
             return
         keys = {k.encode() for k in [self._shared.bus_client_public_key, *self._shared.bus_allowed_client_keys] if k}
         self._auth = AsyncioAuthenticator(self._ctx)

@@ -2,9 +2,13 @@
 
 Every ready instance record carries `routes` (prefixes) and `addresses["http"]`;
 the table is rebuilt whenever the registry changes. Config may add or override
-routes (`PREFIX=EXTENSION` or `PREFIX=http://host:port`). A prefix once seen
-stays known, so a route whose instances are all gone answers 503 (its extension
-is restarting) rather than 404.
+routes (`PREFIX=EXTENSION` or `PREFIX=http://host:port`).
+
+A prefix an installed extension declares (its class's `routes`, code on this
+host) belongs to that extension alone: once seen it stays known, so while its
+instances are all gone it answers 503 (its extension is restarting) rather than
+404. Any other prefix a record announces lives only as long as an instance in
+the registry announces it: a forged record's route leaves with the record.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from ocisd import addresses
 from ocisd.bus.messages import InstanceRecord
 from ocisd.config.schema import ConfigError
+from ocisd.discovery import installed
 
 STATIC = "static"
 
@@ -70,26 +75,44 @@ def upstream_of(record: InstanceRecord, this_host: str) -> Upstream | None:
     return Upstream(f"http://{addresses.join(host, port)}", record.instance, record.host, record.pid, addr)
 
 
+def declared_routes() -> dict[str, str]:
+    """{prefix: extension} of every installed extension's own routes."""
+    return {prefix: name for name, cls in installed().items() for prefix in cls.routes}
+
+
+def _keep(previous: str | None, claimants: set[str]) -> str:
+    return previous if previous in claimants else min(claimants)
+
+
 class RouteTable:
     def __init__(self, overrides: dict[str, str], this_host: str) -> None:
         self._overrides = overrides
         self._host = this_host
+        self._declared = declared_routes()
+        # Configured and declared prefixes, kept once seen; announced ones, kept while announced.
         self._known: dict[str, str] = {p: t for p, t in overrides.items() if "://" not in t}
+        self._announced: dict[str, str] = {}
         self._routes: list[Route] = []
         self.update([])
 
     def update(self, records: Iterable[InstanceRecord]) -> None:
-        """Rebuild from the ready instances of the registry."""
+        """Rebuild from the instances of the registry (upstreams: the ready ones)."""
         by_extension: dict[str, list[Upstream]] = {}
+        claims: dict[str, set[str]] = {}
         for rec in records:
-            up = upstream_of(rec, self._host) if rec.health == "ready" else None
-            if up is None:
-                continue
-            by_extension.setdefault(rec.name, []).append(up)
             for prefix in rec.routes:
-                self._known.setdefault(prefix, rec.name)
+                owner = self._declared.get(prefix)
+                if owner == rec.name:
+                    self._known.setdefault(prefix, owner)
+                elif owner is None:
+                    claims.setdefault(prefix, set()).add(rec.name)
+            up = upstream_of(rec, self._host) if rec.health == "ready" else None
+            if up is not None:
+                by_extension.setdefault(rec.name, []).append(up)
+        # An announced prefix stays with the extension that had it while that one still claims it.
+        self._announced = {p: _keep(self._announced.get(p), names) for p, names in claims.items()}
         routes = []
-        for prefix, extension in self._known.items():
+        for prefix, extension in {**self._announced, **self._known}.items():
             target = self._overrides.get(prefix, extension)
             if "://" in target:
                 continue

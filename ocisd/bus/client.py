@@ -1,30 +1,59 @@
 """A process's connection to the bus broker: one PUB and one SUB socket.
 
 Messages that fail validation are dropped and counted, never raised in the
-receive loop. Handlers are called in the event loop for topics they subscribed
-to by prefix.
+receive loop; so is a record claiming this host with a PID that is not a live
+process of this user (a forger on an open bus names no process of ours).
+Handlers are called in the event loop for topics they subscribed to by prefix.
+
+CURVE secures the bus whenever the config holds the broker's public key (always
+after `ocis init`) unless `bus_curve` is false.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
+import psutil
 import zmq
 import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter
 
-from ocisd.bus.messages import Message, MessageError, decode, encode_event
+from ocisd.bus.messages import InstanceRecord, Message, MessageError, decode, encode_event
+from ocisd.config.loader import DEFAULT_SOURCE, EffectiveConfig
+from ocisd.config.schema import ConfigError
 from ocisd.config.shared import SharedConfig
 from ocisd.logs import get_logger
 
 Handler = Callable[[Message], None]
 
 
+def curve_on(shared: SharedConfig) -> bool:
+    """Whether this process's bus (broker and clients) is CURVE-secured."""
+    return shared.bus_curve and bool(shared.bus_server_public_key)
+
+
+def check_security(cfg: EffectiveConfig) -> None:
+    """Once per serving process: refuse CURVE asked for without keys, warn once when the bus is open."""
+    shared = cfg.shared
+    if curve_on(shared):
+        if not (shared.bus_client_public_key and shared.bus_client_secret_key):
+            raise ConfigError("bus CURVE needs bus_client_public_key and bus_client_secret_key: run `ocis init`")
+        return
+    if shared.bus_curve and cfg.sources["bus_curve"] != DEFAULT_SOURCE:
+        raise ConfigError(f"{cfg.origins['bus_curve']}: bus_curve is true but the config holds no bus CURVE keys")
+    why = "bus_curve is false" if not shared.bus_curve else "the config holds no bus CURVE keys"
+    get_logger("node.bus").warning(
+        "the bus is open: any local process can announce instances and read the bus", reason=why
+    )
+
+
 def apply_curve_client(sock: zmq.Socket[Any], shared: SharedConfig) -> None:
     """Make `sock` a CURVE client of the broker when the bus is CURVE-secured."""
-    if not shared.bus_curve:
+    if not curve_on(shared):
         return
     sock.curve_serverkey = shared.bus_server_public_key.encode()
     sock.curve_publickey = shared.bus_client_public_key.encode()
@@ -36,12 +65,14 @@ class BusClient:
         self._shared = shared
         self._ctx = zmq.asyncio.Context()
         self._handlers: list[tuple[str, Handler]] = []
+        self._host = socket.gethostname()
         self._task: asyncio.Task[None] | None = None
         # Not under `ocisd.bus`, the broker extension's logger: this client is the process's.
         self._log = get_logger("node.bus")
         self.dropped = Counter(
             "ocisd_bus_dropped_messages",
-            "Bus messages dropped on receipt because they were malformed, oversized or of an unknown version.",
+            "Bus messages dropped on receipt: malformed, oversized, of an unknown version, "
+            "or naming a PID of this host that is no live process of this user (pid).",
             ["reason"],
             registry=metrics,
         )
@@ -91,12 +122,29 @@ class BusClient:
             except MessageError as exc:
                 self.dropped.labels(reason=exc.reason).inc()
                 continue
+            if msg.record is not None and msg.kind != "bye" and not self._plausible(msg.record):
+                self.dropped.labels(reason="pid").inc()
+                continue
             for prefix, handler in list(self._handlers):
                 if msg.topic.startswith(prefix):
                     try:
                         handler(msg)
                     except Exception:
                         self._log.error("bus handler failed", exc_info=True, topic=msg.topic)
+
+    def _plausible(self, rec: InstanceRecord) -> bool:
+        """A record from this host names a live process of this user.
+
+        Not asked of `bye`: its sender may have exited by the time it arrives, and a bye only removes.
+        """
+        if rec.host != self._host:
+            return True
+        if rec.pid <= 0:
+            return False
+        try:
+            return psutil.Process(rec.pid).uids().real == os.getuid()
+        except psutil.Error:
+            return False
 
     async def close(self) -> None:
         if self._task is not None:

@@ -54,7 +54,11 @@ class SharedConfig:
     runtime_addr: str = setting("127.0.0.1:9250", "Control endpoint of `ocis server`.")
     bus_pub_addr: str = setting("tcp://127.0.0.1:9233", "Bus address processes publish to.")
     bus_sub_addr: str = setting("tcp://127.0.0.1:9234", "Bus address processes subscribe to.")
-    bus_curve: bool = setting(False, "Authenticate and encrypt the bus with ZeroMQ CURVE.")
+    bus_curve: bool = setting(
+        True,
+        "Authenticate and encrypt the bus with ZeroMQ CURVE whenever the config holds its keys (`ocis init` "
+        "writes them); false leaves the bus open to any local process, with a warning at start-up.",
+    )
     bus_server_public_key: str = setting("", "CURVE public key of the bus broker (Z85).")
     bus_server_secret_key: str = setting("", "CURVE secret key of the bus broker.", secret=True)
     bus_client_public_key: str = setting("", "CURVE public key of bus clients (Z85).")

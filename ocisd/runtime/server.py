@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 
 from ocisd import addresses
+from ocisd.bus.client import check_security
 from ocisd.config import loader
 from ocisd.config.loader import EffectiveConfig
 from ocisd.discovery import dependencies, installed
@@ -112,6 +113,7 @@ class Runtime:
         self.log.info("extension stopped", ext=name)
 
     async def serve(self) -> int:
+        check_security(self.shared_cfg)
         addr = self.shared_cfg.shared.runtime_addr
         ctl = control.ControlServer(addr, self)
         try:

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Mapping
 
 from ocisd import sdnotify
+from ocisd.bus.client import check_security
 from ocisd.discovery import load_one, names
 from ocisd.node import Node
 from ocisd.runtime.runner import ExtensionRunner, startable_config
@@ -35,6 +36,7 @@ async def _notify_ready(runner: ExtensionRunner) -> None:
 async def serve_one(name: str, env: Mapping[str, str]) -> int:
     cls = load_one(name)
     cfg = startable_config(name, cls, names(), env)
+    check_security(cfg)
     node = Node(cfg.shared)
     await node.start()
     runner = ExtensionRunner(cls, cfg, node, restart=False)

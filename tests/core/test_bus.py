@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import zmq
@@ -17,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from ocisd.bus.client import BusClient
 from ocisd.config import loader
 from ocisd.discovery import installed
+from tests.support.bus import configured_keys, publisher, publishing, stranger_keys
 from tests.support.harness import Deployment, http_json, metric_value, wait_until
 from tests.support.hello_pair import eventually, registry
 
@@ -43,33 +40,6 @@ def _heartbeat(name: str, version: int = 1) -> list[bytes]:
     return [f"heartbeat.{name}".encode(), json.dumps(payload).encode()]
 
 
-def _publisher(ctx: zmq.Context[Any], addr: str, keys: tuple[bytes, bytes, bytes] | None = None) -> zmq.Socket[Any]:
-    sock = ctx.socket(zmq.PUB)
-    sock.linger = 0
-    if keys is not None:
-        sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = keys
-    sock.connect(addr)
-    return sock
-
-
-@contextmanager
-def _publishing(sock: zmq.Socket[Any], frames: list[bytes]) -> Iterator[None]:
-    """Send `frames` every 0.1 s from a thread (the socket's only user) while the block runs."""
-    done = threading.Event()
-
-    def loop() -> None:
-        while not done.wait(0.1):
-            sock.send_multipart(frames)
-
-    thread = threading.Thread(target=loop)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-
-
 def test_bad_messages_are_dropped_and_counted(dep: Deployment) -> None:
     dep.start_runtime("bus,hello")
     bad = {
@@ -83,7 +53,7 @@ def test_bad_messages_are_dropped_and_counted(dep: Deployment) -> None:
         "version": [_heartbeat("hello", version=99)],
     }
     ctx = zmq.Context()
-    pub = _publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"])
+    pub = publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], configured_keys(dep))  # a trusted client sending garbage
     try:
 
         def all_counted() -> bool:
@@ -105,13 +75,8 @@ def test_bad_messages_are_dropped_and_counted(dep: Deployment) -> None:
 
 
 def test_curve_unknown_key_sees_nothing_and_cannot_publish(dep: Deployment) -> None:
-    dep.env["OCIS_BUS_CURVE"] = "true"
-    dep.start_runtime("bus,hello")
-    cfg = tomllib.loads((dep.config_dir / "ocis.toml").read_text())
-    server_key = cfg["bus_server_public_key"].encode()
-    known = (server_key, cfg["bus_client_public_key"].encode(), cfg["bus_client_secret_key"].encode())
-    stranger_public, stranger_secret = zmq.curve_keypair()
-    stranger = (server_key, stranger_public, stranger_secret)
+    dep.start_runtime("bus,hello")  # the default config: CURVE with the keys `ocis init` wrote
+    known, stranger = configured_keys(dep), stranger_keys(dep)
 
     assert "hello" in {r["name"] for r in registry(dep)}, "a client with the configured key hears the bus"
 
@@ -121,15 +86,15 @@ def test_curve_unknown_key_sees_nothing_and_cannot_publish(dep: Deployment) -> N
     sub.curve_serverkey, sub.curve_publickey, sub.curve_secretkey = stranger
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(dep.env["OCIS_BUS_SUB_ADDR"])
-    intruder = _publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], stranger)
-    friend = _publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], known)
+    intruder = publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], stranger)
+    friend = publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], known)
     try:
         # Two heartbeat intervals of listening with the unknown key hear nothing.
         assert sub.poll(2500) == 0
-        with _publishing(intruder, _heartbeat("intruder")):
+        with publishing(intruder, _heartbeat("intruder")):
             assert "intruder" not in {r["name"] for r in registry(dep)}
         # The same message with the configured key does arrive: the check above could have failed.
-        with _publishing(friend, _heartbeat("friend")):
+        with publishing(friend, _heartbeat("friend")):
             wait_until(lambda: "friend" in {r["name"] for r in registry(dep)}, what="the configured key's message")
     finally:
         for sock in (sub, intruder, friend):

@@ -91,9 +91,9 @@ def test_refusal_names_file_and_key_and_hides_secrets(dep: Deployment, mode: str
     line = failure(dep, *args, env=env)
     assert f"{own}: key 'heartbeat_interval': heartbeat_interval is one per process" in line
     own.unlink()
-    main = add_to_main(dep, "\n[hello]\nbus_curve = true\n")
+    main = add_to_main(dep, "\n[hello]\nbus_curve = false\n")
     line = failure(dep, *args, env=env)
     assert f"{main}: key 'hello.bus_curve'" in line
-    main.write_text(main.read_text().replace("bus_curve = true\n", ""))
+    main.write_text(main.read_text().replace("bus_curve = false\n", ""))
     line = failure(dep, *args, env={**env, "HELLO_BUS_CLIENT_SECRET_KEY": "not-the-shared-key"})
     assert "env HELLO_BUS_CLIENT_SECRET_KEY: bus_client_secret_key" in line and "not-the-shared-key" not in line

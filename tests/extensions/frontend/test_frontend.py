@@ -13,6 +13,7 @@ import zmq
 
 from ocisd import identity
 from ocisd.bus.messages import InstanceRecord, encode_record
+from tests.support.bus import configured_keys, publisher
 from tests.support.harness import Deployment, wait_until
 
 
@@ -78,8 +79,7 @@ def test_capabilities_follow_the_registry(dep: Deployment) -> None:
         addresses={"http": "127.0.0.1:1"},
     )
     ctx = zmq.Context()
-    pub = ctx.socket(zmq.PUB)
-    pub.connect(dep.env["OCIS_BUS_PUB_ADDR"])
+    pub = publisher(ctx, dep.env["OCIS_BUS_PUB_ADDR"], configured_keys(dep))
     try:
 
         def announced() -> bool:
