@@ -35,8 +35,8 @@ class Ocdav(Extension):
             connector=connector, timeout=timeout, auto_decompress=False, read_bufsize=READ_BUFFER
         )
         cfg: OcdavConfig = ctx.config
-        data = DataServers(self._http, ctx.local_http, ctx.metrics)
-        services = Services(Gateway(ctx.rpc), self._http, data, cfg, ctx.node.host)
+        data = DataServers(self._http, ctx.local_http, ctx.registry, ctx.metrics)
+        services = Services(Gateway(ctx.rpc), self._http, data, cfg)
         await ctx.serve_http(make_app(services, ctx.metrics), public=status.ROUTES)
 
     async def stop(self) -> None:

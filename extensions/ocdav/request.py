@@ -23,13 +23,12 @@ from .transfer import DataServers
 
 @dataclass
 class Services:
-    """What every handler shares: the gateway client, the data servers (HTTP session, local apps), config, host."""
+    """What every handler shares: the gateway client, the data servers (HTTP session, local apps), config."""
 
     gateway: Gateway
     http: aiohttp.ClientSession
     data: DataServers
     config: OcdavConfig
-    host: str  # this node's hostname: storage blobs on it may be sent from here directly
 
 
 class Dav:

@@ -5,6 +5,11 @@ the live instances, exactly as the proxy does: `routes` builds the same route
 table from them; `reload` finds the proxies on this host, checks the rules file
 first (a bad one is reported with file and line and nobody is signalled), sends
 each SIGHUP and waits until its /metrics shows the reload.
+
+A `proxy` record is only a claim (on an open bus anyone may publish one), so
+its PID is signalled only once the process is verified to be that proxy: ours
+(same user), an `ocis` command, and the owner of the listening sockets of the
+record's debug and http addresses. Anything else is reported and left alone.
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ import time
 import urllib.request
 from typing import Any
 
+import psutil
+
+from ocisd import addresses
 from ocisd.bus.messages import InstanceRecord
 from ocisd.cli.command import print_json, print_table
 from ocisd.config.loader import EffectiveConfig
+from ocisd.config.schema import ConfigError
 from ocisd.extension import ExtensionCommand
 from ocisd.node import Node
 
@@ -88,10 +97,33 @@ def _reload_count(debug_addr: str) -> tuple[float, float]:
     return counts["ok"], counts["rejected"]
 
 
-def _signal_and_wait(rec: InstanceRecord) -> str:
-    debug = rec.addresses.get("debug", "")
+def _listens_on(proc: psutil.Process, addr: str) -> bool:
+    host, port = addresses.split(addr)
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.laddr.ip in (host, "0.0.0.0", "::")
+        for c in proc.net_connections(kind="tcp")
+    )
+
+
+def verified_proxy(rec: InstanceRecord) -> psutil.Process | str:
+    """The process `rec` names when it is verifiably that proxy; else why not."""
+    debug, http = rec.addresses.get("debug", ""), rec.addresses.get("http", "")
+    try:
+        proc = psutil.Process(rec.pid)
+        if proc.uids().real != os.getuid():
+            return "another user's process"
+        if not any(os.path.basename(arg) == "ocis" for arg in proc.cmdline()[:2]):
+            return "not an ocis process"
+        if not debug or not http or not (_listens_on(proc, debug) and _listens_on(proc, http)):
+            return "it does not listen on the record's debug and http addresses"
+    except (psutil.Error, ConfigError) as exc:
+        return f"cannot inspect it ({type(exc).__name__})"
+    return proc
+
+
+def _signal_and_wait(proc: psutil.Process, debug: str) -> str:
     before = _reload_count(debug)
-    os.kill(rec.pid, signal.SIGHUP)
+    proc.send_signal(signal.SIGHUP)  # psutil checks the PID was not reused meanwhile
     deadline = time.monotonic() + RELOAD_WAIT
     while time.monotonic() < deadline:
         ok, rejected = _reload_count(debug)
@@ -114,15 +146,20 @@ def _reload(args: argparse.Namespace, cfg: EffectiveConfig) -> int:
     if not proxies:
         print("ocis proxy reload: no running proxy found on the bus", file=sys.stderr)
         return 1
-    failed = False
+    failed, signalled = False, 0
     for rec in proxies:
         if rec.host != here:
             print(f"{rec.instance} on {rec.host}: skipped (send SIGHUP to PID {rec.pid} there)")
             continue
-        result = _signal_and_wait(rec)
+        proc = verified_proxy(rec)
+        if isinstance(proc, str):
+            print(f"{rec.instance} (PID {rec.pid}): not signalled, not verified as the proxy: {proc}")
+            continue
+        result = _signal_and_wait(proc, rec.addresses["debug"])
+        signalled += 1
         failed = failed or result != "reloaded"
         print(f"{rec.instance} (PID {rec.pid}): {result}")
-    return 1 if failed else 0
+    return 1 if failed or not signalled else 0
 
 
 ROUTES = ExtensionCommand(

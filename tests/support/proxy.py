@@ -61,10 +61,17 @@ def open_blob_route(dep: Deployment, route: str = "/blob/") -> None:
 def start_upstream(dep: Deployment, name: str = "blob", route: str = "/blob/") -> tuple[Proc, str]:
     """Start `tests.support.proxy_upstream` on a free port; returns the process and its address."""
     addr = f"127.0.0.1:{free_port()}"
-    log = dep.logs / f"{name}-{len(dep.procs)}.log"
+    return spawn_module(
+        dep, name, "tests.support.proxy_upstream", "--name", name, "--route", route, "--http", addr
+    ), addr
+
+
+def spawn_module(dep: Deployment, label: str, module: str, *args: str) -> Proc:
+    """`python -m module args` with the deployment's environment, stopped with it."""
+    log = dep.logs / f"{label}-{len(dep.procs)}.log"
     with open(log, "wb") as fh:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.proxy_upstream", "--name", name, "--route", route, "--http", addr],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=dep.env,
             stdout=fh,
@@ -72,9 +79,9 @@ def start_upstream(dep: Deployment, name: str = "blob", route: str = "/blob/") -
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    proc = Proc(name, popen, log)
+    proc = Proc(label, popen, log)
     dep.procs.append(proc)
-    return proc, addr
+    return proc
 
 
 def start_blob_behind_plain_proxy(dep: Deployment) -> tuple[str, Proc, str]:

@@ -131,6 +131,13 @@ async def serve(name: str, route: str, http_addr: str) -> None:
         health="ready",
         routes=[route],
     )
+    await announce_until_stopped(bus, record, float(cfg.shared.heartbeat_interval))
+    await runner.cleanup()
+    await bus.close()
+
+
+async def announce_until_stopped(bus: BusClient, record: InstanceRecord, interval: float) -> None:
+    """Announce `record`, heartbeat it every `interval` until SIGTERM or SIGINT, then say bye."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -139,13 +146,11 @@ async def serve(name: str, route: str, http_addr: str) -> None:
     while not stop.is_set():
         bus.send(encode_record("heartbeat", record))
         try:
-            await asyncio.wait_for(stop.wait(), timeout=float(cfg.shared.heartbeat_interval))
+            await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
             pass
     bus.send(encode_record("bye", record))
     await asyncio.sleep(0.1)  # let the bye leave
-    await runner.cleanup()
-    await bus.close()
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ class StorageExtension(Extension):
         self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
         await self.sessions.open()
         ctx.create_task(self.sessions.janitor(), "upload-janitor")
-        storage = StorageService(self.driver, spaces, transfers, ctx.node.host, self.sessions)
+        storage = StorageService(self.driver, spaces, transfers, self.sessions)
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
 
         def register(server: grpc.aio.Server) -> None:
@@ -87,6 +87,7 @@ class StorageExtension(Extension):
         app = make_app(self.driver, ctx.shared.transfer_secret, ctx.metrics)
         add_session_routes(app, self.sessions, ctx.shared.transfer_secret)
         await ctx.serve_http(app, public=("/data/",))
+        ctx.addresses["data"] = data_url  # the only origin callers fetch this instance's data URLs from
         await ctx.serve_grpc(register, public=("/ocisd.storage.v1.Provider/",))
 
     async def stop(self) -> None:

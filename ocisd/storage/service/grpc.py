@@ -27,12 +27,9 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 class StorageService(SessionMethods, pb_grpc.StorageServicer):
-    def __init__(
-        self, driver: Base, spaces: SpacePolicy, transfers: Transfers, host: str, sessions: UploadSessions
-    ) -> None:
+    def __init__(self, driver: Base, spaces: SpacePolicy, transfers: Transfers, sessions: UploadSessions) -> None:
         self._driver = driver
         self._sessions = sessions
-        self._host = host
         self._spaces = spaces
         self._transfers = transfers
         self._known: dict[str, Space] = {}  # spaces are never deleted or re-owned: cache them
@@ -195,15 +192,9 @@ class StorageService(SessionMethods, pb_grpc.StorageServicer):
         self, request: pb.InitiateFileDownloadRequest, context: Ctx
     ) -> pb.InitiateFileDownloadResponse:
         ref, _, owner = await self._ref(request.ref)
-        node, path = await self._driver.download(ref)
+        node, _ = await self._driver.download(ref)  # the blob's path stays here: only our data server opens it
         url, _, expires = self._transfers.url({"kind": "download", **ref_claims(ref)})
-        return pb.InitiateFileDownloadResponse(
-            download_url=url,
-            expires=expires,
-            info=resource_info(node, owner),
-            local_path=str(path) if path else "",
-            local_host=self._host if path else "",
-        )
+        return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=resource_info(node, owner))
 
     @handled
     async def GetQuota(self, request: pb.GetQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:

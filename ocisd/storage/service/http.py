@@ -2,8 +2,10 @@
 
 PUT streams the body into the driver's upload sink (the local one writes and
 hashes on worker threads while the next chunk arrives), then the driver
-commits; the answer comes only after the commit. GET serves the blob with sendfile, Range and conditionals,
-or hands the open blob to a proxy on this host (ocisd/handover.py).
+commits; the answer comes only after the commit. GET and HEAD serve the blob
+with sendfile, Range and conditionals, or hand the open blob to a proxy on this
+host (ocisd/handover.py): ocdav's downloads come here too, so no other process
+ever opens a blob by a path it was told.
 """
 
 from __future__ import annotations
@@ -136,12 +138,24 @@ class _BlobResponse(web.FileResponse):
         self.headers[hdrs.LAST_MODIFIED] = email.utils.formatdate(self._node.mtime / 1e9, usegmt=True)
 
 
-def _not_modified(request: web.Request, node: Node) -> bool:
+def _etags(value: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in value.split(",")}
+
+
+def _condition(request: web.Request, node: Node) -> int | None:
+    """412 or 304 when a conditional header says so (RFC 9110 §13.2.2 order), else None."""
+    etag, seconds = f'"{node.etag}"', node.mtime // 1_000_000_000
+    if (im := request.headers.get(hdrs.IF_MATCH)) is not None:
+        if im.strip() != "*" and etag not in _etags(im):
+            return 412
+    elif (unmodified := request.if_unmodified_since) is not None and seconds > unmodified.timestamp():
+        return 412
     if (inm := request.headers.get(hdrs.IF_NONE_MATCH)) is not None:
-        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        return "*" in tags or f'"{node.etag}"' in tags
-    since = request.if_modified_since
-    return since is not None and node.mtime // 1_000_000_000 <= since.timestamp()
+        if inm.strip() == "*" or etag in _etags(inm):
+            return 304
+    elif (since := request.if_modified_since) is not None and seconds <= since.timestamp():
+        return 304
+    return None
 
 
 def _plain_request(request: web.BaseRequest, node: Node) -> web.BaseRequest:
@@ -152,7 +166,10 @@ def _plain_request(request: web.BaseRequest, node: Node) -> web.BaseRequest:
     if_range = request.headers.get(hdrs.IF_RANGE)
     if if_range is not None and if_range.strip() != f'"{node.etag}"':
         headers.popall(hdrs.RANGE, None)
-    return request.clone(headers=headers)
+    plain = request.clone(headers=headers)
+    for attr in type(request).ATTRS - web.Request.ATTRS:  # a subclass's own (the proxy's prepare hook) stay
+        setattr(plain, attr, getattr(request, attr, None))
+    return plain
 
 
 def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> web.Application:
@@ -216,8 +233,10 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
                 node, path = await driver.download(ref)
         except errors.StorageError as exc:
             return error_response(exc)
-        if _not_modified(request, node):
-            return web.Response(status=304, headers=_headers(node))
+        if (status := _condition(request, node)) is not None:
+            resp = web.Response(status=status, headers=_headers(node))
+            resp.last_modified = node.mtime / 1e9
+            return resp
         if path is None:
             resp = web.Response(body=b"", headers=_headers(node), content_type=node.mime)
             resp.last_modified = node.mtime / 1e9

@@ -348,18 +348,14 @@ class InitiateFileDownloadRequest(_message.Message):
     def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
 
 class InitiateFileDownloadResponse(_message.Message):
-    __slots__ = ("download_url", "expires", "info", "local_path", "local_host")
+    __slots__ = ("download_url", "expires", "info")
     DOWNLOAD_URL_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_FIELD_NUMBER: _ClassVar[int]
     INFO_FIELD_NUMBER: _ClassVar[int]
-    LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
-    LOCAL_HOST_FIELD_NUMBER: _ClassVar[int]
     download_url: str
     expires: int
     info: ResourceInfo
-    local_path: str
-    local_host: str
-    def __init__(self, download_url: _Optional[str] = ..., expires: _Optional[int] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., local_path: _Optional[str] = ..., local_host: _Optional[str] = ...) -> None: ...
+    def __init__(self, download_url: _Optional[str] = ..., expires: _Optional[int] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
 
 class GetQuotaRequest(_message.Message):
     __slots__ = ("ref",)
