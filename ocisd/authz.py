@@ -68,6 +68,13 @@ def system_token(shared: SharedConfig) -> str:
     return identity.mint(shared.jwt_secret, system_identity(shared))
 
 
+async def require_service(context: grpc.aio.ServicerContext) -> None:
+    """Only extensions, with their service token, may call this method (a user's token is not enough)."""
+    who = identity.CURRENT.get()
+    if who is None or not who.service:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unauthenticated: a service token is required")
+
+
 def is_privileged(who: Identity | None, shared: SharedConfig) -> bool:
     """The admin user and the system identity may manage every account."""
     return who is not None and who.user_id in {shared.admin_user_id, shared.system_user_id} - {""}

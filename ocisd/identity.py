@@ -5,6 +5,10 @@ The proxy authenticates a request once and forwards an HS256 JWT signed with
 `x-access-token` metadata (the client factory copies it from `ACCESS_TOKEN`).
 Every extension verifies it with the shared secret, so going around the proxy
 buys nothing.
+
+Extensions calling each other's credential checks (`Authenticate`) carry a
+*service token* instead: the same JWT with a `svc` claim naming the calling
+extension and no user behind it. Only holders of the secret can mint one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ GRPC_METADATA = "x-access-token"
 ISSUER = "ocisd"
 AUDIENCE = "ocisd-internal"
 DEFAULT_TTL = 300.0
+SERVICE_CLAIM = "svc"
 
 # The identity of the request being served, set where the token is verified.
 CURRENT: ContextVar[Identity | None] = ContextVar("ocisd_identity", default=None)
@@ -36,6 +41,12 @@ class Identity:
     display_name: str = ""
     email: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
+    service: str = ""  # set on service tokens: the extension acting on its own behalf
+
+
+def service_identity(name: str) -> Identity:
+    """No user: the `service:` prefix matches no user id, so the token grants no user's rights."""
+    return Identity(user_id=f"service:{name}", username=f"service:{name}", service=name)
 
 
 def mint(secret: str, who: Identity, ttl: float = DEFAULT_TTL) -> str:
@@ -51,6 +62,8 @@ def mint(secret: str, who: Identity, ttl: float = DEFAULT_TTL) -> str:
         "iat": now,
         "exp": now + int(ttl),
     }
+    if who.service:
+        claims[SERVICE_CLAIM] = who.service
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -77,4 +90,22 @@ def verify(secret: str, token: str) -> Identity:
         display_name=str(claims.get("display_name") or ""),
         email=str(claims.get("email") or ""),
         groups=tuple(str(g) for g in groups),
+        service=str(claims.get(SERVICE_CLAIM) or ""),
     )
+
+
+class ServiceToken:
+    """An extension's own service token, minted again when half its lifetime has passed."""
+
+    def __init__(self, secret: str, name: str, ttl: float = DEFAULT_TTL) -> None:
+        self._secret = secret
+        self._who = service_identity(name)
+        self._ttl = ttl
+        self._token = ""
+        self._renew_at = 0.0
+
+    def get(self) -> str:
+        if time.monotonic() >= self._renew_at:
+            self._token = mint(self._secret, self._who, self._ttl)
+            self._renew_at = time.monotonic() + self._ttl / 2
+        return self._token

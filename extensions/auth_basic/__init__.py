@@ -6,11 +6,11 @@ from ocisd import identity, sessions
 from ocisd.api.identity.v1 import auth_pb2_grpc
 from ocisd.bus.messages import Message
 from ocisd.extension import Context, Extension
+from ocisd.throttle import LoginThrottle, Throttle
 
 from .cache import VerificationCache
 from .config import AuthBasicConfig
 from .grpc import AuthBasicService
-from .throttle import Throttle
 
 
 class AuthBasic(Extension):
@@ -27,14 +27,11 @@ class AuthBasic(Extension):
         # A cached login must never hand out an internal token close to expiry.
         cache = VerificationCache(min(float(cfg.cache_ttl), identity.DEFAULT_TTL / 2), cfg.cache_size)
 
-        def throttle(lockout: int) -> Throttle:
-            return Throttle(
-                cfg.throttle_free_attempts,
-                cfg.throttle_base_delay,
-                cfg.throttle_max_delay,
-                lockout,
-                cfg.throttle_cooldown,
-            )
+        delays = (cfg.throttle_base_delay, cfg.throttle_max_delay)
+        throttle = LoginThrottle(
+            Throttle(cfg.throttle_free_attempts, *delays, cfg.user_ip_lockout, cfg.throttle_cooldown),
+            Throttle(cfg.ip_lockout, *delays, cfg.ip_lockout, cfg.throttle_cooldown),  # no delays, a lockout
+        )
 
         def on_user_changed(msg: Message) -> None:
             # Handlers outlive a restart (the bus has no unsubscribe): only the live instance acts.
@@ -46,15 +43,11 @@ class AuthBasic(Extension):
         service = AuthBasicService(
             sessions.Issuer(ctx.rpc, ctx.shared),
             cache,
-            throttle(cfg.user_lockout),
-            throttle(cfg.ip_lockout),
+            throttle,
             ctx.log,
             ctx.metrics,
         )
-        await ctx.serve_grpc(
-            lambda server: auth_pb2_grpc.add_AuthBasicServicer_to_server(service, server),
-            public=("/ocisd.identity.v1.AuthBasic/",),
-        )
+        await ctx.serve_grpc(lambda server: auth_pb2_grpc.add_AuthBasicServicer_to_server(service, server))
 
     async def stop(self) -> None:
         self._live = False

@@ -1,4 +1,4 @@
-"""The AuthBasic gRPC service: username and password in, internal token out (public method)."""
+"""The AuthBasic gRPC service: username and password in, internal token out (for extensions only)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import grpc
 import grpc.aio
 from prometheus_client import CollectorRegistry, Counter
 
-from ocisd import sessions
+from ocisd import authz, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, contract, users_pb2
 from ocisd.logs import Logger
+from ocisd.throttle import LoginThrottle
 
 from .cache import VerificationCache
-from .throttle import Throttle, combine
 
 INVALID = "invalid username or password"
 
@@ -25,26 +25,25 @@ class AuthBasicService(auth_pb2_grpc.AuthBasicServicer):
         self,
         issuer: sessions.Issuer,
         cache: VerificationCache,
-        by_user: Throttle,
-        by_ip: Throttle,
+        throttle: LoginThrottle,
         log: Logger,
         metrics: CollectorRegistry,
     ) -> None:
         self._issuer = issuer
         self._cache = cache
-        self._by_user = by_user
-        self._by_ip = by_ip
+        self._throttle = throttle
         self._log = log
         self._attempts = Counter("auth_basic_attempts", "Basic logins by result.", ["result"], registry=metrics)
 
     async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> auth_pb2.AuthResponse:
+        await authz.require_service(context)  # the client IP is the caller's word: only extensions may give it
         username, password, ip = request.username, request.password, request.client_ip
         cached = self._cache.get(username, password)
         if cached is not None:
             self._attempts.labels("cached").inc()
             return cached
-        user_key, ip_key = f"user:{contract.key(username)}", f"ip:{ip}"
-        verdict = combine(self._by_user.verdict(user_key), *([self._by_ip.verdict(ip_key)] if ip else []))
+        subject = contract.key(username)
+        verdict = self._throttle.verdict(subject, ip)
         if verdict.retry_after > 0:
             self._attempts.labels("throttled").inc()
             context.set_trailing_metadata((("retry-after", str(math.ceil(verdict.retry_after))),))
@@ -57,12 +56,10 @@ class AuthBasicService(auth_pb2_grpc.AuthBasicServicer):
             )
         if not reply.ok:
             self._attempts.labels("invalid").inc()
-            self._by_user.failed(user_key)
-            if ip:
-                self._by_ip.failed(ip_key)
+            self._throttle.failed(subject, ip)
             self._log.info("login failed", username=username[:64], client_ip=ip)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID)
-        self._by_user.succeeded(user_key)
+        self._throttle.succeeded(subject, ip)
         response = await self._issuer.issue(reply.user)
         self._cache.put(username, password, response)
         self._attempts.labels("ok").inc()

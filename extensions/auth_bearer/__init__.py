@@ -25,7 +25,4 @@ class AuthBearer(Extension):
         service = AuthBearerService(
             sessions.Issuer(ctx.rpc, ctx.shared), verifier, cfg.username_claim, ctx.log, ctx.metrics
         )
-        await ctx.serve_grpc(
-            lambda server: auth_pb2_grpc.add_AuthBearerServicer_to_server(service, server),
-            public=("/ocisd.identity.v1.AuthBearer/",),
-        )
+        await ctx.serve_grpc(lambda server: auth_pb2_grpc.add_AuthBearerServicer_to_server(service, server))

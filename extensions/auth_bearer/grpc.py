@@ -8,7 +8,7 @@ import grpc
 import grpc.aio
 from prometheus_client import CollectorRegistry, Counter
 
-from ocisd import sessions
+from ocisd import authz, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.logs import Logger
 
@@ -57,6 +57,7 @@ class AuthBearerService(auth_pb2_grpc.AuthBearerServicer):
         return reply.user if reply.ok else None
 
     async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> auth_pb2.AuthResponse:
+        await authz.require_service(context)
         token = request.token.strip()
         kind = "jwt" if token.count(".") == 2 else "app"  # app token secrets are URL-safe base64: no dots
         with self._issuer.as_system():

@@ -18,7 +18,4 @@ class AuthMachine(Extension):
 
     async def start(self, ctx: Context) -> None:
         service = AuthMachineService(sessions.Issuer(ctx.rpc, ctx.shared), ctx.shared.machine_auth_api_key, ctx.log)
-        await ctx.serve_grpc(
-            lambda server: auth_pb2_grpc.add_AuthMachineServicer_to_server(service, server),
-            public=("/ocisd.identity.v1.AuthMachine/",),
-        )
+        await ctx.serve_grpc(lambda server: auth_pb2_grpc.add_AuthMachineServicer_to_server(service, server))

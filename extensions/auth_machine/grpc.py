@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from ocisd import sessions
+from ocisd import authz, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.logs import Logger
 
@@ -22,6 +22,7 @@ class AuthMachineService(auth_pb2_grpc.AuthMachineServicer):
         self._log = log
 
     async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> auth_pb2.AuthResponse:
+        await authz.require_service(context)
         if not self._key or not hmac.compare_digest(request.api_key.encode(), self._key):
             self._log.warning("machine authentication refused", reason="wrong api key")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSED)

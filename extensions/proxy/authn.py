@@ -10,7 +10,10 @@ that never reach an upstream as sent: a client cannot forge the internal token.
 
 - `Authorization: Basic` goes to auth-basic (with the client IP, for
   throttling), `Bearer` to auth-bearer (issuer JWTs and app tokens); either
-  answers with an internal token, forwarded as `X-Access-Token`.
+  answers with an internal token, forwarded as `X-Access-Token`. The proxy
+  calls them with its service token: they answer extensions only.
+- A throttled client gets 429 with `Retry-After` (auth-basic's
+  RESOURCE_EXHAUSTED with `retry-after` trailing metadata).
 - Wrong or malformed credentials get 401 on every route, public ones included.
 - Without credentials a public route is forwarded as is; a protected one gets
   401 with Basic and Bearer challenges, except XHR requests (`X-Requested-With`),
@@ -39,7 +42,7 @@ from multidict import CIMultiDict
 
 from ocisd import identity, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
-from ocisd.authz import is_public
+from ocisd.authz import acting_as, is_public
 from ocisd.bus.messages import Message
 from ocisd.extension import Context
 
@@ -117,6 +120,7 @@ class Authenticator:
         self._bearer = ctx.rpc.stub("auth-bearer", auth_pb2_grpc.AuthBearerStub)
         self._public = tuple(public)
         self._log = ctx.log
+        self._service = identity.ServiceToken(ctx.shared.jwt_secret, ctx.name)
         # The internal token is reused at most for half its lifetime.
         self._ttl = min(cache_ttl, identity.DEFAULT_TTL / 2)
         self._key = secrets.token_bytes(32)
@@ -138,12 +142,14 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > time.monotonic():
             return Outcome(headers={ACCESS_TOKEN: cached[2]})
-        # One verification per credential at a time: a sync client opening many connections at once
-        # waits for one argon2 run, and a client hanging up does not waste it (the cache still fills).
-        flight = self._in_flight.get(digest)
+        # One verification per credential and address at a time: a sync client opening many connections
+        # at once waits for one argon2 run, and a client hanging up does not waste it (the cache still fills).
+        # The address is part of the key: one address's throttling never answers another's request.
+        key = digest + client_ip.encode()
+        flight = self._in_flight.get(key)
         if flight is None:
-            flight = self._in_flight[digest] = asyncio.ensure_future(self._verify(digest, authorization, client_ip))
-            flight.add_done_callback(lambda f: (self._in_flight.pop(digest, None), f.cancelled() or f.exception()))
+            flight = self._in_flight[key] = asyncio.ensure_future(self._verify(digest, authorization, client_ip))
+            flight.add_done_callback(lambda f: (self._in_flight.pop(key, None), f.cancelled() or f.exception()))
         try:
             token = await asyncio.shield(flight)
         except Refusal as refusal:
@@ -162,14 +168,15 @@ class Authenticator:
     async def _ask(self, authorization: str, client_ip: str) -> auth_pb2.AuthResponse:
         scheme, _, value = authorization.partition(" ")
         try:
-            if scheme.lower() == "basic":
-                username, password = _basic_credentials(value)
-                request = auth_pb2.BasicRequest(username=username, password=password, client_ip=client_ip)
-                response: auth_pb2.AuthResponse = await self._basic.Authenticate(request)
-            elif scheme.lower() == "bearer" and value.strip():
-                response = await self._bearer.Authenticate(auth_pb2.BearerRequest(token=value.strip()))
-            else:
-                raise Refusal(401, "unsupported or malformed Authorization header")
+            with acting_as(self._service.get()):
+                if scheme.lower() == "basic":
+                    username, password = _basic_credentials(value)
+                    request = auth_pb2.BasicRequest(username=username, password=password, client_ip=client_ip)
+                    response: auth_pb2.AuthResponse = await self._basic.Authenticate(request)
+                elif scheme.lower() == "bearer" and value.strip():
+                    response = await self._bearer.Authenticate(auth_pb2.BearerRequest(token=value.strip()))
+                else:
+                    raise Refusal(401, "unsupported or malformed Authorization header")
         except grpc.aio.AioRpcError as exc:
             raise self._refusal_of(exc, bearer=scheme.lower() == "bearer") from None
         return response

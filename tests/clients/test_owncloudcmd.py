@@ -137,7 +137,7 @@ def supervised(dep: Deployment, names: str, env: dict[str, str] | None = None) -
 
 @pytest.mark.parametrize("deployed", ["one-runtime", "supervisord"])
 def test_two_way_sync(dep: Deployment, tmp_path: Path, deployed: str) -> None:
-    names, env = f"{webdav_stack.names(False)},{FRONT}", {"AUTH_BASIC_USER_LOCKOUT": "3"}
+    names, env = f"{webdav_stack.names(False)},{FRONT}", {"AUTH_BASIC_USER_IP_LOCKOUT": "3"}
     if deployed == "supervisord":
         with supervised(dep, names, env) as (_, client):
             two_way_sync(client, tmp_path)

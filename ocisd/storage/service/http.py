@@ -10,6 +10,7 @@ ever opens a blob by a path it was told.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import errno
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from ocisd.storage.driver import Base, UploadSink
 from ocisd.storage.resources import Node, UploadOptions
 
 from . import transfer
+from .used_urls import UsedUrls
 
 READ_BUFFER = 4 << 20
 # A request body goes on as lists of the pieces aiohttp buffered, never joined (no copy).
@@ -172,7 +174,13 @@ def _plain_request(request: web.BaseRequest, node: Node) -> web.BaseRequest:
     return plain
 
 
+def _url_used() -> errors.StorageError:
+    """An upload URL commits once (`used_urls`)."""
+    return errors.StorageError(errors.Kind.FORBIDDEN, "url-used", "this upload URL was used already")
+
+
 def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> web.Application:
+    used = UsedUrls(driver.data_dir / "used-urls.db")
     uploads = Counter("storage_uploads", "Uploads to the data server by HTTP status.", ["status"], registry=metrics)
     upload_bytes = Counter("storage_upload_bytes", "Bytes of committed uploads.", registry=metrics)
     downloads = Counter(
@@ -192,6 +200,9 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
     async def _upload(request: web.Request) -> web.StreamResponse:
         try:
             claims = transfer.verify(transfer_secret, request.match_info["token"], "upload")
+            url_id = str(claims.get("jti", ""))
+            if not url_id or await used.used(url_id):  # refused before the body travels
+                raise _url_used()
             ref = transfer.claims_ref(claims)
             opts = UploadOptions(**{**claims["opts"], "lock_tokens": tuple(claims["opts"]["lock_tokens"])})
             # The client's checksum and mtime may also arrive on the PUT itself.
@@ -205,6 +216,8 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
             sink = await driver.open_upload()
             try:
                 await _receive(request, sink, opts.size)
+                if not await used.consume(url_id, int(claims["exp"])):  # a concurrent PUT committed first
+                    raise _url_used()
             except BaseException:
                 await sink.abort()
                 raise
@@ -247,6 +260,7 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
 
     # A deep read buffer: the body streams in without pausing the socket every 128 KiB.
     app = web.Application(client_max_size=1 << 20, handler_args={"read_bufsize": READ_BUFFER})
+    app.on_cleanup.append(lambda _: asyncio.to_thread(used.close))
     app.router.add_put("/data/{token}", upload)
     app.router.add_get("/data/{token}", download)
     return app

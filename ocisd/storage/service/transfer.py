@@ -1,7 +1,8 @@
 """Short-lived data URLs signed with the transfer secret (HMAC-SHA256, expiry inside).
 
 A token carries what the data server must know without asking anyone: the
-kind (upload/download), the resource and, for uploads, the checked options.
+kind (upload/download), the resource and, for uploads, the checked options;
+and a random id (`jti`), by which an upload URL is accepted once (`used_urls`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,8 @@ def _mac(secret: str, body: str) -> str:
 def sign(secret: str, claims: dict[str, Any], ttl: float) -> tuple[str, int]:
     """A token for `claims` valid for `ttl` seconds, and its expiry (unix seconds)."""
     expires = int(time.time() + ttl)
-    body = _b64(json.dumps({**claims, "exp": expires}, separators=(",", ":")).encode())
+    claims = {**claims, "jti": _b64(secrets.token_bytes(12)), "exp": expires}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{body}.{_mac(secret, body)}", expires
 
 

@@ -9,18 +9,15 @@ recorded offset never points past durable data.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1.contract import ID_SEPARATOR
-from ocisd.storage.local.database import transaction
+from ocisd.storage.durable_db import DurableDb
 from ocisd.storage.resources import Ref, UploadOptions
 
 SCHEMA = """
@@ -34,7 +31,6 @@ CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
 """
 INSERTED = "id, user, space, target, length, offset, opts, metadata, created, expires"
 COLUMNS = f"{INSERTED}, rev, creates, result"
-T = TypeVar("T")
 
 
 @dataclass
@@ -83,22 +79,11 @@ def _session(row: tuple[Any, ...]) -> Session:
     )
 
 
-class SessionRecords:
+class SessionRecords(DurableDb):
     """The records, on one thread with one connection (few, small writes: one per fsync)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="upload-sessions")
-
-    async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            with transaction(self._db):
-                return fn(self._db)
-
-        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        super().__init__(path, SCHEMA, "upload-sessions")
 
     async def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return await self._tx(lambda db: db.execute(sql, args).fetchall())
@@ -145,7 +130,3 @@ class SessionRecords:
 
     async def delete(self, session_id: str) -> None:
         await self._run("DELETE FROM sessions WHERE id=?", session_id)
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        self._db.close()

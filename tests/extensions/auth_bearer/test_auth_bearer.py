@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
 from tests.support.harness import Deployment, free_port, wait_until
-from tests.support.identity import IDENTITY, add_user, assert_no_secrets, call, identity_deployment, ocis_ok
+from tests.support.identity import (
+    IDENTITY,
+    add_user,
+    assert_no_secrets,
+    identity_deployment,
+    ocis_ok,
+    service_call,
+)
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "ocisd-web"
@@ -92,7 +99,9 @@ def rs256(**over: Any) -> str:
 
 
 def authenticate(dep: Deployment, token: str) -> auth_pb2.AuthResponse:
-    return call(dep, "auth-bearer", auth_pb2_grpc.AuthBearerStub, "Authenticate", auth_pb2.BearerRequest(token=token))
+    return service_call(
+        dep, "auth-bearer", auth_pb2_grpc.AuthBearerStub, "Authenticate", auth_pb2.BearerRequest(token=token)
+    )
 
 
 def refused(dep: Deployment, token: str) -> bool:

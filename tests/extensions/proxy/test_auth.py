@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import jwt
 import pytest
 
 from ocisd import identity
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
 from tests.support.harness import Deployment, wait_until
 from tests.support.identity import (
     ADMIN_PASSWORD,
@@ -18,9 +20,12 @@ from tests.support.identity import (
     add_user,
     assert_no_secrets,
     basic,
+    call,
     config_value,
     identity_deployment,
     ocis_ok,
+    service_call,
+    token_for,
 )
 
 Reply = tuple[int, http.client.HTTPMessage, bytes]
@@ -35,7 +40,7 @@ def rt() -> Iterator[Deployment]:
             PROXY_TRUSTED_PROXIES="127.0.0.0/8",  # lets tests pose as clients from other addresses
             AUTH_BASIC_THROTTLE_FREE_ATTEMPTS="2",
             AUTH_BASIC_THROTTLE_BASE_DELAY="50ms",
-            AUTH_BASIC_USER_LOCKOUT="4",
+            AUTH_BASIC_USER_IP_LOCKOUT="4",
             AUTH_BASIC_IP_LOCKOUT="6",
         )
         dep.start_runtime(IDENTITY + ",hello,proxy")
@@ -114,16 +119,23 @@ def test_client_cannot_forge_the_internal_token(rt: Deployment) -> None:
     assert send(rt, "GET", "/private/x", {identity.HTTP_HEADER: forged})[0] == 401
 
 
-def test_throttling_locks_the_attacked_name_not_the_other_users(rt: Deployment) -> None:
+def test_throttling_locks_the_guessing_address_not_the_user(rt: Deployment) -> None:
     add_user(rt, "mallory", "mallory-secret")
+    attacker = "203.0.113.1"
     statuses = [
-        send(rt, "GET", "/private/x", {"Authorization": basic("mallory", f"guess{i}")}, ip=f"203.0.113.{i}")[0]
+        send(rt, "GET", "/private/x", {"Authorization": basic("mallory", f"guess{i}")}, ip=attacker)[0]
         for i in range(6)
     ]
     assert statuses[:4] == [401] * 4 and statuses[4:] == [429, 429]
-    locked = send(rt, "GET", "/private/x", {"Authorization": basic("mallory", "mallory-secret")}, ip="203.0.113.50")
-    assert locked[0] == 429 and int(locked[1]["Retry-After"]) > 0  # even the right password, until the cool-down
-    assert send(rt, "GET", "/private/x", {"Authorization": basic("alice", "alice-secret")}, ip="203.0.113.1")[0] == 404
+    locked = send(rt, "GET", "/private/x", {"Authorization": basic("mallory", "guess9")}, ip=attacker)
+    assert locked[0] == 429 and 0 < int(locked[1]["Retry-After"]) <= 300
+    # The owner, from another address, gets in at once: nobody can lock a user out.
+    assert (
+        send(rt, "GET", "/private/x", {"Authorization": basic("mallory", "mallory-secret")}, ip="203.0.113.50")[0]
+        == 404
+    )
+    # Another user from the attacker's address is under the address limit (only checked failures count).
+    assert send(rt, "GET", "/private/x", {"Authorization": basic("alice", "alice-secret")}, ip=attacker)[0] == 404
 
 
 def test_throttling_per_client_ip(rt: Deployment) -> None:
@@ -136,6 +148,44 @@ def test_throttling_per_client_ip(rt: Deployment) -> None:
         send(rt, "GET", "/hello/", {"Authorization": basic("alice", "x" + "alice-secret")}, ip="198.51.100.7")[0] == 429
     )
     assert send(rt, "GET", "/hello/", {"Authorization": basic("alice", "alice-secret")}, ip="198.51.100.8")[0] == 200
+
+
+def test_authenticate_answers_extensions_only(rt: Deployment) -> None:
+    """The credential checks need a service token: a bare call or a user's token cannot pick a client IP."""
+    admin = identity.Identity(user_id=config_value(rt, "admin_user_id"), username="admin")
+    machine = auth_pb2.MachineRequest(api_key=config_value(rt, "machine_auth_api_key"), username="admin")
+    checks = {
+        "auth-basic": (auth_pb2_grpc.AuthBasicStub, auth_pb2.BasicRequest(username="admin", password=ADMIN_PASSWORD)),
+        "auth-bearer": (auth_pb2_grpc.AuthBearerStub, auth_pb2.BearerRequest(token="whatever")),
+        "auth-machine": (auth_pb2_grpc.AuthMachineStub, machine),
+    }
+    for ext, (stub, request) in checks.items():
+        for token in ("", token_for(rt, admin)):
+            with pytest.raises(grpc.RpcError) as err:
+                call(rt, ext, stub, "Authenticate", request, token)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, (ext, bool(token))
+    assert service_call(rt, "auth-machine", auth_pb2_grpc.AuthMachineStub, "Authenticate", machine).user.username == (
+        "admin"
+    )
+
+
+def test_missing_client_ip_is_a_throttled_bucket_of_its_own(rt: Deployment) -> None:
+    add_user(rt, "nina", "nina-secret")
+
+    def login(password: str, ip: str = "") -> grpc.RpcError | None:
+        request = auth_pb2.BasicRequest(username="nina", password=password, client_ip=ip)
+        try:
+            service_call(rt, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", request)
+        except grpc.RpcError as exc:
+            return exc
+        return None
+
+    codes = [getattr(login(f"guess{i}"), "code", lambda: None)() for i in range(5)]
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 4 + [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    throttled = login("nina-secret")  # no address: throttled like any other, even the right password
+    assert throttled is not None and throttled.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert int(dict(throttled.trailing_metadata() or ())["retry-after"]) > 0
+    assert login("nina-secret", ip="192.0.2.61") is None  # a real address is its own bucket
 
 
 def test_bearer_app_token_until_revoked_and_bad_jwts(rt: Deployment) -> None:

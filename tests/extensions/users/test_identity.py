@@ -23,6 +23,7 @@ from tests.support.identity import (
     identity_deployment,
     ocis_ok,
     restart_env,
+    service_call,
     token_for,
 )
 
@@ -36,7 +37,7 @@ def rt() -> Iterator[Deployment]:
 
 def login(dep: Deployment, username: str, password: str, ip: str = "127.0.0.9") -> auth_pb2.AuthResponse:
     request = auth_pb2.BasicRequest(username=username, password=password, client_ip=ip)
-    return call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", request)
+    return service_call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", request)
 
 
 def refused(dep: Deployment, username: str, password: str) -> grpc.StatusCode:
@@ -162,7 +163,7 @@ def test_users_and_groups_name_their_error_kind(rt: Deployment) -> None:
 def test_machine_auth_acts_as_a_user_only_with_the_key(rt: Deployment) -> None:
     add_user(rt, "frank", "frank-secret")
     key = config_value(rt, "machine_auth_api_key")
-    ok = call(
+    ok = service_call(
         rt,
         "auth-machine",
         auth_pb2_grpc.AuthMachineStub,
@@ -172,7 +173,7 @@ def test_machine_auth_acts_as_a_user_only_with_the_key(rt: Deployment) -> None:
     assert identity.verify(config_value(rt, "jwt_secret"), ok.token).username == "frank"
     for wrong in ("", key[:-1], key + "x"):
         with pytest.raises(grpc.RpcError) as err:
-            call(
+            service_call(
                 rt,
                 "auth-machine",
                 auth_pb2_grpc.AuthMachineStub,

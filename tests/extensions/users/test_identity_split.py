@@ -11,7 +11,14 @@ import pytest
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
 from ocisd.supervisor.control import kill_leftovers, pidfile_pid
 from tests.support.harness import Deployment
-from tests.support.identity import IDENTITY, add_user, assert_no_secrets, call, identity_deployment, ocis_ok
+from tests.support.identity import (
+    IDENTITY,
+    add_user,
+    assert_no_secrets,
+    identity_deployment,
+    ocis_ok,
+    service_call,
+)
 
 
 @pytest.fixture
@@ -42,12 +49,12 @@ def test_cli_against_supervised_processes(supervised: Deployment) -> None:
     ocis_ok(dep, "groups", "add", "staff")
     ocis_ok(dep, "groups", "add-member", "staff", "alice")
     login = auth_pb2.BasicRequest(username="alice", password="alice-secret", client_ip="127.0.0.1")
-    reply = call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
+    reply = service_call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
     assert (reply.user.id, list(reply.groups)) == (alice, ["staff"])
 
     ocis_ok(dep, "users", "disable", "alice")
     with pytest.raises(grpc.RpcError) as err:
-        call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
+        service_call(dep, "auth-basic", auth_pb2_grpc.AuthBasicStub, "Authenticate", login)
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
     ocis_ok(dep, "users", "delete", "alice")
