@@ -18,6 +18,7 @@ from pathlib import Path
 from ocisd.config.loader import config_dir
 from ocisd.config.schema import settings_of
 from ocisd.config.shared import SharedConfig
+from ocisd.supervisor.config import MIN_FDS
 from ocisd.supervisor.environment import ocis_executable
 
 TEMPLATE = "ocisd@.service"
@@ -68,6 +69,8 @@ def service(env: Mapping[str, str], user: bool) -> str:
         f"WatchdogSec={WATCHDOG_SEC}",
         f"TimeoutStopSec={STOP_TIMEOUT_SEC}",
         "KillMode=mixed",
+        f"LimitNOFILE={MIN_FDS}",  # what the proxy needs: see MIN_FDS
+        "UMask=0077",
         "NoNewPrivileges=yes",
     ]
     if not user:

@@ -65,8 +65,8 @@ class Proxy(Extension):
         authenticator = authn.Authenticator(ctx, cfg.public_routes, cfg.auth_cache_ttl)
         local = LocalApps(ctx.local_http, cfg.tls)
         if ctx.local_http.enabled:  # OCIS_LOCAL_HOP: upstreams on this host may hand files over
-            self._mailbox = handover.Mailbox()
-            asyncio.get_running_loop().add_reader(self._mailbox.fileno(), self._mailbox.collect)
+            self._mailbox = handover.Mailbox(handover.local_instances(ctx.registry, ctx.node.host), ctx.log)
+            self._mailbox.start()
         forwarder = Forwarder(
             self._balancer, local, self._mailbox, ctx.local_http.enabled, cfg.tls, self._access.upstream_error
         )
@@ -130,6 +130,5 @@ class Proxy(Extension):
         if self._balancer is not None:
             await self._balancer.close()
         if self._mailbox is not None:
-            asyncio.get_running_loop().remove_reader(self._mailbox.fileno())
             self._mailbox.close()
             self._mailbox = None

@@ -39,11 +39,14 @@ def _list_setup(p: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    addr = loader.load(None, None, installed()).shared.runtime_addr
+    shared = loader.load(None, None, installed()).shared
     try:
-        rows = control.request(addr, "/v0/extensions")
+        rows = control.request(shared, "/v0/extensions")
     except OSError:
-        print(f"ocis: no runtime is running at {addr}", file=sys.stderr)
+        print(f"ocis: no runtime is running at {shared.runtime_addr}", file=sys.stderr)
+        return 1
+    except control.ControlError as exc:  # 401: a runtime of another config (or an unrelated server)
+        print(f"ocis: the runtime at {shared.runtime_addr} refused: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print_json(rows)

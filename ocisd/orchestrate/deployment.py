@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ocisd.config import loader
 from ocisd.config.schema import env_name, env_prefix, settings_of
 from ocisd.discovery import installed, order
 from ocisd.runtime import control
@@ -110,9 +111,9 @@ class TempDeployment:
         if self.mode == "supervisor":
             self.supervisor.restart(extension)
             return
-        addr = self.env["OCIS_RUNTIME_ADDR"]
-        control.request(addr, f"/v0/extensions/{extension}/stop", "POST", timeout=30)
-        control.request(addr, f"/v0/extensions/{extension}/start", "POST", timeout=30)
+        shared = loader.load(None, None, installed(), self.env).shared
+        control.request(shared, f"/v0/extensions/{extension}/stop", "POST", timeout=30)
+        control.request(shared, f"/v0/extensions/{extension}/start", "POST", timeout=30)
 
     def close(self) -> None:
         """Stop supervisord and every program; SIGKILL what is left; remove the temp dir."""

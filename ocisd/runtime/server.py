@@ -15,6 +15,7 @@ from ocisd import addresses
 from ocisd.bus.client import check_security
 from ocisd.config import loader
 from ocisd.config.loader import EffectiveConfig
+from ocisd.config.shared import SharedConfig
 from ocisd.discovery import dependencies, installed
 from ocisd.logs import get_logger
 from ocisd.node import Node
@@ -29,10 +30,11 @@ class RuntimeBusyError(Exception):
     """Another process holds the runtime's control address."""
 
 
-def holder_of(addr: str) -> int | None:
-    """PID of the process listening on `addr`, asked of its runtime first, then of the OS."""
+def holder_of(shared: SharedConfig) -> int | None:
+    """PID of the process listening on the runtime's address, asked of its runtime first, then of the OS."""
+    addr = shared.runtime_addr
     try:
-        return int(control.request(addr, "/v0/runtime", timeout=2.0)["pid"])
+        return int(control.request(shared, "/v0/runtime", timeout=2.0)["pid"])
     except (OSError, ValueError, KeyError, control.ControlError):
         pass
     _, port = addresses.split(addr)
@@ -115,13 +117,13 @@ class Runtime:
     async def serve(self) -> int:
         check_security(self.shared_cfg)
         addr = self.shared_cfg.shared.runtime_addr
-        ctl = control.ControlServer(addr, self)
+        ctl = control.ControlServer(self.shared_cfg.shared, self)
         try:
             await ctl.start()
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-            pid = await asyncio.to_thread(holder_of, addr)
+            pid = await asyncio.to_thread(holder_of, self.shared_cfg.shared)
             holder = f"PID {pid}" if pid else "another process"
             raise RuntimeBusyError(f"runtime address {addr} is already in use by {holder}") from None
         self.node = Node(self.shared_cfg.shared)

@@ -25,6 +25,12 @@ PORTABLE_CONFIG_DIR = "%(ENV_HOME)s/.ocis/config"
 GITIGNORE = f"{SOCKET}\nsupervisord.pid\nlogs/\n"
 QUOTES = "'\""
 STOP_WAIT_SECS = 20  # above the default shutdown grace of 10 s: supervisord's SIGKILL comes last
+# The descriptor limit of every program, for the proxy: a download in flight holds up to three (the
+# client's connection, the upstream's, a handed-over file), the hand-over mailbox up to 512 more.
+# The usual soft limit of 1 024 caps it near 300 downloads; 8 192 allows some 2 500, and stays under
+# the usual hard limits (supervisord refuses to start, unless root, when minfds is above the hard limit).
+MIN_FDS = 8192
+UMASK = "077"  # supervisord's own logs and socket; each program sets its umask itself (ocisd/cli/launcher.py)
 
 
 class GenerateError(ConfigError):
@@ -142,6 +148,8 @@ logfile_maxbytes=10MB
 logfile_backups=5
 pidfile=%(here)s/supervisord.pid
 childlogdir=%(here)s/logs
+minfds={MIN_FDS}
+umask={UMASK}
 
 [supervisorctl]
 serverurl=unix://%(here)s/{SOCKET}

@@ -8,13 +8,23 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ocisd.config import loader
+from ocisd.config.shared import SharedConfig
+from ocisd.discovery import installed
 from ocisd.runtime import control
 from tests.support.harness import Deployment, free_port, http_get, http_json, wait_until
+
+
+def _shared(dep: Deployment) -> SharedConfig:
+    return loader.load(None, None, installed(), dep.env).shared
+
 
 THIRDPARTY_SRC = Path(__file__).resolve().parents[1] / "support" / "thirdparty"
 
@@ -113,10 +123,38 @@ def test_duplicates_are_refused(dep: Deployment) -> None:
     res = dep.ocis("server", env={"OCIS_RUN_EXTENSIONS": "bus, hello,hello"})
     assert res.returncode == 2 and "'hello' is named twice" in res.stderr
     dep.start_runtime("bus,hello")
-    addr = dep.env["OCIS_RUNTIME_ADDR"]
     with pytest.raises(control.ControlError) as err:
-        control.request(addr, "/v0/extensions/hello/start", method="POST")
+        control.request(_shared(dep), "/v0/extensions/hello/start", method="POST")
     assert err.value.status == 409 and "already runs" in str(err.value)
+
+
+def test_the_control_endpoint_obeys_only_its_token_and_no_browser(dep: Deployment) -> None:
+    dep.start_runtime("bus,hello")
+    base = f"http://{dep.env['OCIS_RUNTIME_ADDR']}"
+    stop = f"{base}/v0/extensions/hello/stop"
+    bearer = {"Authorization": f"Bearer {control.token(_shared(dep))}"}
+    wrong = {"Authorization": "Bearer " + "0" * 64}
+    for method, url, headers, status in [
+        ("POST", stop, {}, 401),
+        ("POST", stop, wrong, 401),
+        ("GET", f"{base}/v0/extensions", {}, 401),
+        ("GET", f"{base}/v0/runtime", {}, 401),
+        ("POST", stop, {"Origin": "https://evil.example"}, 403),
+        ("POST", stop, {**bearer, "Origin": "https://evil.example"}, 403),  # a page cannot borrow the token
+        ("POST", stop, {**bearer, "Origin": "null"}, 403),
+    ]:
+        req = urllib.request.Request(url, method=method, headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == status, (method, url, headers)
+    assert {r["name"]: r["state"] for r in dep.runtime_list()} == {"bus": "running", "hello": "running"}
+    shared = _shared(dep)  # what `ocis orchestrate` does to restart an extension, with the token
+    control.request(shared, "/v0/extensions/hello/stop", "POST")
+    assert {r["name"]: r["state"] for r in dep.runtime_list()}["hello"] == "stopped"
+    control.request(shared, "/v0/extensions/hello/start", "POST")
+    dep.wait_runtime(dep.procs[-1], ["bus", "hello"])
+    other = dep.ocis("list", env={"OCIS_JWT_SECRET": "another-config"})  # a runtime of another config refuses
+    assert other.returncode == 1 and "refused" in other.stderr
 
 
 def test_unknown_extension_lists_the_known_ones(dep: Deployment) -> None:

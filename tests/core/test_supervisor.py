@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from ocisd.api.hello.v1 import hello_pb2, hello_pb2_grpc
 from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.node import Node
-from ocisd.supervisor.config import MAX_SOCKET_PATH, GenerateError, environment
+from ocisd.supervisor.config import MAX_SOCKET_PATH, MIN_FDS, GenerateError, environment
 from ocisd.supervisor.control import Supervisor, kill_leftovers, pidfile_pid
 from tests.support.harness import Deployment, http_json, wait_until
 
@@ -127,6 +128,10 @@ def test_kill_restart_and_stop_touch_only_their_program(dep: Deployment, sup: Su
     }
     before = sup.pids()
     assert set(before) == {"ocis-bus", "ocis-hello"}
+    # minfds raises every program's descriptor limit (the proxy's need); umask keeps supervisord's files private
+    assert psutil.Process(before["ocis-hello"]).rlimit(psutil.RLIMIT_NOFILE)[0] >= MIN_FDS
+    logs = sorted((sup.dir / "logs").iterdir())
+    assert logs and {p.name: stat.S_IMODE(p.stat().st_mode) for p in logs} == {p.name: 0o600 for p in logs}
     assert http_json(dep.url("hello", path="/api/v0/greet"), {"name": "Ada"}) == (
         200,
         {"message": "Hey, Ada: 100% \\o/"},

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ocisd.supervisor.config import MIN_FDS
 from tests.support.harness import Deployment
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -58,6 +59,8 @@ def test_units_verify(dep: Deployment, user: bool) -> None:
         "NoNewPrivileges=yes",
         "WatchdogSec=30",
         "StartLimitBurst=5",
+        f"LimitNOFILE={MIN_FDS}",
+        "UMask=0077",
     ):
         assert line in service.splitlines()
     assert service.index("StartLimitIntervalSec") < service.index("[Service]")

@@ -6,8 +6,11 @@ their own `ocis <name> server`, talking over loopback like a one-host install.
 
 from __future__ import annotations
 
+import array
+import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 
 import psutil
@@ -84,7 +87,8 @@ def test_only_the_proxy_asks_for_a_hand_over(dep: Deployment) -> None:
     data = os.urandom(SIZE)
     big = _store(dep, "big.bin", data)
     wait_until(lambda: request(proxy, "HEAD", big, tls=False)[0] == 200, what="/data/ routed")
-    ours = handover.Mailbox()
+    storage = next(p.pid for p in dep.procs if p.label == "storage-users")
+    ours = handover.Mailbox(lambda pid: pid == storage)  # this test process is no registered instance
     try:
         asked, ticket = ours.ask()
         status, _, body = request(proxy, "GET", big, headers={handover.HEADER: asked}, tls=False)
@@ -123,6 +127,83 @@ def test_descriptors_do_not_pile_up_in_the_proxy(dep: Deployment) -> None:
     wait_until(lambda: proxy_proc.num_fds() < before + 10, what="the proxy's descriptors back near where they were")
     log = next(p.log for p in dep.procs if p.label == "proxy").read_text()
     assert "proxy handler failed" not in log  # a client that leaves is no error of ours
+
+
+def _mailbox_of(pid: int) -> str:
+    """The proxy's mailbox as anyone on the host finds it: an abstract name in /proc/net/unix."""
+    names = [line.split()[-1] for line in Path("/proc/net/unix").read_text().splitlines()[1:]]
+    return next(n for n in names if n.startswith(f"@ocisd-handover-{pid}-"))
+
+
+def _send(address: str, fds: list[int], ticket: bytes) -> bool:
+    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendmsg([ticket], rights, socket.MSG_DONTWAIT, "\0" + address[1:])
+        except BlockingIOError:  # the mailbox's queue is full for a moment
+            return False
+    return True
+
+
+def _pipes(n: int) -> list[int]:
+    return [fd for _ in range(n // 2) for fd in os.pipe()]
+
+
+def test_a_flood_of_descriptors_from_a_stranger_leaves_the_proxy_serving(dep: Deployment) -> None:
+    proxy = _start(dep, tls=False)
+    data = os.urandom(SIZE)
+    big = _store(dep, "big.bin", data)
+    wait_until(lambda: request(proxy, "GET", big, tls=False)[0] == 200, what="/data/ routed")
+    proxy_proc = psutil.Process(next(p.pid for p in dep.procs if p.label == "proxy"))
+    log = next(p.log for p in dep.procs if p.label == "proxy")
+    before, log_before = proxy_proc.num_fds(), log.stat().st_size
+    mailbox = _mailbox_of(proxy_proc.pid)
+    fds = _pipes(1200)
+    try:
+        for i in range(0, len(fds), 200):  # 1 200 descriptors in six datagrams
+            assert _send(mailbox, fds[i : i + 200], b"0" * 32)
+        for i, fd in enumerate(fds):  # and one by one, each under a ticket of its own
+            while not _send(mailbox, [fd], b"%032d" % i):
+                time.sleep(0.001)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    for _ in range(3):
+        status, _, body = request(proxy, "GET", big, tls=False)
+        assert status == 200 and body == data
+    wait_until(lambda: _handed_over(dep) >= 4 * SIZE, what="registered senders still hand over")
+    assert proxy_proc.num_fds() < before + 10
+    refusals = [line for line in log.read_text().splitlines() if "hand-over descriptor refused" in line]
+    assert 1 <= len(refusals) <= 2 and log.stat().st_size - log_before < 4096
+
+
+def test_the_mailbox_bounds_each_sender_and_sweeps_on_a_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handover, "STALE_AFTER", 0.2)
+    monkeypatch.setattr(handover, "EXPIRE_EVERY", 0.1)
+    me = psutil.Process()
+
+    async def run() -> None:
+        mailbox = handover.Mailbox(lambda pid: pid == os.getpid())
+        mailbox.start()
+        before = me.num_fds()
+        fds = _pipes(2 * handover.MAX_PER_SENDER)
+        try:
+            for i, fd in enumerate(fds):
+                for _ in range(1000):
+                    if _send(mailbox.name, [fd], b"%032d" % i):
+                        break
+                    await asyncio.sleep(0.001)  # the mailbox drains its queue in this loop
+            await asyncio.sleep(0.05)
+            held = me.num_fds() - before - len(fds)
+            assert held == handover.MAX_PER_SENDER  # the rest was closed at once
+            await asyncio.sleep(0.5)  # no datagram arrives: the timer alone closes the stale ones
+            assert me.num_fds() - before - len(fds) == 0
+        finally:
+            for fd in fds:
+                os.close(fd)
+            mailbox.close()
+
+    asyncio.run(run())
 
 
 def test_a_lost_descriptor_is_fetched_again_without_hand_over(dep: Deployment) -> None:
