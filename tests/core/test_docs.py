@@ -22,7 +22,17 @@ def test_docs_name_no_path_outside_the_repository() -> None:
     for page in pages:
         text = page.read_text()
         assert "../shared" not in text and "/work/" not in text, page.name
-    for name in ("design", "deploy", "proxy", "auth", "storage", "webdav-and-sync", "benchmarks", "settings"):
+    for name in (
+        "design",
+        "deploy",
+        "proxy",
+        "auth",
+        "storage",
+        "webdav-and-sync",
+        "benchmarks",
+        "settings",
+        "security",
+    ):
         assert (ROOT / "docs" / f"{name}.md").is_file(), name
 
 
