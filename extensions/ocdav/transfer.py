@@ -21,6 +21,8 @@ errors map identically.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -111,13 +113,28 @@ class DataServers:
             registry=metrics,
         )
 
-    def _checked(self, url: str) -> None:
-        """Refuse (502) a URL outside every registered storage instance's announced data address."""
-        announced = (e.record.addresses.get("data", "") for e in self._registry.entries() if e.record.health == "ready")
-        if data_origin(url, announced) is None:
-            parts = urlsplit(url)
-            log.warning("data URL refused: no registered storage announced its address", origin=parts.netloc)
-            raise DavError(502, "the storage answered with a data URL outside its data address")
+    async def _checked(self, url: str) -> None:
+        """Refuse (502) a URL outside every registered storage instance's announced data address.
+
+        A storage that started a moment ago may answer through the gateway before its
+        announcement reached this process: wait up to two heartbeats for it to appear.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self._registry.heartbeat_interval
+        while True:
+            changed = self._registry.changed  # taken before looking, so no change is missed
+            announced = (
+                e.record.addresses.get("data", "") for e in self._registry.entries() if e.record.health == "ready"
+            )
+            if data_origin(url, announced) is not None:
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), left)
+        log.warning("data URL refused: no registered storage announced its address", origin=urlsplit(url).netloc)
+        raise DavError(502, "the storage answered with a data URL outside its data address")
 
     def _local_app(self, url: str) -> web.Application | None:
         parts = urlsplit(url)
@@ -125,7 +142,7 @@ class DataServers:
 
     async def send(self, request: web.Request, method: str, url: str, headers: Mapping[str, str]) -> Answer:
         """Stream `request`'s body to `url` with `headers` (plus its Content-Length, if any)."""
-        self._checked(url)
+        await self._checked(url)
         sent = CIMultiDict(headers)
         if request.content_length is not None:
             sent["Content-Length"] = str(request.content_length)
@@ -142,7 +159,7 @@ class DataServers:
 
     async def download(self, request: web.Request, url: str) -> web.StreamResponse:
         """Answer the GET or HEAD `request` with the data server's answer for the download `url`."""
-        self._checked(url)
+        await self._checked(url)
         forward = CIMultiDict((h, v) for h in FORWARD_REQUEST if (v := request.headers.get(h)))
         app = self._local_app(url)
         if app is not None:

@@ -37,7 +37,7 @@ class Entry:
 class Registry:
     def __init__(self, heartbeat_interval: float, metrics: CollectorRegistry | None = None) -> None:
         self.expire_after = MISSED_HEARTBEATS * heartbeat_interval
-        self._interval = heartbeat_interval
+        self.heartbeat_interval = heartbeat_interval
         self._entries: dict[str, Entry] = {}
         self._listeners: list[Listener] = []
         self.changed = asyncio.Event()
@@ -94,7 +94,7 @@ class Registry:
 
     async def run_expiry(self) -> None:
         while True:
-            await asyncio.sleep(self._interval / EXPIRY_CHECKS_PER_HEARTBEAT)
+            await asyncio.sleep(self.heartbeat_interval / EXPIRY_CHECKS_PER_HEARTBEAT)
             self.expire()
 
     def entries(self, name: str | None = None) -> list[Entry]:
