@@ -32,11 +32,12 @@ def open_data_route(dep: Deployment) -> None:
     dep.env.update(PROXY_ROUTES="/data/=storage-users", STORAGE_USERS_TRANSFER_EXPIRY="1h")
 
 
-def store_via_signed_url(dep: Deployment, path: str, blob: Path) -> tuple[str, str]:
+def store_via_signed_url(dep: Deployment, path: str, blob: Path, uploads: int = 0) -> tuple[list[str], str]:
     """Store `blob` at `path` of a user's home through the gateway's signed upload URL.
 
-    Returns the path parts (`/data/<token>`) of that upload URL and of a
-    download URL for the stored file, both valid for the whole test.
+    Returns the path parts (`/data/<token>`) of `uploads` more upload URLs for
+    the same path (each is accepted once) and of a download URL for the stored
+    file, all valid for the whole test.
     """
     secret = str(tomllib.loads((dep.config_dir / "ocis.toml").read_text())["jwt_secret"])
     metadata = [(identity.GRPC_METADATA, identity.mint(secret, TRANSFER_USER, ttl=3600))]
@@ -48,7 +49,11 @@ def store_via_signed_url(dep: Deployment, path: str, blob: Path) -> tuple[str, s
         upload = stub.InitiateUpload(pb.InitiateUploadRequest(ref=ref, size=size), metadata=metadata, timeout=30)
         subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", "-T", str(blob), upload.upload_url], check=True)
         download = stub.InitiateFileDownload(pb.InitiateFileDownloadRequest(ref=ref), metadata=metadata, timeout=30)
-    return urlsplit(upload.upload_url).path, urlsplit(download.download_url).path
+        more = [
+            stub.InitiateUpload(pb.InitiateUploadRequest(ref=ref, size=size), metadata=metadata, timeout=30)
+            for _ in range(uploads)
+        ]
+    return [urlsplit(u.upload_url).path for u in more], urlsplit(download.download_url).path
 
 
 def open_blob_route(dep: Deployment, route: str = "/blob/") -> None:
