@@ -9,13 +9,13 @@ and the key that makes them case-insensitive.
 from __future__ import annotations
 
 import enum
-import functools
 import unicodedata
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import grpc
 import grpc.aio
+
+from ocisd.rpc.errors import Answering
 
 REASON_METADATA = "ocisd-reason"
 MAX_NAME = 255
@@ -73,23 +73,13 @@ class Forbidden(IdentityError, PermissionError):
     kind = Kind.FORBIDDEN
 
 
-T = TypeVar("T")
-Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]
+async def abort(context: grpc.aio.ServicerContext, exc: IdentityError) -> None:
+    """End the call with the error's status code, its details and its kind as the reason."""
+    await context.abort(STATUS[exc.kind], exc.details(), trailing_metadata=((REASON_METADATA, exc.kind.value),))
 
 
-def handled(method: Method[T]) -> Method[T]:
-    """Answer the identity errors a servicer method raises with their status code and reason."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
-        try:
-            return await method(self, request, context)
-        except IdentityError as exc:
-            reason = ((REASON_METADATA, exc.kind.value),)
-            await context.abort(STATUS[exc.kind], exc.details(), trailing_metadata=reason)
-            raise  # abort raises; this keeps type checkers content
-
-    return wrapper
+# Answer the identity errors a servicer method raises with their status code and reason.
+handled = Answering(IdentityError, abort)
 
 
 def validate(name: str, what: str = "username") -> str:

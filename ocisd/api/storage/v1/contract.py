@@ -11,17 +11,15 @@ who calls from `caller()` (the internal token verified by the interceptor
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
 
 from ocisd import identity
+from ocisd.rpc.errors import Answering
 
 from . import errors
 
@@ -83,9 +81,6 @@ STATUS = {
     errors.Kind.UNSUPPORTED: grpc.StatusCode.UNIMPLEMENTED,
 }
 
-R = TypeVar("R")
-Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]
-
 
 def caller() -> identity.Identity:
     """Who calls this servicer (gateway or provider); UNAUTHENTICATED without a verified token."""
@@ -102,15 +97,5 @@ async def abort(context: grpc.aio.ServicerContext, exc: errors.StorageError) -> 
     )
 
 
-def handled(method: Handler[R]) -> Handler[R]:
-    """Turn a `StorageError` raised by a servicer method into its gRPC status."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
-        try:
-            return await method(self, request, context)
-        except errors.StorageError as exc:
-            await abort(context, exc)
-            raise AssertionError("unreachable") from None
-
-    return wrapper
+# Turn a `StorageError` raised by a servicer method into its gRPC status.
+handled = Answering(errors.StorageError, abort)
