@@ -2,7 +2,8 @@
 
 Use `get_logger("proxy").info("route added", prefix="/hello")`: the message is
 the event, keyword arguments become fields. Quiet at `info`: only lifecycle
-events and errors are logged there.
+events and errors are logged there, and one event repeating is cut to a few
+lines per window (`RepeatLimit`).
 
 The root level is the process's; each extension's logger (`ocisd.<name>` and
 the loggers below it) has its own, so `<NAME>_LOG_LEVEL` means the same inside
@@ -15,7 +16,11 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 _FIELDS = "ocisd_fields"
@@ -108,6 +113,52 @@ class Logger:
         self._emit(logging.ERROR, msg, exc_info, fields)
 
 
+@dataclass
+class _Burst:
+    start: float
+    passed: int = 0
+    dropped: int = 0
+
+
+class RepeatLimit(logging.Filter):
+    """At most `burst` lines of one event (logger, level, message) per `window` seconds.
+
+    A component failing in a loop would otherwise write the same error many
+    times a second and bury everything else. The first line of an event after
+    a window that dropped some carries `suppressed=N`. Debug and trace lines
+    pass untouched: whoever turns them on asked for every one.
+    """
+
+    def __init__(
+        self, burst: int = 5, window: float = 10.0, events: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._burst, self._window, self._events, self._clock = burst, window, events, clock
+        self._seen: OrderedDict[tuple[str, int, object], _Burst] = OrderedDict()
+        self._lock = threading.Lock()  # handlers filter outside their own lock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return True
+        key = (record.name, record.levelno, record.msg)
+        now = self._clock()
+        with self._lock:
+            burst = self._seen.get(key)
+            if burst is None or now - burst.start >= self._window:
+                dropped = burst.dropped if burst else 0
+                burst = self._seen[key] = _Burst(now)
+                if dropped:
+                    setattr(record, _FIELDS, {**getattr(record, _FIELDS, {}), "suppressed": dropped})
+            self._seen.move_to_end(key)
+            if len(self._seen) > self._events:
+                self._seen.popitem(last=False)
+            if burst.passed >= self._burst:
+                burst.dropped += 1
+                return False
+            burst.passed += 1
+            return True
+
+
 def get_logger(name: str, **bound: Any) -> Logger:
     return Logger(f"ocisd.{name}" if not name.startswith("ocisd") else name, **bound)
 
@@ -122,6 +173,7 @@ def setup(level: str = "info", fmt: str = "logfmt") -> None:
     """Configure the root logger once per process (stderr)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
+    handler.addFilter(RepeatLimit())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_of(level))

@@ -66,6 +66,7 @@ def service(env: Mapping[str, str], user: bool) -> str:
         f"Environment=OCIS_CONFIG_DIR={_quote(str(conf))} OCIS_BASE_DATA_PATH={_quote(str(data))}",
         "Restart=on-failure",
         "RestartSec=2",
+        "RestartPreventExitStatus=2",  # a config error: restarting cannot fix it
         f"WatchdogSec={WATCHDOG_SEC}",
         f"TimeoutStopSec={STOP_TIMEOUT_SEC}",
         "KillMode=mixed",

@@ -18,6 +18,10 @@ class Groups(Extension):
     summary = "groups and memberships (gRPC ocisd.identity.v1.Groups)"
     config = GroupsConfig
 
+    @classmethod
+    def check(cls, config: GroupsConfig) -> None:
+        backends.check(config)
+
     def __init__(self) -> None:
         self._backend: backends.Base | None = None
 

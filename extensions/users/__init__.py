@@ -18,6 +18,10 @@ class Users(Extension):
     summary = "user accounts, argon2id passwords and app tokens (gRPC ocisd.identity.v1.Users)"
     config = UsersConfig
 
+    @classmethod
+    def check(cls, config: UsersConfig) -> None:
+        backends.check(config)
+
     def __init__(self) -> None:
         self._backend: backends.Base | None = None
 

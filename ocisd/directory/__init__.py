@@ -49,10 +49,15 @@ class Backend(ABC, Generic[R]):
         """Release connections."""
 
 
+def backend_class(config: Any, base: type, builtin: dict[str, str], noun: str) -> type:
+    """The subclass of `base` that `config.driver` names; `noun` ("user") names it in errors.
+    Extensions call it from `check`, so a wrong driver stops the start with exit 2."""
+    return load_class(config.driver, builtin, base, f"{noun}s.driver", f"a {noun} backend")
+
+
 def load(config: Any, data_dir: Path, base: type, builtin: dict[str, str], noun: str) -> Any:
-    """The backend `config.driver` names, an instance of a subclass of `base`; `noun` ("user") names it in errors."""
-    cls = load_class(config.driver, builtin, base, f"{noun}s.driver", f"a {noun} backend")
-    return cls(config, data_dir)
+    """The backend `config.driver` names, an instance of a subclass of `base`."""
+    return backend_class(config, base, builtin, noun)(config, data_dir)
 
 
 class Directory(Generic[R, B]):

@@ -144,8 +144,12 @@ class Base(abc.ABC):
         """Create many empty children at once (imports, benchmarks); returns how many."""
 
 
+def driver_class(config: Any, key: str = "driver") -> type[Base]:
+    """The class `config.driver` names: a built-in name or `module:Class` (ConfigError naming `key` if neither)."""
+    cls: type[Base] = load_class(config.driver, BUILTIN, Base, key, "a storage driver")
+    return cls
+
+
 def load(config: Any, data_dir: Path) -> Base:
-    """The driver named by `config.driver`: a built-in name or `module:Class`."""
-    cls = load_class(config.driver, BUILTIN, Base, "driver", "a storage driver")
-    driver: Base = cls(config, data_dir)
-    return driver
+    """An instance of the driver named by `config.driver`."""
+    return driver_class(config)(config, data_dir)

@@ -55,6 +55,7 @@ def test_units_verify(dep: Deployment, user: bool) -> None:
         "Type=notify",
         "Restart=on-failure",
         "RestartSec=2",
+        "RestartPreventExitStatus=2",
         "PartOf=ocisd.target",
         "NoNewPrivileges=yes",
         "WatchdogSec=30",

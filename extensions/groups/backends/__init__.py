@@ -16,7 +16,7 @@ from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.groups.backends.sqlite:SqliteBackend"}
 
-__all__ = ["Base", "GroupRecord", "NameTaken", "load"]
+__all__ = ["Base", "GroupRecord", "NameTaken", "check", "load"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class Base(directory.Backend[GroupRecord]):
     @abstractmethod
     def forget_user(self, user_id: str) -> None:
         """Drop a deleted user from every group."""
+
+
+def check(config: Any) -> None:
+    """Refuse a `driver` that names no group backend (ConfigError)."""
+    directory.backend_class(config, Base, BUILTIN, "group")
 
 
 def load(config: Any, data_dir: Path) -> Base:

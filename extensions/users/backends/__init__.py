@@ -19,7 +19,7 @@ from ocisd.api.identity.v1.contract import NameTaken
 
 BUILTIN = {"sqlite": "extensions.users.backends.sqlite:SqliteBackend"}
 
-__all__ = ["Base", "NameTaken", "TokenRecord", "UserRecord", "load"]
+__all__ = ["Base", "NameTaken", "TokenRecord", "UserRecord", "check", "load"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ class Base(directory.Backend[UserRecord]):
 
     @abstractmethod
     def delete_token(self, token_id: str) -> TokenRecord | None: ...
+
+
+def check(config: Any) -> None:
+    """Refuse a `driver` that names no user backend (ConfigError)."""
+    directory.backend_class(config, Base, BUILTIN, "user")
 
 
 def load(config: Any, data_dir: Path) -> Base:

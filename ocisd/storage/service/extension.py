@@ -14,7 +14,7 @@ import grpc.aio
 from ocisd import addresses
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.extension import Context, Extension
-from ocisd.storage.driver import Base, load
+from ocisd.storage.driver import Base, driver_class, load
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
 from .config import StorageConfig, parse_range
@@ -58,6 +58,7 @@ class StorageExtension(Extension):
     @classmethod
     def check(cls, config: StorageConfig) -> None:
         parse_range(config.home_range)
+        driver_class(config, f"{cls.name}.driver")
 
     def spaces(self, ctx: Context) -> SpacePolicy:
         """Who may use which space on this service."""
