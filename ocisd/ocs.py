@@ -16,6 +16,9 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.config.schema import format_size
+
 # ownCloud's OCS codes (v1 numbering) and how v2 reports them.
 OK = 100
 INVALID = 101
@@ -72,3 +75,19 @@ def respond(request: web.Request, data: Any, code: int = OK, message: str = "") 
         f"  <meta>{_xml(meta, '    ')}</meta>\n  <data>{_xml(data, '    ')}</data>\n</ocs>\n"
     )
     return web.Response(text=xml, status=http_status, content_type="text/xml", charset="utf-8")
+
+
+def quota_object(reply: pb.GetQuotaResponse) -> dict[str, Any]:
+    """ownCloud's `quota` of a user from its personal space's GetQuota; unlimited reports what the storage can take."""
+    total = reply.used + reply.remaining if reply.unlimited else reply.total
+    if reply.inherited:
+        definition = "default"  # follows the configured quota
+    else:
+        definition = "none" if reply.unlimited else format_size(reply.total)
+    return {
+        "free": reply.remaining,
+        "used": reply.used,
+        "total": total,
+        "relative": round(100 * reply.used / total, 2) if total else 0,
+        "definition": definition,
+    }

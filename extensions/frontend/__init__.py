@@ -25,4 +25,4 @@ class Frontend(Extension):
         upload_checksum(config)
 
     async def start(self, ctx: Context) -> None:
-        await ctx.serve_http(make_app(ctx.config, ctx.registry))
+        await ctx.serve_http(make_app(ctx.config, ctx.registry, ctx.rpc))

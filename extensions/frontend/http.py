@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import grpc.aio
 from aiohttp import web
 
 from ocisd import identity, product
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.bus.registry import Registry
-from ocisd.ocs import UNAUTHORISED, respond
+from ocisd.logs import get_logger
+from ocisd.ocs import UNAUTHORISED, quota_object, respond
+from ocisd.rpc.client import RpcClients
 
 from . import capabilities
 from .config import FrontendConfig
 
 PREFIXES = ("/ocs/v1.php", "/ocs/v2.php")
+log = get_logger("frontend")
 
 
-def make_app(cfg: FrontendConfig, registry: Registry) -> web.Application:
+def make_app(cfg: FrontendConfig, registry: Registry, rpc: RpcClients) -> web.Application:
+    async def user_quota() -> dict[str, Any] | None:
+        try:
+            reply = await rpc.stub("gateway", pb_grpc.StorageStub).GetQuota(pb.GetQuotaRequest())
+        except grpc.aio.AioRpcError as exc:  # the rest of the answer still lets a client log in
+            log.debug("no quota for cloud/user", code=exc.code().name, details=exc.details())
+            return None
+        return quota_object(reply)
+
     async def get_capabilities(request: web.Request) -> web.Response:
         data = {"version": product.version(), "capabilities": capabilities.build(cfg, registry)}
         return respond(request, data)
@@ -23,12 +39,14 @@ def make_app(cfg: FrontendConfig, registry: Registry) -> web.Application:
         who = identity.CURRENT.get()
         if who is None:  # the internal-token guard lets no anonymous request this far
             return respond(request, None, UNAUTHORISED)
-        data = {
+        data: dict[str, Any] = {
             "id": who.username,
             "display-name": who.display_name or who.username,
             "email": who.email,
             "language": cfg.default_language,
         }
+        if (quota := await user_quota()) is not None:
+            data["quota"] = quota
         return respond(request, data)
 
     app = web.Application()

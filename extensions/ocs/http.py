@@ -65,7 +65,8 @@ def make_app(rpc: RpcClients, shared: SharedConfig) -> web.Application:
         return {}
 
     async def get_user(r: web.Request) -> Any:
-        return user_data(await prov.user(r.match_info["name"]))
+        user = await prov.user(r.match_info["name"])
+        return user_data(user, await prov.quota(user))
 
     async def edit_user(r: web.Request) -> Any:
         f = await form(r)

@@ -8,7 +8,9 @@ import grpc
 import grpc.aio
 
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
-from ocisd.ocs import EXISTS, INVALID, NOT_FOUND, SERVER_ERROR, UNAUTHORISED
+from ocisd.api.storage.v1 import storage_pb2, storage_pb2_grpc
+from ocisd.api.storage.v1.contract import home_space_id
+from ocisd.ocs import EXISTS, INVALID, NOT_FOUND, SERVER_ERROR, UNAUTHORISED, quota_object
 from ocisd.rpc.client import RpcClients
 
 
@@ -31,14 +33,14 @@ def failure_of(exc: grpc.aio.AioRpcError) -> OcsFailure:
     return OcsFailure(_CODES.get(exc.code(), SERVER_ERROR), exc.details() or exc.code().name.lower())
 
 
-def user_data(user: Any) -> dict[str, Any]:
+def user_data(user: Any, quota: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": user.username,
         "enabled": user.enabled,
         "email": user.email,
         "displayname": user.display_name or user.username,
         "display-name": user.display_name or user.username,
-        "quota": {"definition": "default"},
+        "quota": quota or {"definition": "default"},
     }
 
 
@@ -46,9 +48,18 @@ class Provisioning:
     def __init__(self, rpc: RpcClients) -> None:
         self.users = rpc.stub("users", users_pb2_grpc.UsersStub)
         self.groups = rpc.stub("groups", groups_pb2_grpc.GroupsStub)
+        self.storage = rpc.stub("gateway", storage_pb2_grpc.StorageStub)
 
     async def user(self, name: str) -> Any:
         return await self.users.GetUser(users_pb2.GetUserRequest(username=name))
+
+    async def quota(self, user: Any) -> dict[str, Any] | None:
+        """The quota of the user's personal space; None when no storage answers."""
+        request = storage_pb2.GetQuotaRequest(ref=storage_pb2.Reference(space_id=home_space_id(user.id)))
+        try:
+            return quota_object(await self.storage.GetQuota(request))
+        except grpc.aio.AioRpcError:
+            return None
 
     async def group(self, name: str) -> Any:
         return await self.groups.GetGroup(groups_pb2.GetGroupRequest(name=name))

@@ -1,15 +1,18 @@
-"""`ocis users add|list|show|set-password|disable|enable|delete` and `ocis users token create|list|revoke`."""
+"""`ocis users add|list|show|set-password|set-quota|disable|enable|delete` and `ocis users token create|list|revoke`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.api.storage.v1 import storage_pb2, storage_pb2_grpc
+from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.cli import remote
 from ocisd.cli.command import Command, print_json, print_table
-from ocisd.config.schema import parse_duration
+from ocisd.config.schema import format_size, parse_duration, parse_size
 from ocisd.rpc.client import RpcClients
 
 USER_FIELDS = ("id", "username", "display_name", "email", "enabled")
@@ -73,6 +76,25 @@ def _set_password(args: argparse.Namespace) -> remote.Action:
         user = await remote.find_user(rpc, args.user)
         await _users(rpc).SetPassword(users_pb2.SetPasswordRequest(id=user.id, password=password))
         print(f"password of {user.username} changed")
+        return 0
+
+    return act
+
+
+def _set_quota(args: argparse.Namespace) -> remote.Action:
+    try:
+        total = parse_size(args.size)
+    except ValueError:
+        print(f"ocis: SIZE: expected bytes, 10GB, 500MiB, 1.5GB or none, found {args.size!r}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        request = storage_pb2.SetSpaceQuotaRequest(
+            ref=storage_pb2.Reference(space_id=home_space_id(user.id)), owner_id=user.id, total=total
+        )
+        reply = await rpc.stub("gateway", storage_pb2_grpc.StorageStub).SetSpaceQuota(request)
+        print(f"quota of {user.username}: {format_size(reply.total)} ({reply.used} bytes used)")
         return 0
 
     return act
@@ -173,6 +195,9 @@ def _setup(p: argparse.ArgumentParser) -> None:
     a = action("set-password", "change a user's password", _set_password)
     a.add_argument("user", help="username or id")
     password_flag(a)
+    a = action("set-quota", "set the quota of a user's personal space", _set_quota)
+    a.add_argument("user", help="username or id")
+    a.add_argument("size", help="bytes, a size like 10GB (10^9), 500MiB (2^20 each), 1.5GB, or none (unlimited)")
     for name, enabled in (("disable", False), ("enable", True)):
         action(name, f"{name} a user's logins", _set_enabled(enabled)).add_argument("user", help="username or id")
     action("delete", "delete a user and its app tokens", _delete).add_argument("user", help="username or id")
@@ -191,7 +216,8 @@ def _setup(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return remote.execute(args, ("users", "groups") if args.action is _show else ("users",))
+    extra = {_show: ("groups",), _set_quota: ("gateway",)}.get(args.action, ())
+    return remote.execute(args, ("users", *extra))
 
 
 COMMAND = Command("users", "manage users and their app tokens (over gRPC, as the admin)", _setup, _run)

@@ -19,6 +19,10 @@ class Duration(float):
     """Seconds; written in files and env as `30s`, `250ms`, `5m`, `1h` or a number."""
 
 
+class Size(int):
+    """Bytes; written in files and env as `10GB` (10^9), `500MiB` (2^20 each), `1.5GB`, a number, or `none` (0)."""
+
+
 class ConfigError(Exception):
     """Bad configuration: the message is one line naming where, which key, what was expected and found."""
 
@@ -75,6 +79,8 @@ def settings_of(cls: type) -> list[Setting]:
 def type_name(t: type) -> str:
     if t is Duration:
         return "duration"
+    if t is Size:
+        return "size"
     if t is bool:
         return "bool"
     if t is int:
@@ -101,6 +107,37 @@ def parse_duration(text: str) -> Duration:
     return Duration(float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]i?)?b?\s*$", re.IGNORECASE)
+SIZE_MAX = 2**63 - 1  # what an int64 field carries
+
+
+def parse_size(text: str) -> Size:
+    """`10GB` → 10_000_000_000, `500MiB` → 524_288_000, `none` (or 0) → 0; ValueError for anything else."""
+    if text.strip().lower() == "none":
+        return Size(0)
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(text)
+    unit = (m.group(2) or "").lower()
+    scale = (1024 if unit.endswith("i") else 1000) ** ("_kmgtp".index(unit[0]) if unit else 0)
+    whole, _, frac = m.group(1).partition(".")
+    value = int(whole) * scale + int(frac or "0") * scale // 10 ** len(frac)
+    if int(frac or "0") * scale % 10 ** len(frac) or value > SIZE_MAX:
+        raise ValueError(text)  # a fraction of a byte, or more than an int64
+    return Size(value)
+
+
+def format_size(size: int) -> str:
+    """The shortest exact spelling `parse_size` reads back: `10 GB`, `500 MiB`, `1234 B`, `none`."""
+    if size <= 0:
+        return "none"
+    for power in range(5, 0, -1):
+        for base, suffix in ((1000, "B"), (1024, "iB")):
+            if size % base**power == 0:
+                return f"{size // base**power} {'KMGTP'[power - 1]}{suffix}"
+    return f"{size} B"
+
+
 def parse_env(t: type, text: str) -> Any:
     """Parse an environment string to the field's type; ValueError when it does not fit."""
     if t is bool:
@@ -116,6 +153,8 @@ def parse_env(t: type, text: str) -> Any:
         return float(text.strip())
     if t is Duration:
         return parse_duration(text)
+    if t is Size:
+        return parse_size(text)
     if typing.get_origin(t) is list:
         return [part.strip() for part in text.split(",") if part.strip()]
     return text
@@ -140,6 +179,12 @@ def coerce_file_value(t: type, value: Any) -> Any:
             return Duration(value)
         if isinstance(value, str):
             return parse_duration(value)
+        raise ValueError(value)
+    if t is Size:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SIZE_MAX:
+            return Size(value)
+        if isinstance(value, str):
+            return parse_size(value)
         raise ValueError(value)
     if typing.get_origin(t) is list:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -137,7 +138,19 @@ class Base(abc.ABC):
 
     @abc.abstractmethod
     async def quota(self, space_id: str) -> tuple[int, int]:
-        """(total bytes, 0 = unlimited; used bytes)."""
+        """(total bytes, 0 = unlimited; used bytes) of the space, whose own quota or the configured one."""
+
+    @abc.abstractmethod
+    async def set_quota(self, space_id: str, owner: str, total: int) -> None:
+        """Give the space its own quota (bytes, 0 = unlimited); a missing space is made for `owner` with it.
+
+        Every write that adds bytes to a space (upload commit, copy, restore) checks the
+        quota in the same step as the change, so concurrent writes never overshoot it.
+        """
+
+    async def free_bytes(self) -> int:
+        """Bytes the storage itself can still take (what an unlimited space reports as available)."""
+        return (await asyncio.to_thread(shutil.disk_usage, self.data_dir)).free
 
     @abc.abstractmethod
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:

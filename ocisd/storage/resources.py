@@ -62,7 +62,7 @@ class Node:
 class Space:
     id: str
     owner: str
-    quota: int  # bytes; 0 = unlimited
+    quota: int  # bytes as the space keeps it; 0 = unlimited, -1 = none of its own (the configured one applies)
 
 
 @dataclass(frozen=True)

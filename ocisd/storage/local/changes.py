@@ -23,16 +23,29 @@ def mime_of(name: str) -> str:
     return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
-def ensure_space(db: sqlite3.Connection, space_id: str, owner: str) -> Node:
+def ensure_space(db: sqlite3.Connection, space_id: str, owner: str, quota: int) -> Node:
+    """The space's root; a new space keeps `quota` (bytes, 0 = unlimited) as its own."""
     with transaction(db):
-        root = tree.get(db, space_id)
-        if root is None:
-            db.execute(
-                "INSERT INTO spaces(id, owner, quota, created) VALUES(?,?,?,?)", (space_id, owner, -1, int(time.time()))
-            )
-            root = Node(space_id, space_id, None, "", FOLDER, 0, time.time_ns(), tree.new_etag(), mime=FOLDER_MIME)
-            tree.insert(db, root)
+        root = tree.get(db, space_id) or _new_space(db, space_id, owner, quota)
         return fill(db, root, "/")
+
+
+def set_quota(db: sqlite3.Connection, space_id: str, owner: str, quota: int) -> None:
+    """Give the space its own quota (bytes, 0 = unlimited), making the space first if it is not there yet."""
+    with transaction(db):
+        if tree.get(db, space_id) is None:
+            _new_space(db, space_id, owner, quota)
+        else:
+            db.execute("UPDATE spaces SET quota=? WHERE id=?", (quota, space_id))
+
+
+def _new_space(db: sqlite3.Connection, space_id: str, owner: str, quota: int) -> Node:
+    db.execute(
+        "INSERT INTO spaces(id, owner, quota, created) VALUES(?,?,?,?)", (space_id, owner, quota, int(time.time()))
+    )
+    root = Node(space_id, space_id, None, "", FOLDER, 0, time.time_ns(), tree.new_etag(), mime=FOLDER_MIME)
+    tree.insert(db, root)
+    return root
 
 
 def mkdir(db: sqlite3.Connection, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node:
@@ -117,7 +130,7 @@ def copy(
     tokens: tuple[str, ...],
     shallow: bool,
     mtime: int,
-    quota_total: int,
+    default_quota: int,
 ) -> tuple[Node, bool]:
     with transaction(db, durable=False):  # checks, and the links listed as garbage-to-be
         s = locate_existing(db, src)
@@ -128,7 +141,7 @@ def copy(
         locks.check(db, dst.space, [d.path], tokens, recursive=d.node is not None, membership=True)
         originals = [node] if shallow or not node.is_folder else tree.subtree_nodes(db, node.id)
         size = sum(n.size for n in originals if n.type == FILE)
-        tree.check_quota(db, dst.space, size - (d.node.size if d.node else 0), quota_total)
+        tree.check_quota(db, dst.space, size - (d.node.size if d.node else 0), default_quota)
         copies, links = _plan_copy(originals, parent.id, d.name, mtime)
         garbage.mark(db, [new for _, new in links])
     # The writer thread runs this whole function, so nothing changes between the transactions.

@@ -56,17 +56,18 @@ class LocalDriver(Base):
 
     @property
     def _quota(self) -> int:
+        """The configured quota: what a new space keeps, and what a space made before per-space quotas follows."""
         return int(self.config.quota)
 
     async def ensure_space(self, space_id: str, owner: str) -> Node:
         node = await self._db.read(tree.get, space_id)
         if node is not None:
             return await self.stat(Ref(space=space_id, path="/"))
-        return await self._db.write(changes.ensure_space, space_id, owner)
+        return await self._db.write(changes.ensure_space, space_id, owner, self._quota)
 
     async def space(self, space_id: str) -> Space | None:
         row = await self._db.read(_space_row, space_id)
-        return Space(row[0], row[1], self._quota) if row else None
+        return Space(*row) if row else None
 
     async def stat(self, ref: Ref) -> Node:
         return _snapshot(self._here, existing, ref)
@@ -138,7 +139,10 @@ class LocalDriver(Base):
         return node, self._blobs.path(tree.blob_name(node.id, node.rev)) if node.rev else None
 
     async def quota(self, space_id: str) -> tuple[int, int]:
-        return self._quota, await self._db.read(tree.space_used, space_id)
+        return await self._db.read(_usage, space_id, self._quota)
+
+    async def set_quota(self, space_id: str, owner: str, total: int) -> None:
+        await self._db.write(changes.set_quota, space_id, owner, total)
 
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
         return await self._db.write(_bulk_create, parent, names, folders)
@@ -153,9 +157,13 @@ def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
         db.execute("COMMIT")
 
 
-def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str] | None:
+def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str, int] | None:
     row = db.execute("SELECT id, owner FROM spaces WHERE id=?", (space_id,)).fetchone()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], tree.stored_quota(db, space_id)) if row else None
+
+
+def _usage(db: sqlite3.Connection, space_id: str, default: int) -> tuple[int, int]:
+    return tree.space_quota(db, space_id, default), tree.space_used(db, space_id)
 
 
 def _same_space(src: Ref, dst: Ref) -> None:

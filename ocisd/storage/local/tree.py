@@ -205,8 +205,22 @@ def space_used(db: sqlite3.Connection, space: str) -> int:
     return int(row[0]) if row else 0
 
 
-def check_quota(db: sqlite3.Connection, space: str, delta: int, total: int) -> None:
-    """Refuse growing a space by `delta` bytes beyond `total` (0 = unlimited)."""
+def stored_quota(db: sqlite3.Connection, space: str) -> int:
+    """The quota kept with the space: bytes, 0 = unlimited, -1 = the driver's default (older spaces, or none)."""
+    row = db.execute("SELECT quota FROM spaces WHERE id=?", (space,)).fetchone()
+    return int(row[0]) if row and row[0] >= 0 else -1
+
+
+def space_quota(db: sqlite3.Connection, space: str, default: int) -> int:
+    """The space's quota in bytes, 0 = unlimited; `default` for a space that keeps none of its own."""
+    stored = stored_quota(db, space)
+    return default if stored < 0 else stored
+
+
+def check_quota(db: sqlite3.Connection, space: str, delta: int, default: int) -> None:
+    """Refuse growing a space by `delta` bytes beyond its quota: every write that adds bytes (uploads,
+    copies, restores) calls this inside its transaction, so the check and the change are one."""
+    total = space_quota(db, space, default)
     if total <= 0 or delta <= 0:
         return
     now_used = space_used(db, space)

@@ -33,13 +33,13 @@ def _conditions(loc: Located, opts: UploadOptions) -> None:
         raise errors.precondition("etag-mismatch", f"{loc.path} has another etag")
 
 
-def _admissible(db: sqlite3.Connection, ref: Ref, opts: UploadOptions, size: int, quota_total: int) -> Located:
+def _admissible(db: sqlite3.Connection, ref: Ref, opts: UploadOptions, size: int, default_quota: int) -> Located:
     loc = locate(db, ref)
     loc.parent_folder()
     _conditions(loc, opts)
     locks.check(db, ref.space, [loc.path], opts.lock_tokens, recursive=False, membership=loc.node is None)
     if size >= 0:
-        tree.check_quota(db, ref.space, size - (loc.node.size if loc.node else 0), quota_total)
+        tree.check_quota(db, ref.space, size - (loc.node.size if loc.node else 0), default_quota)
     return loc
 
 
@@ -50,8 +50,8 @@ def verify_staged(opts: UploadOptions, staged: Staged) -> None:
     checksums.verify(opts.checksum, {"SHA1": staged.sha1, "MD5": staged.md5, "ADLER32": staged.adler32})
 
 
-def check(db: sqlite3.Connection, ref: Ref, opts: UploadOptions, quota_total: int) -> bool:
-    return _admissible(db, ref, opts, opts.size, quota_total).node is not None
+def check(db: sqlite3.Connection, ref: Ref, opts: UploadOptions, default_quota: int) -> bool:
+    return _admissible(db, ref, opts, opts.size, default_quota).node is not None
 
 
 def commit(
@@ -61,11 +61,11 @@ def commit(
     opts: UploadOptions,
     staged: Staged,
     tmp_path: Path,
-    quota_total: int,
+    default_quota: int,
 ) -> tuple[Node, bool]:
     # Listing the new blob as garbage-to-be need not be durable: lost, it only leaks space.
     with transaction(db, durable=False):
-        loc = _admissible(db, ref, opts, staged.size, quota_total)
+        loc = _admissible(db, ref, opts, staged.size, default_quota)
         parent = loc.parent_folder()
         old = loc.node
         node_id = old.id if old else tree.new_id()

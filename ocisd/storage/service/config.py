@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from ocisd.config.schema import ConfigError, Duration, setting
+from ocisd.config.schema import ConfigError, Duration, Size, setting
 
 
 def parse_range(text: str) -> tuple[str, str]:
@@ -20,7 +20,11 @@ class StorageConfig:
     http_addr: str = setting("127.0.0.1:9158", "Data HTTP address: signed upload and download URLs.")
     debug_addr: str = setting("127.0.0.1:9159", "Debug address: /healthz, /readyz, /metrics.")
     driver: str = setting("local", "Storage driver: `local` (SQLite + local blobs) or `module:Class`.")
-    quota: int = setting(0, "Quota of each personal space in bytes; 0 = unlimited.")
+    quota: Size = setting(
+        Size(0),
+        "Quota a new space gets (`10GB`, `500MiB`, bytes; `none` or 0 = unlimited). A space keeps the quota it was"
+        " made with; `ocis users set-quota` changes one. Spaces made before per-space quotas follow this value.",
+    )
     data_url: str = setting("", "Base URL peers use for the data server; empty = http://<http_addr>.")
     transfer_expiry: Duration = setting(Duration(300.0), "How long a signed upload/download URL stays valid.")
     upload_expiration: Duration = setting(

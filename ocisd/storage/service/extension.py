@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc.aio
 
-from ocisd import addresses
+from ocisd import addresses, authz
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.extension import Context, Extension
+from ocisd.identity import Identity
 from ocisd.storage.driver import Base, driver_class, load
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
@@ -64,6 +66,11 @@ class StorageExtension(Extension):
         """Who may use which space on this service."""
         raise NotImplementedError
 
+    @staticmethod
+    def _privileged(ctx: Context) -> Callable[[Identity], bool]:
+        """The admin and the system user, and extensions acting with their service token."""
+        return lambda who: bool(who.service) or authz.is_privileged(who, ctx.shared)
+
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config
         home_range = parse_range(cfg.home_range)
@@ -77,7 +84,7 @@ class StorageExtension(Extension):
         self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
         await self.sessions.open()
         ctx.create_task(self.sessions.janitor(), "upload-janitor")
-        storage = StorageService(self.driver, spaces, transfers, self.sessions)
+        storage = StorageService(self.driver, spaces, transfers, self.sessions, self._privileged(ctx))
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
 
         def register(server: grpc.aio.Server) -> None:

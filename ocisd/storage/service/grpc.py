@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import grpc.aio
@@ -27,8 +28,16 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 class StorageService(SessionMethods, pb_grpc.StorageServicer):
-    def __init__(self, driver: Base, spaces: SpacePolicy, transfers: Transfers, sessions: UploadSessions) -> None:
+    def __init__(
+        self,
+        driver: Base,
+        spaces: SpacePolicy,
+        transfers: Transfers,
+        sessions: UploadSessions,
+        privileged: Callable[[Identity], bool],
+    ) -> None:
         self._driver = driver
+        self._privileged = privileged  # who may set quotas: the admin, extensions
         self._sessions = sessions
         self._spaces = spaces
         self._transfers = transfers
@@ -198,10 +207,39 @@ class StorageService(SessionMethods, pb_grpc.StorageServicer):
 
     @handled
     async def GetQuota(self, request: pb.GetQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:
+        if request.ref.space_id and not request.ref.node_id and self._privileged(caller()):
+            return await self._quota_of(request.ref.space_id)  # the admin looks at any user's space
         ref, _, _ = await self._ref(request.ref)
-        total, used = await self._driver.quota(ref.space)
-        remaining = max(total - used, 0) if total else 0
-        return pb.GetQuotaResponse(total=total, used=used, remaining=remaining, unlimited=total <= 0)
+        return await self._quota_of(ref.space)
+
+    @handled
+    async def SetSpaceQuota(self, request: pb.SetSpaceQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:
+        if not self._privileged(caller()):
+            raise errors.forbidden("only the admin sets quotas")
+        if request.total < 0:
+            raise errors.invalid("bad-quota", "total must be 0 (unlimited) or a number of bytes")
+        if not request.owner_id:
+            raise errors.invalid("bad-owner", "owner_id names no user")
+        space_id, owner = self._spaces.home(Identity(user_id=request.owner_id, username=request.owner_id))
+        if request.ref.space_id != space_id or request.ref.node_id:
+            raise errors.invalid("bad-space", "ref.space_id must be the owner's personal space")
+        space = await self._driver.space(space_id)
+        if space is not None and space.owner != owner:
+            raise errors.forbidden("the space belongs to someone else")
+        await self._driver.set_quota(space_id, owner, request.total)
+        return await self._quota_of(space_id)
+
+    async def _quota_of(self, space_id: str) -> pb.GetQuotaResponse:
+        total, used = await self._driver.quota(space_id)
+        space = await self._driver.space(space_id)
+        remaining = max(total - used, 0) if total > 0 else await self._driver.free_bytes()
+        return pb.GetQuotaResponse(
+            total=max(total, 0),
+            used=used,
+            remaining=remaining,
+            unlimited=total <= 0,
+            inherited=space is not None and space.quota < 0,
+        )
 
 
 class ProviderService(pb_grpc.ProviderServicer):

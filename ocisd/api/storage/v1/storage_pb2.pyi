@@ -364,16 +364,18 @@ class GetQuotaRequest(_message.Message):
     def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
 
 class GetQuotaResponse(_message.Message):
-    __slots__ = ("total", "used", "remaining", "unlimited")
+    __slots__ = ("total", "used", "remaining", "unlimited", "inherited")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
+    INHERITED_FIELD_NUMBER: _ClassVar[int]
     total: int
     used: int
     remaining: int
     unlimited: bool
-    def __init__(self, total: _Optional[int] = ..., used: _Optional[int] = ..., remaining: _Optional[int] = ..., unlimited: _Optional[bool] = ...) -> None: ...
+    inherited: bool
+    def __init__(self, total: _Optional[int] = ..., used: _Optional[int] = ..., remaining: _Optional[int] = ..., unlimited: _Optional[bool] = ..., inherited: _Optional[bool] = ...) -> None: ...
 
 class GetProviderInfoRequest(_message.Message):
     __slots__ = ()
@@ -528,3 +530,13 @@ class DeleteUploadSessionRequest(_message.Message):
 class DeleteUploadSessionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class SetSpaceQuotaRequest(_message.Message):
+    __slots__ = ("ref", "owner_id", "total")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    owner_id: str
+    total: int
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., owner_id: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...

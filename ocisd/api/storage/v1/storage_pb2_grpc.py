@@ -144,6 +144,11 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionResponse.FromString,
                 _registered_method=True)
+        self.SetSpaceQuota = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/SetSpaceQuota',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -297,6 +302,16 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSpaceQuota(self, request, context):
+        """Give a personal space its own quota (admins and extensions with a service token only;
+        others get PERMISSION_DENIED forbidden). A space not made yet is made with it; writes
+        already stored stay even when they exceed it. Answers like GetQuota. INVALID_ARGUMENT:
+        bad-quota (negative) | bad-owner (empty) | bad-space (not the owner's personal space).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -409,6 +424,11 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.DeleteUploadSession,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionResponse.SerializeToString,
+            ),
+            'SetSpaceQuota': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSpaceQuota,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1005,6 +1025,33 @@ class Storage:
             '/ocisd.storage.v1.Storage/DeleteUploadSession',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteUploadSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSpaceQuota(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/SetSpaceQuota',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.FromString,
             options,
             channel_credentials,
             insecure,
