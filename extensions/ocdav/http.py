@@ -22,6 +22,7 @@ from . import (
     propfind,
     proppatch,
     put,
+    report,
     status,
     tus,
     uploads,
@@ -44,6 +45,7 @@ HANDLERS: dict[str, Handler] = {
     "LOCK": lock.handle_lock,
     "UNLOCK": lock.handle_unlock,
     "POST": tus.create,
+    "REPORT": report.handle,
 }
 # Methods on /remote.php/dav/uploads/{user}/{id}: chunking NG and TUS sessions.
 UPLOAD_HANDLERS: dict[str, Handler] = {
