@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 
 import owncloud
 from pytest import MonkeyPatch
@@ -90,6 +91,13 @@ def test_legacy_chunks_in_any_order(dep: Deployment) -> None:
     assert put_chunk(dav, "any.bin", "7002", 0, **{"If-Match": '"stale"'}).status == 412
     assert hashlib.sha1(dav.request("GET", "any.bin").body).hexdigest() == SHA1
 
+    # All chunks at once: the file appears once, whole; every answer is a 201 or the file's.
+    with ThreadPoolExecutor(len(PARTS)) as pool:
+        answers = list(pool.map(lambda i: put_chunk(dav, "par.bin", "8", i), range(len(PARTS))))
+    assert {a.status for a in answers} == {201}, answers
+    assert len({a.headers["ETag"] for a in answers if "ETag" in a.headers}) == 1
+    assert hashlib.sha1(dav.request("GET", "par.bin").body).hexdigest() == SHA1
+
     # On /remote.php/webdav too, into a folder.
     assert dav.request("MKCOL", "sub").status == 201
     old = webdav_stack.DavStack(dav.root, "/remote.php/webdav", dav.auth, dav.proxied)
@@ -149,3 +157,11 @@ def test_stale_legacy_transfer_expires(dep: Deployment) -> None:
     # The rest of the transfer after its expiry never makes a file of the missing chunk.
     assert [put_chunk(dav, "old.bin", "3", i).status for i in range(1, len(PARTS))] == [201] * (len(PARTS) - 1)
     assert dav.request("PROPFIND", "old.bin", b"", {"Depth": "0"}).status == 404
+
+
+def test_legacy_upload_over_quota(dep: Deployment) -> None:
+    """The sessions' quota check holds for legacy chunks: 507 at the chunk that no longer fits, no file."""
+    dav = webdav_stack.start(dep, env={"STORAGE_USERS_QUOTA": str(CHUNK + CHUNK // 2)})
+    assert put_chunk(dav, "full.bin", "4", 0).status == 201
+    assert put_chunk(dav, "full.bin", "4", 1).status == 507
+    assert dav.request("PROPFIND", "full.bin", b"", {"Depth": "0"}).status == 404
