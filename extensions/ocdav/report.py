@@ -27,6 +27,7 @@ FILTER_FILES = xml.clark(xml.OC, "filter-files")
 SEARCH_FILES = xml.clark(xml.OC, "search-files")
 MAX_LIMIT = 1000  # what storage answers at most; a bigger oc:limit gets this many
 DEFAULT_LIMIT = 100
+NO_SEARCH = {"no-search": 501}  # a storage driver that cannot search
 
 
 def _requested(root: ET.Element) -> xml.PropfindRequest:
@@ -70,11 +71,11 @@ async def handle(dav: Dav) -> web.StreamResponse:
         raise DavError(400, "REPORT needs a body")
     query, paged = _query(root)
     query.ref.CopyFrom(ref(dav.path))
-    reply = await dav.gw.call("Search", query)
+    reply = await dav.gw.call("Search", query, overrides=NO_SEARCH)
     infos = list(reply.infos)
     while not paged and reply.infos and len(infos) < reply.total:  # every favorite, page by page
         query.offset = len(infos)
-        reply = await dav.gw.call("Search", query)
+        reply = await dav.gw.call("Search", query, overrides=NO_SEARCH)
         infos += reply.infos
     renderer = props.Renderer(_requested(root), dav.view())
     body = xml.multistatus(renderer.render(from_info(info)) for info in infos)
