@@ -10,7 +10,23 @@ from prometheus_client import CollectorRegistry, Counter
 from ocisd import identity
 from ocisd.logs import get_logger
 
-from . import chunking, copymove, delete, get, lock, mkcol, options, propfind, proppatch, put, status, tus, uploads
+from . import (
+    chunking,
+    copymove,
+    delete,
+    get,
+    legacy_chunking,
+    lock,
+    mkcol,
+    options,
+    propfind,
+    proppatch,
+    put,
+    report,
+    status,
+    tus,
+    uploads,
+)
 from .errors import DavError
 from .request import Dav, Services
 
@@ -29,6 +45,7 @@ HANDLERS: dict[str, Handler] = {
     "LOCK": lock.handle_lock,
     "UNLOCK": lock.handle_unlock,
     "POST": tus.create,
+    "REPORT": report.handle,
 }
 # Methods on /remote.php/dav/uploads/{user}/{id}: chunking NG and TUS sessions.
 UPLOAD_HANDLERS: dict[str, Handler] = {
@@ -68,7 +85,10 @@ def make_app(services: Services, metrics: CollectorRegistry) -> web.Application:
             who = identity.CURRENT.get()
             if who is None:
                 raise UNAUTHENTICATED
-            dav = Dav(request, services, who, target)
+            legacy = legacy_chunking.parse(request) if target is None else None
+            if legacy is not None:  # a v1 chunk: the request is about the file the chunks make up
+                handler = legacy_chunking.put
+            dav = Dav(request, services, who, target or (legacy.file if legacy else None))
             if target is None:  # upload folders take `If` as a condition on the assembled file
                 await dav.check_if()
             return await handler(dav)

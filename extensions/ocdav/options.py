@@ -7,7 +7,7 @@ from aiohttp import web
 from . import tus
 from .request import Dav
 
-ALLOW = "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, PROPPATCH, COPY, MOVE, MKCOL, LOCK, UNLOCK, POST"
+ALLOW = "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, PROPPATCH, COPY, MOVE, MKCOL, LOCK, UNLOCK, POST, REPORT"
 
 
 async def handle(dav: Dav) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
 from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions
@@ -155,6 +156,11 @@ class Base(abc.ABC):
     @abc.abstractmethod
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
         """Create many empty children at once (imports, benchmarks); returns how many."""
+
+    async def search(self, ref: Ref, pattern: str, favorites: bool, limit: int, offset: int) -> tuple[list[Node], int]:
+        """Below the folder `ref`: names containing `pattern` (case-insensitive), favorites only if asked;
+        a page of them with their paths, ordered by name, and how many there are in all."""
+        raise errors.StorageError(errors.Kind.UNSUPPORTED, "no-search", f"{type(self).__name__} cannot search")
 
 
 def driver_class(config: Any, key: str = "driver") -> type[Base]:

@@ -25,7 +25,7 @@ from ocisd.storage.resources import (
     check_name,
 )
 
-from . import changes, garbage, locks, tree, uploads
+from . import changes, garbage, locks, search, tree, uploads
 from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
@@ -110,6 +110,9 @@ class LocalDriver(Base):
 
     async def locks(self, ref: Ref) -> list[LockInfo]:
         return (await self.stat(ref)).locks
+
+    async def search(self, ref: Ref, pattern: str, favorites: bool, limit: int, offset: int) -> tuple[list[Node], int]:
+        return await self._db.read(search.search, ref, pattern, favorites, limit, offset)
 
     async def check_upload(self, ref: Ref, opts: UploadOptions) -> bool:
         return await self._db.read(uploads.check, ref, opts, self._quota)

@@ -28,7 +28,8 @@ class StorageConfig:
     data_url: str = setting("", "Base URL peers use for the data server; empty = http://<http_addr>.")
     transfer_expiry: Duration = setting(Duration(300.0), "How long a signed upload/download URL stays valid.")
     upload_expiration: Duration = setting(
-        Duration(86400.0), "How long a resumable upload session (TUS, chunking NG) lives; then its bytes are deleted."
+        Duration(86400.0),
+        "How long a resumable upload session (TUS, chunking NG, legacy chunking) lives; then its bytes are deleted.",
     )
     provider_id: str = setting("users", "Name of this storage provider (several may serve different spaces).")
     home_range: str = setting(

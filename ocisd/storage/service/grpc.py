@@ -24,6 +24,8 @@ from .transfer import Transfers, ref_claims
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
+DEFAULT_SEARCH = 100
+MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -105,6 +107,17 @@ class StorageService(SessionMethods, pb_grpc.StorageServicer):
         token = base64.urlsafe_b64encode(kids[-1].name.encode()).decode() if more and kids else ""
         reply = pb.ListContainerResponse(info=resource_info(folder, owner), next_page_token=token)
         add_infos(reply.infos, kids, owner)
+        return reply
+
+    @handled
+    async def Search(self, request: pb.SearchRequest, context: Ctx) -> pb.SearchResponse:
+        ref, _, owner = await self._ref(request.ref)
+        if request.offset < 0:
+            raise errors.invalid("bad-offset", "offset must not be negative")
+        limit = min(request.limit, MAX_SEARCH) if request.limit > 0 else DEFAULT_SEARCH
+        found, total = await self._driver.search(ref, request.pattern, request.favorites, limit, request.offset)
+        reply = pb.SearchResponse(total=total)
+        add_infos(reply.infos, found, owner)
         return reply
 
     @handled

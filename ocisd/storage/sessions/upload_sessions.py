@@ -88,9 +88,13 @@ class UploadSessions:
     async def create(self, session: Session) -> Session:
         """Store a new session (its checks already done by the caller)."""
         check_session_name(session.name)
-        # Folder first: a crash before the record leaves only a folder that `open` sweeps.
-        await asyncio.to_thread(self.files.create, session.id)
-        await self.records.insert(session, int(time.time()))
+        async with self._lock(session.id):  # a namesake created meanwhile keeps its folder
+            live = await self.records.get(session.id)
+            if live is not None and live.expires > time.time():
+                raise errors.exists(f"upload session {session.name} exists")
+            # Folder first: a crash before the record leaves only a folder that `open` sweeps.
+            await asyncio.to_thread(self.files.create, session.id)
+            await self.records.insert(session, int(time.time()))
         return session
 
     def new(

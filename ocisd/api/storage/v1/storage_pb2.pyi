@@ -540,3 +540,25 @@ class SetSpaceQuotaRequest(_message.Message):
     owner_id: str
     total: int
     def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., owner_id: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("ref", "pattern", "favorites", "limit", "offset")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    FAVORITES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    pattern: str
+    favorites: bool
+    limit: int
+    offset: int
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., pattern: _Optional[str] = ..., favorites: _Optional[bool] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("infos", "total")
+    INFOS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    infos: _containers.RepeatedCompositeFieldContainer[ResourceInfo]
+    total: int
+    def __init__(self, infos: _Optional[_Iterable[_Union[ResourceInfo, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...

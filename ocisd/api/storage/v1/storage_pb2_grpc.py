@@ -149,6 +149,11 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/Search',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -312,6 +317,12 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Search(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -429,6 +440,11 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.SetSpaceQuota,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1052,6 +1068,33 @@ class Storage:
             '/ocisd.storage.v1.Storage/SetSpaceQuota',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SetSpaceQuotaRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetQuotaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/Search',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.FromString,
             options,
             channel_credentials,
             insecure,
