@@ -118,6 +118,10 @@ class _BlobResponse(web.FileResponse):
         self.headers[hdrs.ETAG] = f'"{self._node.etag}"'
 
     async def prepare(self, request: web.BaseRequest) -> Any:
+        if self.prepared:
+            # Sent already on the in-process hop (ocdav answers with it); the front server prepares
+            # every answer once more, and FileResponse would open and send the file again.
+            return await web.StreamResponse.prepare(self, request)
         # The handler answered the conditionals with our etag: aiohttp must not judge them by the blob file's.
         return await super().prepare(_plain_request(request, self._node))
 
