@@ -5,7 +5,8 @@ Every extension that answers an OCS API (frontend, ocs, sharing) answers through
 v1 answers HTTP 200 with `statuscode` 100 on success and carries failures in
 `meta` (HTTP 200, but 401 for 997), as ownCloud 10 did; v2 reports 200, 401,
 404, 500 or 400 in both `statuscode` and the HTTP status. `?format=json` (or an Accept header
-asking for JSON) selects JSON; XML otherwise.
+asking for JSON) selects JSON; XML otherwise. XML writes booleans as `1`/`0`, as
+ownCloud's PHP did (clients parse capabilities that way); JSON keeps `true`/`false`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _xml(value: Any, indent: str = "  ") -> str:
         inner = "".join(f"{indent}<element>{_xml(v, indent + '  ')}</element>\n" for v in value)
         return "\n" + inner + indent[:-2] if inner else ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "1" if value else "0"
     return escape("" if value is None else str(value))
 
 

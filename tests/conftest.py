@@ -1,10 +1,33 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support import tools
 from tests.support.harness import Deployment, deployment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tools(*names): the external programs a test drives (tests/support/tools.py)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture starts a deployment: a missing client fails the test at once.
+    for mark in item.iter_markers("tools"):
+        for tool in mark.args:
+            tools.require(tool)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A skip hides a test that never ran: it fails the run unless missing tools are allowed.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and os.environ.get(tools.ALLOW) != "1" and session.exitstatus == 0:
+        reporter.write_line(f"{skipped} skipped: a skip is a failure unless {tools.ALLOW}=1", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

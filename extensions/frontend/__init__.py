@@ -1,4 +1,4 @@
-"""frontend: the OCS capabilities and user endpoints desktop clients ask first."""
+"""frontend: the OCS capabilities, user and config endpoints desktop clients ask first."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class Frontend(Extension):
         "/ocs/v2.php/cloud/capabilities",
         "/ocs/v1.php/cloud/user",
         "/ocs/v2.php/cloud/user",
+        "/ocs/v1.php/config",
+        "/ocs/v2.php/config",
     )
 
     @classmethod
@@ -25,4 +27,4 @@ class Frontend(Extension):
         upload_checksum(config)
 
     async def start(self, ctx: Context) -> None:
-        await ctx.serve_http(make_app(ctx.config, ctx.registry, ctx.rpc))
+        await ctx.serve_http(make_app(ctx.config, ctx.registry, ctx.rpc, ctx.shared))

@@ -39,7 +39,7 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
     routes = live_routes(registry)
     files: dict[str, Any] = {
         "bigfilechunking": UPLOADS_ROUTE in routes,  # desktop clients use chunking NG only with this true
-        "blacklisted_files": [".htaccess"],
+        "blacklisted_files": [],  # nothing refuses such names on upload, so none is promised
         "privateLinks": False,
         "undelete": False,
         "versioning": False,

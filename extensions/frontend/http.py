@@ -1,4 +1,4 @@
-"""OCS endpoints of the frontend: capabilities and the current user."""
+"""OCS endpoints of the frontend: capabilities, the current user and the server config."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ocisd import identity, product
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.bus.registry import Registry
+from ocisd.config.shared import SharedConfig
 from ocisd.logs import get_logger
 from ocisd.ocs import UNAUTHORISED, quota_object, respond
 from ocisd.rpc.client import RpcClients
@@ -22,7 +23,13 @@ PREFIXES = ("/ocs/v1.php", "/ocs/v2.php")
 log = get_logger("frontend")
 
 
-def make_app(cfg: FrontendConfig, registry: Registry, rpc: RpcClients) -> web.Application:
+def server_config(shared: SharedConfig) -> dict[str, str]:
+    """`/config` as oCIS answers it: the public URL as host, ssl as text."""
+    ssl = "true" if shared.url.lower().startswith("https://") else "false"
+    return {"version": "1.7", "website": "ownCloud", "host": shared.url, "contact": "", "ssl": ssl}
+
+
+def make_app(cfg: FrontendConfig, registry: Registry, rpc: RpcClients, shared: SharedConfig) -> web.Application:
     async def user_quota() -> dict[str, Any] | None:
         try:
             reply = await rpc.stub("gateway", pb_grpc.StorageStub).GetQuota(pb.GetQuotaRequest())
@@ -49,8 +56,12 @@ def make_app(cfg: FrontendConfig, registry: Registry, rpc: RpcClients) -> web.Ap
             data["quota"] = quota
         return respond(request, data)
 
+    async def get_config(request: web.Request) -> web.Response:
+        return respond(request, server_config(shared))
+
     app = web.Application()
     for prefix in PREFIXES:
         app.router.add_get(f"{prefix}/cloud/capabilities", get_capabilities)
         app.router.add_get(f"{prefix}/cloud/user", get_user)
+        app.router.add_get(f"{prefix}/config", get_config)
     return app

@@ -8,6 +8,7 @@ import grpc
 import grpc.aio
 
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.api.identity.v1.contract import valid_email
 from ocisd.api.storage.v1 import storage_pb2, storage_pb2_grpc
 from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.ocs import EXISTS, INVALID, NOT_FOUND, SERVER_ERROR, UNAUTHORISED, quota_object
@@ -18,6 +19,15 @@ class OcsFailure(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+# ownCloud refuses a malformed e-mail address with 102 on create and edit (v2: 400), before storing anything.
+BAD_EMAIL = 102
+
+
+def check_email(address: str) -> None:
+    if not valid_email(address):
+        raise OcsFailure(BAD_EMAIL, "invalid email address")
 
 
 _CODES = {
@@ -71,6 +81,7 @@ class Provisioning:
     async def create_user(self, name: str, password: str, email: str, display_name: str, groups: list[str]) -> None:
         if not name or not password:
             raise OcsFailure(INVALID, "userid and password are required")
+        check_email(email)
         user = await self.users.CreateUser(
             users_pb2.CreateUserRequest(username=name, password=password, email=email, display_name=display_name)
         )
@@ -83,6 +94,7 @@ class Provisioning:
         if key == "password":
             await self.users.SetPassword(users_pb2.SetPasswordRequest(id=user.id, password=value))
         elif key == "email":
+            check_email(value)
             await self.users.UpdateUser(users_pb2.UpdateUserRequest(id=user.id, email=value))
         elif key in ("display", "displayname"):
             await self.users.UpdateUser(users_pb2.UpdateUserRequest(id=user.id, display_name=value))

@@ -1,4 +1,4 @@
-"""The front connection: aiohttp's HTTP/1.1 protocol plus a header read timeout (408) and 431.
+"""The front connection: aiohttp's HTTP/1.1 protocol plus a header read timeout (408), 431 and lingering close.
 
 aiohttp has no timeout for a client that sends its request headers slowly
 (slowloris); its keep-alive timer only closes idle connections. Each
@@ -6,6 +6,9 @@ connection here starts a timer when the first byte of a request arrives (or
 when it opens) and stops it when the headers are complete and the handler
 runs. On expiry a connection that sent part of a request gets `408` and is
 closed; one that sent nothing is closed silently, like an idle keep-alive.
+Every answer given before the request was read (408, and aiohttp's own 400 and
+431) ends in a lingering close (`linger.py`), so the client reads it instead of
+a reset.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from ocisd.logs import get_logger
+
+from .linger import Lingering
 
 Limits = Callable[[], tuple[int, float]]  # → (max header size, header timeout), read per connection
 ErrorHook = Callable[[web.BaseRequest, int, BaseException | None], None]
@@ -48,6 +53,8 @@ class FrontProtocol(RequestHandler):
         self._busy = False
         self._got_bytes = False
         self._timing = True
+        self._refused = False  # aiohttp answers an unreadable request: linger once it is written
+        self._lingering: Lingering | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -58,9 +65,26 @@ class FrontProtocol(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm()
+        if self._lingering is not None:
+            self._lingering.close()
         super().connection_lost(exc)
 
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        if self._lingering is not None:
+            self._lingering.close()
+        await super().shutdown(timeout)
+
+    def _linger(self) -> None:
+        """Take the transport from aiohttp, which stops serving it, and close it lingering."""
+        transport, self.transport = self.transport, None
+        self.force_close()
+        if isinstance(transport, asyncio.Transport) and not transport.is_closing():
+            self._lingering = Lingering(transport, self._loop)
+
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering.discard(data)
+            return
         if self._quickack is not None:
             # Clients like Qt's (the desktop client) write a request's head and body separately,
             # and Nagle holds the body until the head is acknowledged; Linux delays that ACK by
@@ -101,22 +125,26 @@ class FrontProtocol(RequestHandler):
         self._timer = None
         if self._busy or self.transport is None:
             return
-        if self._got_bytes:
-            self.transport.write(_408)
-        self.force_close()
-        self.transport.close()
+        if not self._got_bytes:
+            self.force_close()
+            return
+        self.transport.write(_408)
+        self._linger()
 
     def handle_error(
         self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
     ) -> web.StreamResponse:
         if isinstance(exc, LineTooLong) or "too many headers" in str(exc).lower():
             status, message = 431, "431 Request Header Fields Too Large"
+        self._refused = status < 500
         self._on_error(request, status, exc)
         return super().handle_error(request, status, exc, message)
 
     def log_access(self, request: web.BaseRequest, response: web.StreamResponse, time: float | None) -> None:
-        """The response is written: the access log's moment."""
+        """The response is written: the access log's moment, and a refused request's lingering close."""
         self._on_done(request, response)
+        if self._refused:
+            self._linger()
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         """aiohttp's own error lines go to debug: `on_error` reports what matters, once."""

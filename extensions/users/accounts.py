@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from ocisd.api.identity.v1.contract import InvalidValue, NotFound, key, validate
+from ocisd.api.identity.v1.contract import InvalidValue, NotFound, key, valid_email, validate
 from ocisd.directory import Directory
 
 from .backends import Base, TokenRecord, UserRecord
@@ -29,9 +29,11 @@ def _check_password(password: str) -> None:
         raise InvalidValue(f"password must be 1 to {MAX_PASSWORD} characters")
 
 
-def _check_fields(*values: str | None) -> None:
-    if any(v is not None and len(v) > MAX_FIELD for v in values):
+def _check_fields(display_name: str | None, email: str | None) -> None:
+    if any(v is not None and len(v) > MAX_FIELD for v in (display_name, email)):
         raise InvalidValue(f"display name and email must be at most {MAX_FIELD} characters")
+    if email is not None and not valid_email(email):
+        raise InvalidValue(f"not a valid e-mail address: {email!r}")
 
 
 def _token_hash(secret: str) -> str:

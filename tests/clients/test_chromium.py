@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
+from tests.support import tools
 from tests.support.harness import Deployment
 from tests.support.proxy import wait_routed
 
-CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARGS = [
     "--no-sandbox",
@@ -23,7 +20,6 @@ ARGS = [
 ]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian package chromium is not installed (apt-get install chromium)")
 def test_hello_page_greets_in_chromium_through_the_proxy(dep: Deployment) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -32,7 +28,7 @@ def test_hello_page_greets_in_chromium_through_the_proxy(dep: Deployment) -> Non
     wait_routed(proxy, "/hello/")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=tools.require("chromium"), args=ARGS)
         try:
             page = browser.new_context(ignore_https_errors=True).new_page()
             response = page.goto(f"https://{proxy}/hello/")

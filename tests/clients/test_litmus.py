@@ -8,24 +8,16 @@ extension in its own process under supervisord.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
-import pytest
-
 from tests.core.test_supervisor import Sup
-from tests.support import webdav_stack
+from tests.support import tools, webdav_stack
 from tests.support.harness import Deployment
 
 SUITES = "basic copymove props locks http"
 SUMMARY = re.compile(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed")
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("litmus") is None, reason="Debian package litmus is not installed"),
-    pytest.mark.skipif(
-        not webdav_stack.front_door_installed(), reason="litmus runs through proxy + auth-basic, not installed here"
-    ),
-]
+pytestmark = tools.needs("litmus")
 
 
 def run_litmus(url: str, user: str, password: str, cwd: str) -> dict[str, tuple[int, int]]:

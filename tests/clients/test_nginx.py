@@ -8,19 +8,16 @@ loopback addresses and a generated certificate swapped in.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from functools import partial
 from pathlib import Path
 
-import pytest
-
 from extensions.proxy.tls import create_self_signed
+from tests.support import tools
 from tests.support.harness import Deployment, Proc, deployment, free_port, metric_value, wait_until
 from tests.support.proxy import request, wait_routed
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
-NGINX = shutil.which("nginx") or (Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
 CLIENT = "127.0.0.10"
 LOGGED = re.compile(r"request_id=[0-9a-f]{32} client_ip=" + re.escape(CLIENT))
 MAIN = """\
@@ -63,7 +60,6 @@ def start_ocisd_host(dep: Deployment) -> str:
     return addr
 
 
-@pytest.mark.skipif(NGINX is None, reason="Debian package nginx is not installed (apt-get install nginx)")
 def test_nginx_balances_over_two_ocisd_proxies(dep: Deployment) -> None:
     with deployment() as other:
         proxies = [start_ocisd_host(dep), start_ocisd_host(other)]
@@ -79,7 +75,7 @@ def test_nginx_balances_over_two_ocisd_proxies(dep: Deployment) -> None:
         log = dep.logs / "nginx.log"
         with open(log, "wb") as fh:
             popen = subprocess.Popen(
-                [str(NGINX), "-p", str(root), "-c", str(conf), "-e", str(root / "error.log")],
+                [tools.require("nginx"), "-p", str(root), "-c", str(conf), "-e", str(root / "error.log")],
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

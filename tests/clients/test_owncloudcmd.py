@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import xml.etree.ElementTree as ET
@@ -24,11 +23,11 @@ from urllib.parse import quote
 import pytest
 
 from tests.core.test_supervisor import Sup
-from tests.support import webdav_stack
+from tests.support import tools, webdav_stack
 from tests.support.harness import Deployment, wait_until
 from tests.support.identity import add_user
 
-pytestmark = pytest.mark.skipif(shutil.which("owncloudcmd") is None, reason="owncloud-client-cmd is not installed")
+pytestmark = tools.needs("owncloudcmd")
 
 FRONT = "users,groups,auth-basic,proxy,frontend"
 ACCESS = re.compile(r"msg=request method=(\S+) path=(\"(?:[^\"\\]|\\.)*\"|\S+) status=(\d+) bytes_in=(\d+)")

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import filecmp
 import os
-import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 from ocisd import identity
-from tests.support import webdav_stack
+from tests.support import tools, webdav_stack
 from tests.support.harness import Deployment
 
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="Debian package rclone is not installed")
+pytestmark = tools.needs("rclone")
 
 NAMES = ["Übersicht", "日本語", "emoji 😀", unicodedata.normalize("NFD", "café"), "plain"]
 

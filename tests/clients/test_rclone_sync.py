@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.clients.test_rclone import make_tree, rclone, remote_env
-from tests.support import webdav_stack
+from tests.support import tools, webdav_stack
 from tests.support.harness import Deployment
 
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="Debian package rclone is not installed")
+pytestmark = tools.needs("rclone")
 FAST = ("--transfers", "8", "--checkers", "8")
 
 

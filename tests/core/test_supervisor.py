@@ -208,7 +208,6 @@ async def greet_through_registry(dep: Deployment) -> str:
         await node.close()
 
 
-@pytest.mark.skipif("proxy" not in installed(), reason="greets through the runtime need the proxy extension")
 def test_mixed_mode_runtime_and_supervised_hello(dep: Deployment, sup: Sup) -> None:
     others = ["bus", "proxy"]
     mixed = {"OCIS_RUN_EXTENSIONS": "bus,proxy,hello", "OCIS_EXCLUDE_RUN_EXTENSIONS": "hello", "PROXY_TLS": "false"}

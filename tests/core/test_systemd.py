@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,19 +13,15 @@ from pathlib import Path
 import pytest
 
 from ocisd.supervisor.config import MIN_FDS
+from tests.support import tools
 from tests.support.harness import Deployment
-
-ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None, reason="systemd-analyze is absent (Debian package systemd; scripts/test installs it)"
-)
 
 
 def verify(dep: Deployment, units: Path, user: bool) -> None:
     # An instance of the template, as systemctl would start it.
     (units / "ocisd@hello.service").symlink_to("ocisd@.service")
     env = dict(dep.env)
-    args = [str(ANALYZE), "--man=no"]
+    args = [tools.require("systemd-analyze"), "--man=no"]
     if user:
         runtime_dir = dep.root / "xdg"
         runtime_dir.mkdir(mode=0o700)
@@ -44,7 +39,6 @@ def verify(dep: Deployment, units: Path, user: bool) -> None:
     assert (res.returncode, res.stdout + res.stderr) == (0, "")
 
 
-@needs_analyze
 @pytest.mark.parametrize("user", [False, True], ids=["system", "user"])
 def test_units_verify(dep: Deployment, user: bool) -> None:
     units = dep.root / "units"

@@ -107,3 +107,44 @@ def test_preferred_upload_checksum_is_configurable(dep: Deployment) -> None:
     status, text = fetch(dep, "/ocs/v2.php/cloud/capabilities?format=json", token_for(dep, "einstein"))
     assert status == 200
     assert json.loads(text)["ocs"]["data"]["capabilities"]["checksums"]["preferredUploadType"] == "MD5"
+
+
+def test_xml_writes_booleans_as_one_and_zero_json_as_true_and_false(dep: Deployment) -> None:
+    dep.start_runtime("bus,frontend")
+    token = token_for(dep, "einstein")
+    for version in ("v1", "v2"):
+        for query in ("", "?format=xml"):
+            status, text = fetch(dep, f"/ocs/{version}.php/cloud/capabilities{query}", token)
+            caps = ET.fromstring(text).find("data/capabilities")
+            assert status == 200 and caps is not None, text
+            assert caps.findtext("core/status/installed") == "1"
+            assert caps.findtext("core/status/maintenance") == "0"
+            assert caps.findtext("files/favorites") == "1" and caps.findtext("files/versioning") == "0"
+            assert "true" not in text and "false" not in text
+    caps = json.loads(fetch(dep, "/ocs/v2.php/cloud/capabilities?format=json", token)[1])["ocs"]["data"]
+    assert caps["capabilities"]["core"]["status"]["installed"] is True
+    assert caps["capabilities"]["files"]["versioning"] is False
+
+
+def test_config_answers_as_ocis_in_both_formats_and_versions(dep: Deployment) -> None:
+    dep.env["OCIS_URL"] = "https://cloud.example.com"
+    dep.start_runtime("bus,frontend")
+    token = token_for(dep, "einstein")
+    expected = {
+        "version": "1.7",
+        "website": "ownCloud",
+        "host": "https://cloud.example.com",
+        "contact": "",
+        "ssl": "true",
+    }
+    status, text = fetch(dep, "/ocs/v1.php/config?format=json", token)
+    ocs = json.loads(text)["ocs"]
+    assert (status, ocs["meta"]["statuscode"], ocs["data"]) == (200, 100, expected)
+    status, text = fetch(dep, "/ocs/v2.php/config?format=json", token)
+    ocs = json.loads(text)["ocs"]
+    assert (status, ocs["meta"]["statuscode"], ocs["data"]) == (200, 200, expected)
+    for version, code in (("v1", "100"), ("v2", "200")):
+        status, text = fetch(dep, f"/ocs/{version}.php/config", token)
+        root = ET.fromstring(text)
+        assert (status, root.findtext("meta/statuscode")) == (200, code)
+        assert {child.tag: child.text or "" for child in root.find("data") or []} == expected

@@ -78,3 +78,31 @@ def test_non_admin_is_refused_but_gets_its_signing_key() -> None:
         assert again == body["data"]["signing-key"]
         other = token_for(dep, identity.Identity(user_id="u-78", username="bohr"))
         assert ocs(dep, "GET", "/ocs/v1.php/cloud/user/signing-key", other)[1]["data"]["signing-key"] != again
+
+
+def test_invalid_email_is_refused_on_create_and_edit_and_nothing_is_stored() -> None:
+    with identity_deployment() as dep:
+        dep.start_runtime(RUN)
+        adm = admin_token(dep)
+        bad = ["not-an-email", "a@b", "two words@example.org", "a@@example.org", "a@example..org"]
+        for version, status, code in (("v1", 200, 102), ("v2", 400, 400)):
+            for address in bad:
+                form = {"userid": f"lise-{version}", "password": "fission-38", "email": address}
+                reply = ocs(dep, "POST", f"/ocs/{version}.php/cloud/users", adm, form)
+                assert (reply[0], reply[1]["meta"]["statuscode"]) == (status, code), (address, reply)
+        assert not {"lise-v1", "lise-v2"} & set(ocs(dep, "GET", "/ocs/v1.php/cloud/users", adm)[1]["data"]["users"])
+
+        form = {"userid": "lise", "password": "fission-38", "email": "lise@example.org"}
+        assert ocs(dep, "POST", "/ocs/v1.php/cloud/users", adm, form)[1]["meta"]["statuscode"] == 100
+        for version, status, code in (("v1", 200, 102), ("v2", 400, 400)):
+            for address in bad:
+                edit = {"key": "email", "value": address}
+                reply = ocs(dep, "PUT", f"/ocs/{version}.php/cloud/users/lise", adm, edit)
+                assert (reply[0], reply[1]["meta"]["statuscode"]) == (status, code), (address, reply)
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/lise", adm)[1]["data"]["email"] == "lise@example.org"
+        # An empty address clears it, as before.
+        assert ocs(dep, "PUT", "/ocs/v2.php/cloud/users/lise", adm, {"key": "email", "value": ""})[0] == 200
+        assert ocs(dep, "GET", "/ocs/v1.php/cloud/users/lise", adm)[1]["data"]["email"] == ""
+        # The users extension itself holds the same rule, for every other client of the identity API.
+        res = dep.ocis("users", "add", "otto", "--password-stdin", "--email", "a@b", input="hahn-1879\n")
+        assert res.returncode != 0 and "not a valid e-mail address" in res.stderr, res.stderr

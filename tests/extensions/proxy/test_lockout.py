@@ -11,8 +11,6 @@ from tests.support import webdav_stack
 from tests.support.harness import deployment
 from tests.support.webdav_stack import ADMIN, PASSWORD, DavStack
 
-pytestmark = pytest.mark.skipif(not webdav_stack.front_door_installed(), reason="needs the proxy and auth-basic")
-
 
 @pytest.fixture(scope="module")
 def dav() -> Iterator[DavStack]:

@@ -2,13 +2,14 @@
 
 The error kinds the services answer with, each with its gRPC status code and
 the `ocisd-reason` trailing metadata naming it (a servicer method answers them
-through `handled`), and the rules for user and group names: which are valid,
-and the key that makes them case-insensitive.
+through `handled`), the rules for user and group names: which are valid,
+and the key that makes them case-insensitive, and which e-mail addresses are valid.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from typing import ClassVar
 
@@ -19,6 +20,8 @@ from ocisd.rpc.errors import Answering
 
 REASON_METADATA = "ocisd-reason"
 MAX_NAME = 255
+# local@domain.tld: no white space, one @, a domain of two or more non-empty labels.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 class Kind(enum.Enum):
@@ -97,3 +100,8 @@ def validate(name: str, what: str = "username") -> str:
 def key(name: str) -> str:
     """The case-insensitive identity of a name (Unicode case folding, not only ASCII)."""
     return unicodedata.normalize("NFC", name).casefold()
+
+
+def valid_email(address: str) -> bool:
+    """Whether `address` may be stored as a user's e-mail; empty means none and is valid."""
+    return not address or EMAIL.fullmatch(address) is not None
