@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
@@ -29,6 +28,7 @@ from ocisd.storage.service.config import StorageConfig
 from tests.support import webdav_stack
 from tests.support.harness import Deployment
 from tests.support.identity import add_user, call, identity_deployment, ocis_ok, token_for
+from tests.support.tools import needs
 
 DEFAULT = 10_000_000  # STORAGE_USERS_QUOTA of the deployment: "10MB"
 KIB = 1024
@@ -226,7 +226,7 @@ def test_a_bad_default_is_refused_at_start(stack: tuple[Deployment, webdav_stack
     assert "STORAGE_USERS_QUOTA" in res.stderr
 
 
-@pytest.mark.skipif(shutil.which("owncloudcmd") is None, reason="owncloud-client-cmd is not installed")
+@needs("owncloudcmd")
 def test_desktop_client_over_quota_uploads_what_fits_and_no_partial_file(
     stack: tuple[Deployment, webdav_stack.DavStack], tmp_path: Path
 ) -> None:
