@@ -54,7 +54,7 @@ class Registry:
             listener(change, record)
 
     def handle(self, msg: Message) -> None:
-        """Apply one bus message (announce, heartbeat or bye)."""
+        """Apply one bus message (announce, heartbeat, bye, or a record of the broker's snapshot)."""
         rec = msg.record
         if rec is None:
             return
@@ -64,7 +64,7 @@ class Registry:
                 del self._entries[rec.instance]
                 self._notify("removed", entry.record)
             return
-        self._upsert(rec, local=False)
+        self._upsert(rec, local=False, age=msg.age)
 
     def put_local(self, record: InstanceRecord) -> None:
         self._upsert(record, local=True)
@@ -74,12 +74,14 @@ class Registry:
         if entry is not None:
             self._notify("removed", entry.record)
 
-    def _upsert(self, rec: InstanceRecord, local: bool) -> None:
+    def _upsert(self, rec: InstanceRecord, local: bool, age: float = 0.0) -> None:
+        """`age`: how long ago the record was heard (a snapshot's); it expires as if heard then."""
+        seen = time.monotonic() - age
         old = self._entries.get(rec.instance)
-        if old is not None and old.local and not local:
-            old.last_seen = time.monotonic()
+        if old is not None and (old.local and not local or old.last_seen > seen):
+            old.last_seen = max(old.last_seen, seen)
             return
-        self._entries[rec.instance] = Entry(rec, time.monotonic(), local)
+        self._entries[rec.instance] = Entry(rec, seen, local)
         if old is None:
             self._notify("added", rec)
         elif old.record != rec:

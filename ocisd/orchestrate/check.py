@@ -147,7 +147,7 @@ async def run_check(
     try:
         await asyncio.to_thread(dep.start)
         node = Node(loader.load(None, None, installed(), dep.env).shared)
-        await node.start()
+        await node.start(snapshot=True)
         try:
             greets = Greets(f"http://{dep.addr('hello', 'http_addr')}/api/v0/greet")
             files = Files(f"https://{dep.addr('proxy', 'http_addr')}", ADMIN, ADMIN_PASSWORD, seed)
