@@ -153,3 +153,26 @@ def test_sync_answer_carries_only_checked_records() -> None:
     ):
         with pytest.raises(MessageError):
             decode([b"snapshot.n1", json.dumps(bad).encode()])
+
+
+def test_broker_sigkill_does_not_empty_the_registries(dep: Deployment) -> None:
+    """Regression: a broker SIGKILLed and back within a few seconds expired every instance in every
+    registry (no heartbeat for three intervals), so calls failed UNAVAILABLE until the next heartbeats.
+    A silent bus says nothing about the instances: calls keep succeeding through the outage and after."""
+    broker = dep.start_extension("bus")
+    storage = dep.start_extension("storage-users")
+    stack = Stack(dep, storage, dep.start_extension("gateway"))
+    try:
+        wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest()), 20, what="gateway routes to storage-users")
+        broker.kill()
+        outage_end = time.monotonic() + 4.0  # longer than three missed heartbeats
+        while time.monotonic() < outage_end:
+            assert stack.call("GetHome", pb.GetHomeRequest()).space_id
+            time.sleep(0.05)
+        dep.start_extension("bus")
+        for _ in range(40):  # across the heartbeats that follow the broker's return
+            assert stack.call("GetHome", pb.GetHomeRequest()).space_id
+            time.sleep(0.05)
+    finally:
+        stack.close()
+    assert metric_value(dep.metrics("gateway"), CALLS, 'code="UNAVAILABLE",extension="storage-users",path="none"') == 0
