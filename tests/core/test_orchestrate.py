@@ -31,7 +31,8 @@ def processes_under(root: str) -> list[int]:
 @pytest.mark.parametrize("mode", ["supervisor", "runtime"])
 def test_orchestrate_check_passes(mode: str) -> None:
     res = subprocess.run(
-        [str(BIN / "ocis"), "orchestrate", "check", "--mode", mode, "--duration", "20", "--seed", "1"],
+        [str(BIN / "ocis"), "orchestrate", "check", "--mode", mode, "--duration", "20", "--seed", "1"]
+        + ["--extensions", "bus,proxy,storage-users"],
         capture_output=True,
         text=True,
         timeout=180,
