@@ -33,7 +33,7 @@ VERIFY_TIMEOUT = 10.0  # per request of the final check
 VERIFY_LIMIT = 60.0  # the final check gives up on reads the deployment keeps failing to answer
 VERIFY_RETRY = 0.5
 VERIFY_PARALLEL = 8
-TRANSIENT = (502, 503, 504)  # answers that say nothing about the file
+TRANSIENT = (425, 502, 503, 504)  # answers that say nothing of the file: still processing, or unreachable
 
 
 @dataclass
@@ -152,7 +152,7 @@ class Files(Workload):
 
     async def _readable(self, session: aiohttp.ClientSession, upload: Upload, deadline: float) -> bool:
         """Whether one of the upload's paths serves its content. A read the deployment could not
-        answer at the moment (no connection, 502/503/504) is tried again until `deadline`."""
+        answer at the moment (no connection, TRANSIENT) is tried again until `deadline`."""
         while True:
             transient = False
             for path in upload.paths:
