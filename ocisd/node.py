@@ -11,6 +11,7 @@ from ocisd.bus.client import BusClient
 from ocisd.bus.registry import Registry
 from ocisd.config.shared import SharedConfig
 from ocisd.local_http import LocalHttp
+from ocisd.logs import get_logger
 from ocisd.rpc.client import RpcClients
 
 
@@ -24,14 +25,19 @@ class Node:
         self.rpc = RpcClients(self.registry, shared.grpc_deadline, self.metrics)
         self.rpc.local_hop = shared.local_hop
         self._expiry: asyncio.Task[None] | None = None
+        self._log = get_logger("node.bus")
         # HTTP apps served in this process, for the in-process hop (the fast path inside one runtime).
         self.local_http = LocalHttp(shared.local_hop)
 
-    async def start(self) -> None:
+    async def start(self, snapshot: bool = False) -> None:
+        """Connect to the bus; with `snapshot`, fill the registry from the broker's records before
+        returning (at most one heartbeat interval), so the first call after start finds its callee."""
         for kind in ("announce.", "heartbeat.", "bye."):
             self.bus.subscribe(kind, self.registry.handle)
         self.bus.start()
         self._expiry = asyncio.get_running_loop().create_task(self.registry.run_expiry())
+        if snapshot and not await self.bus.snapshot(self.registry.handle, self.shared.heartbeat_interval):
+            self._log.info("no registry snapshot from the broker: waiting for heartbeats")
 
     async def close(self) -> None:
         if self._expiry is not None:

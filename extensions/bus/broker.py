@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter
 from zmq.auth.asyncio import AsyncioAuthenticator
 
 from ocisd.bus.client import curve_on
+from ocisd.bus.snapshot import RECORD_TOPICS, Snapshot
 from ocisd.config.schema import ConfigError
 from ocisd.config.shared import SharedConfig
 
@@ -47,6 +48,7 @@ class Broker:
             if self._curve:
                 sock.curve_server = True
                 sock.curve_secretkey = shared.bus_server_secret_key.encode()
+        self.snapshot = Snapshot(shared.heartbeat_interval)
         self.forwarded = Counter("ocisd_bus_forwarded_messages", "Messages the broker forwarded.", registry=metrics)
 
     def bind(self) -> None:
@@ -66,9 +68,17 @@ class Broker:
         self._auth.configure_curve_callback(domain="*", credentials_provider=_KnownKeys(keys))
 
     async def forward_messages(self) -> None:
+        # The broker itself hears records (for its snapshot) and sync requests, subscribers or not.
+        for topic in (*RECORD_TOPICS, b"sync."):
+            await self.xsub.send(b"\x01" + topic)
         while True:
-            frames: Any = await self.xsub.recv_multipart(copy=False)
-            await self.xpub.send_multipart(frames, copy=False)
+            frames: Any = await self.xsub.recv_multipart()
+            if frames[0].startswith(b"sync."):
+                for answer in self.snapshot.answer(frames):
+                    await self.xpub.send_multipart(answer)
+                continue
+            self.snapshot.note(frames)
+            await self.xpub.send_multipart(frames)
             self.forwarded.inc()
 
     async def forward_subscriptions(self) -> None:

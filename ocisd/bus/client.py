@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,13 +23,14 @@ import zmq
 import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter
 
-from ocisd.bus.messages import InstanceRecord, Message, MessageError, decode, encode_event
+from ocisd.bus.messages import InstanceRecord, Message, MessageError, decode, encode_event, encode_sync
 from ocisd.config.loader import DEFAULT_SOURCE, EffectiveConfig
 from ocisd.config.schema import ConfigError
 from ocisd.config.shared import SharedConfig
 from ocisd.logs import get_logger
 
 Handler = Callable[[Message], None]
+SYNC_RETRY = 0.05  # a sync request sent before the connections are up is lost: ask again this often
 
 
 def curve_on(shared: SharedConfig) -> bool:
@@ -101,6 +103,36 @@ class BusClient:
         """Call `handler` for every valid message whose topic starts with `prefix`."""
         self._handlers.append((prefix, handler))
         self._sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+
+    def unsubscribe(self, prefix: str, handler: Handler) -> None:
+        self._handlers.remove((prefix, handler))
+        self._sub.setsockopt(zmq.UNSUBSCRIBE, prefix.encode())
+
+    async def snapshot(self, handler: Handler, limit: float) -> bool:
+        """Ask the broker for the records it holds and pass each to `handler` (checked like a
+        heartbeat); True once its answer is complete, False when none came within `limit` s."""
+        nonce = uuid.uuid4().hex
+        done = asyncio.Event()
+
+        def receive(msg: Message) -> None:
+            if msg.done:
+                done.set()
+            elif not done.is_set():
+                handler(msg)
+
+        topic = f"snapshot.{nonce}"
+        self.subscribe(topic, receive)
+        deadline = asyncio.get_running_loop().time() + limit
+        try:
+            while not done.is_set() and asyncio.get_running_loop().time() < deadline:
+                self.send(encode_sync(nonce))
+                try:
+                    await asyncio.wait_for(done.wait(), SYNC_RETRY)
+                except TimeoutError:
+                    pass
+        finally:
+            self.unsubscribe(topic, receive)
+        return done.is_set()
 
     def send(self, frames: list[bytes]) -> None:
         """Publish without waiting; a full queue drops the message (the bus is soft state)."""

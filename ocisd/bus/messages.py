@@ -8,6 +8,10 @@ Topics read `<kind>.<name>`:
 - `heartbeat.<extension>` every heartbeat interval; the full record again
 - `bye.<extension>`       clean stop; peers drop the instance at once
 - `event.<kind>`          a doorbell for background work; payload `data` is free-form
+- `sync.<nonce>`          a starting process asks the broker for the records it holds
+- `snapshot.<nonce>`      the broker's answer, to that process only: one message per record
+                          (payload `record` and `age`, seconds since the broker last heard it),
+                          then one with `done` true
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 RECORD_KINDS = ("announce", "heartbeat", "bye")
+MAX_NONCE = 64
 
 
 class MessageError(ValueError):
@@ -91,13 +96,17 @@ def _typed(data: dict[str, Any], key: str, kind: Any) -> Any:
 
 @dataclass
 class Message:
-    """A decoded bus message: `kind` is announce|heartbeat|bye|event."""
+    """A decoded bus message: `kind` is announce|heartbeat|bye|event|sync|snapshot.
+
+    A snapshot message carries a `record` and its `age`, or none and `done`."""
 
     topic: str
     kind: str
     record: InstanceRecord | None = None
     event: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    age: float = 0.0
+    done: bool = False
 
 
 def encode_record(kind: str, record: InstanceRecord) -> list[bytes]:
@@ -111,6 +120,34 @@ def encode_event(event: str, data: dict[str, Any]) -> list[bytes]:
     if len(frames[1]) > MAX_MESSAGE_BYTES:
         raise MessageError(f"event {event!r} is larger than {MAX_MESSAGE_BYTES} bytes", "oversized")
     return frames
+
+
+def encode_sync(nonce: str) -> list[bytes]:
+    return [f"sync.{nonce}".encode(), json.dumps({"v": SCHEMA_VERSION, "kind": "sync"}).encode()]
+
+
+def encode_snapshot(nonce: str, record: dict[str, Any] | None, age: float = 0.0) -> list[bytes]:
+    """One answer to `sync.<nonce>`: a record the broker holds, or (None) the end of them."""
+    payload: dict[str, Any] = {"v": SCHEMA_VERSION, "kind": "snapshot"}
+    payload.update({"done": True} if record is None else {"record": record, "age": round(age, 3)})
+    return [f"snapshot.{nonce}".encode(), json.dumps(payload, separators=(",", ":")).encode()]
+
+
+def _nonce(topic: str, kind: str) -> str:
+    nonce = topic.removeprefix(f"{kind}.")
+    if nonce == topic or not 0 < len(nonce) <= MAX_NONCE or not nonce.isalnum():
+        raise MessageError(f"bad {kind} topic")
+    return nonce
+
+
+def _snapshot(topic: str, payload: dict[str, Any]) -> Message:
+    _nonce(topic, "snapshot")
+    if payload.get("done") is True:
+        return Message(topic=topic, kind="snapshot", done=True)
+    age = payload.get("age")
+    if not isinstance(age, (int, float)) or isinstance(age, bool) or not 0 <= age < 3600:
+        raise MessageError("bad snapshot age")
+    return Message(topic=topic, kind="snapshot", record=InstanceRecord.from_dict(payload.get("record")), age=age)
 
 
 def decode(frames: list[bytes]) -> Message:
@@ -140,4 +177,9 @@ def decode(frames: list[bytes]) -> Message:
         if not isinstance(event, str) or not isinstance(data, dict) or topic != f"event.{event}":
             raise MessageError("bad event")
         return Message(topic=topic, kind=kind, event=event, data=data)
+    if kind == "sync":
+        _nonce(topic, kind)
+        return Message(topic=topic, kind=kind)
+    if kind == "snapshot":
+        return _snapshot(topic, payload)
     raise MessageError(f"unknown kind {kind!r}")

@@ -4,6 +4,11 @@ Soft state: an instance is known while its heartbeats arrive, dropped on `bye`
 at once and after three missed heartbeats otherwise. Instances running in this
 very process are also put in directly, so a runtime finds its own extensions
 even while the broker is down.
+
+When the whole bus falls silent (the broker died, or this process was stopped)
+the silence says little about each instance: they are kept three times as long
+meanwhile, and once messages flow again every instance has three heartbeats
+from then on to be heard, so a broker restart does not empty the registries.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from ocisd.bus.messages import InstanceRecord, Message
 Listener = Callable[[str, InstanceRecord], None]  # ("added"|"updated"|"removed", record)
 
 MISSED_HEARTBEATS = 3
+SILENCE = 1.5  # heartbeat intervals without any message: the bus is silent, not the instances
+SILENT_EXPIRY_FACTOR = 3  # how much longer instances are kept while the bus is silent
 EXPIRY_CHECKS_PER_HEARTBEAT = 10  # an expired instance leaves within a tenth of an interval
 
 
@@ -40,6 +47,8 @@ class Registry:
         self.heartbeat_interval = heartbeat_interval
         self._entries: dict[str, Entry] = {}
         self._listeners: list[Listener] = []
+        self._heard = 0.0  # monotonic time of the last bus message
+        self._back = 0.0  # when messages flowed again after a silence
         self.changed = asyncio.Event()
         if metrics is not None:
             metrics.register(_InstancesCollector(self))
@@ -54,7 +63,11 @@ class Registry:
             listener(change, record)
 
     def handle(self, msg: Message) -> None:
-        """Apply one bus message (announce, heartbeat or bye)."""
+        """Apply one bus message (announce, heartbeat, bye, or a record of the broker's snapshot)."""
+        now = time.monotonic()
+        if self._silent(now):
+            self._back = now
+        self._heard = now
         rec = msg.record
         if rec is None:
             return
@@ -64,7 +77,7 @@ class Registry:
                 del self._entries[rec.instance]
                 self._notify("removed", entry.record)
             return
-        self._upsert(rec, local=False)
+        self._upsert(rec, local=False, age=msg.age)
 
     def put_local(self, record: InstanceRecord) -> None:
         self._upsert(record, local=True)
@@ -74,21 +87,27 @@ class Registry:
         if entry is not None:
             self._notify("removed", entry.record)
 
-    def _upsert(self, rec: InstanceRecord, local: bool) -> None:
+    def _upsert(self, rec: InstanceRecord, local: bool, age: float = 0.0) -> None:
+        """`age`: how long ago the record was heard (a snapshot's); it expires as if heard then."""
+        seen = time.monotonic() - age
         old = self._entries.get(rec.instance)
-        if old is not None and old.local and not local:
-            old.last_seen = time.monotonic()
+        if old is not None and (old.local and not local or old.last_seen > seen):
+            old.last_seen = max(old.last_seen, seen)
             return
-        self._entries[rec.instance] = Entry(rec, time.monotonic(), local)
+        self._entries[rec.instance] = Entry(rec, seen, local)
         if old is None:
             self._notify("added", rec)
         elif old.record != rec:
             self._notify("updated", rec)
 
+    def _silent(self, now: float) -> bool:
+        return now - self._heard > SILENCE * self.heartbeat_interval
+
     def expire(self) -> None:
         now = time.monotonic()
+        limit = self.expire_after * (SILENT_EXPIRY_FACTOR if self._silent(now) else 1)
         for instance, entry in list(self._entries.items()):
-            if not entry.local and entry.age(now) > self.expire_after:
+            if not entry.local and now - max(entry.last_seen, self._back) > limit:
                 del self._entries[instance]
                 self._notify("removed", entry.record)
 

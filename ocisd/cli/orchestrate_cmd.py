@@ -1,32 +1,55 @@
-"""`ocis orchestrate check [--mode supervisor|runtime] [--duration S] [--seed N]`."""
+"""`ocis orchestrate check [--mode supervisor|runtime] [--duration S] [--seed N] [--extensions A,B] [--json]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+from collections.abc import Callable
 
 from ocisd.cli.command import Command, print_table
+from ocisd.discovery import installed
 from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, run_check
 from ocisd.orchestrate.deployment import MODES
 from ocisd.orchestrate.faults import schedule
-from ocisd.orchestrate.workload import Greets
+
+
+def _extensions(value: str) -> list[str]:
+    known = list(installed())
+    chosen = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"not installed: {', '.join(unknown) or '(none given)'}; installed: {', '.join(known)}"
+        )
+    return chosen
 
 
 def _setup(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     c = actions.add_parser(
         "check",
-        help="start a temp deployment, run greets, inject seeded faults, report recovery",
+        help="start a temp deployment, run greets and file work, inject seeded faults, report recovery",
         description=(
-            "Start a deployment in a temp dir, run a workload and inject SIGKILL, SIGSTOP/SIGCONT and restarts "
-            f"of random extensions (the broker included). Exit 1 when one is not healthy within "
-            f"{RECOVERY_LIMIT:.0f} s or acknowledged work was lost."
+            "Start a deployment of every installed extension in a temp dir, run greets and a WebDAV file "
+            "workload through the proxy (PUTs, chunked uploads, GETs verifying content, PROPFINDs, MOVEs) and "
+            "inject SIGKILL, SIGSTOP/SIGCONT and restarts of random extensions (the broker included). Exit 1 "
+            f"when one is not healthy within {RECOVERY_LIMIT:.0f} s or an acknowledged upload was lost."
         ),
     )
     c.add_argument("--mode", choices=MODES, default="supervisor", help="one process per extension, or the runtime")
     c.add_argument("--duration", type=float, default=60.0, help="seconds of faults (default 60)")
-    c.add_argument("--seed", type=int, default=1, help="seed of the fault schedule (default 1)")
+    c.add_argument("--seed", type=int, default=1, help="seed of the fault schedule and the file contents (default 1)")
+    c.add_argument(
+        "--extensions",
+        type=_extensions,
+        default=None,
+        metavar="A,B,...",
+        help="extensions faults may hit (default every installed one, bus included); in runtime mode a "
+        "SIGKILL or SIGSTOP of any of them hits the runtime process",
+    )
+    c.add_argument("--json", action="store_true", help="print one JSON document on stdout; progress goes to stderr")
 
 
 def _secs(value: float | None) -> str:
@@ -45,10 +68,6 @@ def _row(r: Result) -> dict[str, object]:
     }
 
 
-def _progress(r: Result) -> None:
-    print(f"  {r.fault.label} {r.fault.extension}: healthy again after {_secs(r.workload)}", flush=True)
-
-
 def _print_report(report: Report, seed: int) -> None:
     print(f"\nfaults ({report.mode} mode, seed {seed}):")
     print_table([_row(r) for r in report.results], ["at", "extension", "fault", "registry", "workload", "failed"])
@@ -56,22 +75,67 @@ def _print_report(report: Report, seed: int) -> None:
         if r.diagnosis:
             print(f"\nnot recovered: {r.fault.label} {r.fault.extension} at {r.at:.1f}s: {r.diagnosis}")
     print(
-        f"\nrequests tried {report.tried}, failed {report.failed}, acknowledged work lost {report.lost}; "
+        f"\nrequests tried {report.tried}, failed {report.failed}, uploads acknowledged {report.acknowledged}, "
+        f"acknowledged work lost {report.lost}; "
         f"{sum(r.recovered for r in report.results)}/{len(report.results)} faults recovered within "
         f"{RECOVERY_LIMIT:.0f} s: {'PASS' if report.ok else 'FAIL'}"
     )
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def report_json(report: Report, seed: int) -> dict[str, object]:
+    """The `--json` document; a fault not recovered has null registry_s or workload_s."""
+    return {
+        "mode": report.mode,
+        "seed": seed,
+        "faults": [
+            {
+                "at": round(r.at, 3),
+                "extension": r.fault.extension,
+                "fault": r.fault.label,
+                "registry_s": _rounded(r.registry),
+                "workload_s": _rounded(r.workload),
+                "failed": r.failed,
+            }
+            for r in report.results
+        ],
+        "requests": report.tried,
+        "failed": report.failed,
+        "uploads_acknowledged": report.acknowledged,
+        "lost": report.lost,
+        "passed": report.ok,
+    }
+
+
+def _say(to_stderr: bool) -> Callable[[str], None]:
+    out = sys.stderr if to_stderr else sys.stdout
+    return lambda text: print(text, file=out, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
+    say = _say(args.json)
+    targets = args.extensions or list(installed())
     # Far more faults than fit: the duration ends the run.
-    faults = schedule(args.seed, Greets.extensions, count=max(1, int(args.duration)))
-    print(f"orchestrate check: {args.mode} mode, {args.duration:.0f} s of faults, seed {args.seed}", flush=True)
+    faults = schedule(args.seed, targets, count=max(1, int(args.duration)))
+    say(f"orchestrate check: {args.mode} mode, {args.duration:.0f} s of faults, seed {args.seed}")
+
+    def progress(r: Result) -> None:
+        say(f"  {r.fault.label} {r.fault.extension}: healthy again after {_secs(r.workload)}")
+        if r.diagnosis and args.json:  # the text report ends with it
+            say(f"    not recovered: {r.diagnosis}")
+
     try:
-        report = asyncio.run(run_check(args.mode, faults, args.duration, _progress))
+        report = asyncio.run(run_check(args.mode, faults, args.duration, progress, args.seed, say))
     except RuntimeError as exc:
         print(f"ocis: {exc}", file=sys.stderr)
         return 1
-    _print_report(report, args.seed)
+    if args.json:
+        print(json.dumps(report_json(report, args.seed), indent=2))
+    else:
+        _print_report(report, args.seed)
     return 0 if report.ok else 1
 
 

@@ -18,9 +18,10 @@ import psutil
 from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.node import Node
-from ocisd.orchestrate.deployment import TempDeployment
+from ocisd.orchestrate.deployment import ADMIN, ADMIN_PASSWORD, TempDeployment
 from ocisd.orchestrate.faults import Fault, inject
-from ocisd.orchestrate.workload import Greets
+from ocisd.orchestrate.files import Files
+from ocisd.orchestrate.workload import Greets, Mix
 
 RECOVERY_LIMIT = 10.0  # an extension not healthy again this long after a fault fails the check
 SETTLE_LIMIT = 30.0  # first start, and supervisord's RUNNING before each fault
@@ -47,6 +48,7 @@ class Report:
     results: list[Result] = field(default_factory=list)
     tried: int = 0
     failed: int = 0
+    acknowledged: int = 0  # uploads the server answered 201/204
     lost: int = 0
 
     @property
@@ -62,7 +64,7 @@ def _alive(pid: int) -> bool:
 
 
 class Checker:
-    def __init__(self, dep: TempDeployment, node: Node, workload: Greets) -> None:
+    def __init__(self, dep: TempDeployment, node: Node, workload: Mix) -> None:
         self.dep = dep
         self.node = node
         self.workload = workload
@@ -125,23 +127,31 @@ class Checker:
             await work
         out.tried = len(self.workload.attempts)
         out.failed = sum(1 for a in self.workload.attempts if not a.ok)
+        out.acknowledged = self.workload.acknowledged
         out.lost = await self.workload.lost()
         return out
 
 
 async def run_check(
-    mode: str, faults: Sequence[Fault], duration: float | None, report: Callable[[Result], None]
+    mode: str,
+    faults: Sequence[Fault],
+    duration: float | None,
+    report: Callable[[Result], None],
+    seed: int = 1,
+    say: Callable[[str], None] = print,
 ) -> Report:
-    """Start a temp deployment in `mode`, run greets under `faults`, clean everything up."""
-    dep = TempDeployment(mode, Greets.extensions)
-    print(f"deployment in {dep.root}", flush=True)
+    """Start a temp deployment of every installed extension in `mode`, run greets and files
+    under `faults`, clean everything up."""
+    dep = TempDeployment(mode, list(installed()))
+    say(f"deployment in {dep.root}")
     try:
         await asyncio.to_thread(dep.start)
         node = Node(loader.load(None, None, installed(), dep.env).shared)
-        await node.start()
+        await node.start(snapshot=True)
         try:
-            workload = Greets(f"http://{dep.addr('hello', 'http_addr')}/api/v0/greet")
-            return await Checker(dep, node, workload).run(faults, duration, report)
+            greets = Greets(f"http://{dep.addr('hello', 'http_addr')}/api/v0/greet")
+            files = Files(f"https://{dep.addr('proxy', 'http_addr')}", ADMIN, ADMIN_PASSWORD, seed)
+            return await Checker(dep, node, Mix([greets, files])).run(faults, duration, report)
         finally:
             await node.close()
     finally:

@@ -26,6 +26,8 @@ from ocisd.supervisor.environment import captured_env, ocis_executable, owner
 
 MODES = ("supervisor", "runtime")
 RUNTIME_PROGRAM = "server"
+ADMIN = "admin"  # the user `ocis init` creates, who does the file workload
+ADMIN_PASSWORD = "orchestrate"
 
 
 def _free_port(taken: set[int]) -> int:
@@ -82,7 +84,7 @@ class TempDeployment:
         return config.extension_programs(self.extensions, envs)
 
     def start(self) -> None:
-        run_tool([ocis_executable(), "init", "--admin-password", "orchestrate"], self.env, "ocis init failed")
+        run_tool([ocis_executable(), "init", "--admin-password", ADMIN_PASSWORD], self.env, "ocis init failed")
         config.write(self.supervisor.directory, config.ocis_command(), self._programs())
         failures = self.supervisor.start()
         if failures:

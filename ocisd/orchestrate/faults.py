@@ -29,17 +29,23 @@ class Fault:
         return {"kill": "SIGKILL", "pause": f"SIGSTOP {self.pause:.1f}s", "restart": "restart"}[self.kind]
 
 
+def _turns(rng: random.Random, items: Sequence[str], count: int) -> list[str]:
+    """`count` picks where every item comes up once per round, each round shuffled."""
+    picks: list[str] = []
+    while len(picks) < count:
+        round_ = list(items)
+        rng.shuffle(round_)
+        picks += round_
+    return picks[:count]
+
+
 def schedule(seed: int, extensions: Sequence[str], count: int, kinds: Sequence[str] = KINDS) -> list[Fault]:
-    """`count` faults on random extensions (the broker included); every kind comes up in turn, shuffled."""
+    """`count` faults: every extension (the broker included) and every kind comes up in turn, shuffled."""
     rng = random.Random(seed)
-    faults = []
-    for i in range(count):
-        if i % len(kinds) == 0:
-            cycle = list(kinds)
-            rng.shuffle(cycle)
-        kind = cycle[i % len(kinds)]
-        faults.append(Fault(rng.choice(list(extensions)), kind, rng.uniform(*GAP), round(rng.uniform(*PAUSE), 1)))
-    return faults
+    targets, kinds_ = _turns(rng, extensions, count), _turns(rng, kinds, count)
+    return [
+        Fault(target, kind, rng.uniform(*GAP), round(rng.uniform(*PAUSE), 1)) for target, kind in zip(targets, kinds_)
+    ]
 
 
 async def inject(dep: TempDeployment, fault: Fault) -> tuple[float, float]:

@@ -1,16 +1,17 @@
 """The work `ocis orchestrate check` keeps doing while faults hit the deployment.
 
-A workload says which extensions it needs, does one unit of work per
-`attempt`, and at the end counts acknowledged work that was lost. Greets are
-the first; uploads and downloads join as the file extensions arrive.
+A workload records every request it makes as an `Attempt`, and at the end
+counts acknowledged work that was lost. `Mix` runs several side by side (the
+greets here and the file workload in `files.py`) and answers as one: the work
+has recovered when every one of them has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -25,18 +26,50 @@ class Attempt:
     ok: bool
 
 
-@dataclass
-class Greets:
+class Workload:
+    """Requests recorded as attempts; subclasses do the work in `run` and judge it in `lost`."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+
+    @property
+    def uploads(self) -> int:
+        """Acknowledged uploads, for the workloads that upload."""
+        return 0
+
+    def record(self, started: float, ok: bool) -> bool:
+        self.attempts.append(Attempt(started, time.monotonic(), ok))
+        return ok
+
+    def ok_since(self, t: float) -> float | None:
+        """When the work succeeded again after `t`: the end of the first success that started
+        after `t` and after the last failure since `t` (a request may still succeed while a
+        graceful stop begins; that is not recovery)."""
+        recent = [a for a in self.attempts if a.started >= t]
+        last_failure = max((a.started for a in recent if not a.ok), default=t)
+        return next((a.ended for a in recent if a.started >= last_failure and a.ok), None)
+
+    def failed_between(self, t0: float, t1: float) -> int:
+        return sum(1 for a in self.attempts if t0 <= a.started <= t1 and not a.ok)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        raise NotImplementedError
+
+    async def lost(self) -> int:
+        return 0
+
+
+class Greets(Workload):
     """POST /api/v0/greet through hello's HTTP API, each with a unique name.
 
     A greet is acknowledged when it answers 200; an acknowledged greet whose
     answer is not the greeting for its own name counts as lost work.
     """
 
-    url: str
-    extensions: ClassVar[tuple[str, ...]] = ("bus", "hello")
-    attempts: list[Attempt] = field(default_factory=list)
-    wrong_acks: int = 0
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.wrong_acks = 0
 
     async def attempt(self, session: aiohttp.ClientSession, seq: int) -> bool:
         name = f"w{seq}"
@@ -58,20 +91,36 @@ class Greets:
             while not stop.is_set():
                 seq += 1
                 started = time.monotonic()
-                ok = await self.attempt(session, seq)
-                self.attempts.append(Attempt(started, time.monotonic(), ok))
+                self.record(started, await self.attempt(session, seq))
                 await asyncio.sleep(PAUSE)
-
-    def ok_since(self, t: float) -> float | None:
-        """When the work succeeded again after `t`: the end of the first success that started
-        after `t` and after the last failure since `t` (a request may still succeed while a
-        graceful stop begins; that is not recovery)."""
-        recent = [a for a in self.attempts if a.started >= t]
-        last_failure = max((a.started for a in recent if not a.ok), default=t)
-        return next((a.ended for a in recent if a.started >= last_failure and a.ok), None)
-
-    def failed_between(self, t0: float, t1: float) -> int:
-        return sum(1 for a in self.attempts if t0 <= a.started <= t1 and not a.ok)
 
     async def lost(self) -> int:
         return self.wrong_acks
+
+
+class Mix:
+    """Several workloads at once; recovered when each has succeeded again."""
+
+    def __init__(self, parts: Sequence[Workload]) -> None:
+        self.parts = list(parts)
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        return [a for w in self.parts for a in w.attempts]
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(w.uploads for w in self.parts)
+
+    def ok_since(self, t: float) -> float | None:
+        times = [w.ok_since(t) for w in self.parts]
+        return None if None in times else max(t for t in times if t is not None)
+
+    def failed_between(self, t0: float, t1: float) -> int:
+        return sum(w.failed_between(t0, t1) for w in self.parts)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(w.run(stop) for w in self.parts))
+
+    async def lost(self) -> int:
+        return sum([await w.lost() for w in self.parts])

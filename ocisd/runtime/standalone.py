@@ -38,7 +38,7 @@ async def serve_one(name: str, env: Mapping[str, str]) -> int:
     cfg = startable_config(name, cls, names(), env)
     check_security(cfg)
     node = Node(cfg.shared)
-    await node.start()
+    await node.start(snapshot=name != "bus")  # the broker has nobody to ask
     runner = ExtensionRunner(cls, cfg, node, restart=False)
     loop = asyncio.get_running_loop()
 

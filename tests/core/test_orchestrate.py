@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -28,13 +31,15 @@ def processes_under(root: str) -> list[int]:
 @pytest.mark.parametrize("mode", ["supervisor", "runtime"])
 def test_orchestrate_check_passes(mode: str) -> None:
     res = subprocess.run(
-        [str(BIN / "ocis"), "orchestrate", "check", "--mode", mode, "--duration", "20", "--seed", "1"],
+        [str(BIN / "ocis"), "orchestrate", "check", "--mode", mode, "--duration", "20", "--seed", "1"]
+        + ["--extensions", "bus,proxy,storage-users"],
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "acknowledged work lost 0" in res.stdout and "PASS" in res.stdout
+    assert int(re.findall(r"uploads acknowledged (\d+)", res.stdout)[0]) > 0
     # SIGKILL, SIGSTOP and restart all happened, the broker among the targets.
     for fault in ("SIGKILL", "SIGSTOP", "restart"):
         assert fault in res.stdout
@@ -52,3 +57,50 @@ def test_runtime_restarts_after_sigkill_despite_time_wait(dep: Deployment) -> No
     first.kill()
     again = dep.start_runtime("bus")
     assert [r["pid"] for r in dep.runtime_list()] == [again.pid]
+
+
+def _blobs(root: Path) -> list[Path]:
+    return [p for p in root.glob("data/**/blobs/**/*") if p.is_file() and "users" in str(p)]
+
+
+def test_orchestrate_json_faults_only_selected_and_lost_upload_detected() -> None:
+    """--json prints one document on stdout; faults hit only --extensions; an acknowledged
+    upload whose blob vanished behind the server's back is counted lost and fails the check."""
+    proc = subprocess.Popen(
+        [str(BIN / "ocis"), "orchestrate", "check", "--duration", "8", "--seed", "2"]
+        + ["--extensions", "storage-users", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        root = None
+        for line in proc.stderr:
+            match = re.search(r"deployment in (\S+)", line)
+            if match:
+                root = Path(match.group(1))
+                break
+        assert root is not None
+        deadline = time.monotonic() + 120
+        while len(_blobs(root)) < 5 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        removed = _blobs(root)
+        for blob in removed:
+            blob.unlink()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert removed
+    assert proc.returncode == 1, err
+    doc = json.loads(out)
+    assert set(doc) == {"mode", "seed", "faults", "requests", "failed", "uploads_acknowledged", "lost", "passed"}
+    assert doc["mode"] == "supervisor" and doc["seed"] == 2 and doc["passed"] is False
+    assert doc["uploads_acknowledged"] > 0 and doc["lost"] > 0
+    assert doc["requests"] > doc["failed"] >= 0
+    assert doc["faults"] and {f["extension"] for f in doc["faults"]} == {"storage-users"}
+    for fault in doc["faults"]:
+        assert set(fault) == {"at", "extension", "fault", "registry_s", "workload_s", "failed"}
+    assert processes_under(str(root)) == []
