@@ -41,7 +41,16 @@ ACCESS_TOKEN: ContextVar[str] = ContextVar("ocisd_access_token", default="")
 REQUEST_ID: ContextVar[str] = ContextVar("ocisd_request_id", default="")
 
 MAX_IN_FLIGHT = 512  # calls at once to one callee extension
-CHANNEL_OPTIONS = [("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30_000)]
+# A restarted peer is back on its port within a second; gRPC's default reconnect backoff
+# (1 s, growing 1.6x) would keep the channel failing for seconds after that. Capped at 1 s,
+# a dead peer costs one refused connect a second.
+CHANNEL_OPTIONS = [
+    ("grpc.enable_retries", 0),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
+]
 
 
 Target = tuple[str, bool]  # (gRPC address, runs in this process)
