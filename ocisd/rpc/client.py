@@ -43,12 +43,12 @@ REQUEST_ID: ContextVar[str] = ContextVar("ocisd_request_id", default="")
 MAX_IN_FLIGHT = 512  # calls at once to one callee extension
 # A restarted peer is back on its port within a second; gRPC's default reconnect backoff
 # (1 s, growing 1.6x) would keep the channel failing for seconds after that. Capped at 1 s,
-# a dead peer costs one refused connect a second.
+# a dead peer costs one refused connect a second. (Not `min_reconnect_backoff_ms`: gRPC
+# uses it as the connect timeout, and a busy or frozen peer must not fail in 100 ms.)
 CHANNEL_OPTIONS = [
     ("grpc.enable_retries", 0),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1_000),
 ]
 
