@@ -24,6 +24,7 @@ from . import paths, uploads
 from .errors import DavError
 from .gateway import ref
 from .paths import DavPath
+from .put import preconditions
 from .request import Dav
 
 # As reva matches them: the transfer id is a word, count and index are numbers.
@@ -69,12 +70,6 @@ def parse(request: web.Request) -> Chunk | None:
     return Chunk(file, match["transfer"], count, index)
 
 
-def _conditions(dav: Dav) -> tuple[str, bool]:
-    if_match = dav.request.headers.get("If-Match", "").strip()
-    if_none_match = dav.request.headers.get("If-None-Match", "").strip() == "*"
-    return ("" if if_match == "*" else if_match.removeprefix("W/").strip('"')), if_none_match
-
-
 async def _session(dav: Dav, chunk: Chunk) -> pb.UploadSession:
     """The transfer's open session; a new one for a first chunk, or when a finished one had this name."""
     get = pb.GetUploadSessionRequest(session_id=chunk.session)
@@ -87,7 +82,7 @@ async def _session(dav: Dav, chunk: Chunk) -> pb.UploadSession:
     except DavError as exc:
         if exc.status != 404:
             raise
-    if_match, if_none_match = _conditions(dav)
+    if_match, if_none_match = await preconditions(dav, chunk.file.path)
     create = pb.CreateUploadSessionRequest(
         ref=ref(chunk.file.path),
         name=chunk.session,
@@ -119,7 +114,7 @@ async def put(dav: Dav) -> web.StreamResponse:
         return web.Response(status=201)
     if {c.name for c in session.chunks} != {stored_name(i) for i in range(chunk.count)}:
         return web.Response(status=201)  # more to come
-    if_match, if_none_match = _conditions(dav)
+    if_match, if_none_match = await preconditions(dav, chunk.file.path)
     request = pb.FinishUploadSessionRequest(
         session_id=session.id,
         ref=ref(chunk.file.path),
