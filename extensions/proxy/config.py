@@ -1,8 +1,14 @@
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from ocisd.config.schema import Duration, setting
+from ocisd import addresses
+from ocisd.config.schema import ConfigError, Duration, setting
 
 from .authn import PUBLIC_ROUTES
+
+# A DNS name HTTP-01 can prove: labels of letters, digits and inner hyphens (no wildcard, no IP address).
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$", re.IGNORECASE)
 
 
 @dataclass
@@ -29,3 +35,35 @@ class ProxyConfig:
     access_log: bool = setting(True, "Log one line per request.")
     public_routes: list[str] = setting(PUBLIC_ROUTES, "Paths open without credentials (a trailing / covers all below).")
     auth_cache_ttl: Duration = setting(Duration(10.0), "How long a verified Authorization header is reused (0: off).")
+    acme_directory: str = setting(
+        "", "ACME directory URL to obtain and renew the certificate from (e.g. Let's Encrypt's); empty: ACME off."
+    )
+    acme_email: str = setting("", "Contact address given to the ACME CA for expiry and policy notices.")
+    acme_domains: list[str] = setting([], "Names the ACME certificate covers; empty: the host of OCIS_URL.")
+    acme_http_addr: str = setting(
+        "0.0.0.0:80", "Plain-HTTP address answering ACME HTTP-01 challenges; every other request is sent to HTTPS."
+    )
+    acme_ca_bundle: str = setting("", "PEM CA certificates trusted for the ACME directory's HTTPS (a private CA).")
+    acme_renew_before: Duration = setting(
+        Duration(30 * 86400.0), "Renew this long before expiry (at most half the certificate's lifetime)."
+    )
+
+
+def check_acme(cfg: ProxyConfig) -> None:
+    """Refuse ACME settings that cannot work, before anything starts."""
+    if not cfg.acme_directory:
+        return
+    if not cfg.acme_directory.startswith("https://"):
+        raise ConfigError(f"proxy acme_directory: an https:// URL is required (RFC 8555), got {cfg.acme_directory!r}")
+    if not cfg.tls:
+        raise ConfigError("proxy acme_directory: ACME needs tls=true (behind a TLS-terminating balancer, leave it off)")
+    if cfg.transport_tls_cert:
+        raise ConfigError("proxy acme_directory: set either ACME or transport_tls_cert/transport_tls_key, not both")
+    bad = [d for d in cfg.acme_domains if not _DOMAIN.match(d)]
+    if bad:
+        raise ConfigError(f"proxy acme_domains: {', '.join(bad)}: not a DNS name HTTP-01 can validate")
+    if float(cfg.acme_renew_before) <= 0:
+        raise ConfigError("proxy acme_renew_before: must be more than 0")
+    if cfg.acme_ca_bundle and not Path(cfg.acme_ca_bundle).expanduser().is_file():
+        raise ConfigError(f"proxy acme_ca_bundle: {cfg.acme_ca_bundle}: no such file")
+    addresses.split(cfg.acme_http_addr, "acme_http_addr")

@@ -1,4 +1,9 @@
-"""The proxy's TLS: the operator's certificate, or a self-signed one made once in the data dir and reused."""
+"""The proxy's TLS: the operator's certificate, or a self-signed one made once in the data dir and reused.
+
+An ACME certificate (see renewal.py) replaces the self-signed one on the live
+context: `swap_certificate` loads it into the same `SSLContext`, so new
+handshakes get it while open connections keep the certificate they began with.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import datetime
 import ipaddress
 import os
 import ssl
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -72,6 +79,11 @@ def _usable(cert_path: Path, key_path: Path) -> bool:
     return cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
 
 
+def served_path(cert: str, data_dir: Path) -> Path:
+    """The certificate file the listener serves when no ACME certificate replaced it."""
+    return Path(cert).expanduser() if cert else data_dir / CERT_FILE
+
+
 def server_context(cert: str, key: str, data_dir: Path, url: str, log: Logger) -> ssl.SSLContext:
     """An SSL context for the listener; makes the self-signed pair when no certificate is configured."""
     if bool(cert) != bool(key):
@@ -91,3 +103,60 @@ def server_context(cert: str, key: str, data_dir: Path, url: str, log: Logger) -
         raise ConfigError(f"proxy: cannot load TLS certificate {cert_path} / key {key_path}: {exc}") from None
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What `ocis proxy certificate` and the metrics say about a certificate."""
+
+    domains: list[str]
+    issuer: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    serial: str
+
+    def covers(self, domains: list[str]) -> bool:
+        return all(d in self.domains for d in domains)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "domains": self.domains,
+            "issuer": self.issuer,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "serial": self.serial,
+        }
+
+
+def describe(pem: bytes) -> CertInfo:
+    """The first (leaf) certificate in `pem`; ValueError when there is none."""
+    cert = x509.load_pem_x509_certificates(pem)[0]
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [*san.get_values_for_type(x509.DNSName), *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+    except x509.ExtensionNotFound:
+        names = []
+    return CertInfo(
+        names,
+        cert.issuer.rfc4514_string(),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        f"{cert.serial_number:x}",
+    )
+
+
+def swap_certificate(ctx: ssl.SSLContext, pem: bytes, scratch: Path) -> None:
+    """Serve `pem` (private key and chain) from now on; ssl.SSLError/ValueError leave `ctx` untouched.
+
+    The ssl module loads only from files: `pem` goes to a private temporary
+    file, is tried on a scratch context first (so a key that does not match
+    never half-replaces the live pair), then loaded into the live one.
+    """
+    fd, name = tempfile.mkstemp(dir=scratch, prefix=".swap-")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(name)
+        ctx.load_cert_chain(name)
+    finally:
+        os.unlink(name)
