@@ -12,11 +12,12 @@ from ocisd import addresses, handover
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
 
-from . import authn, rules, tls
+from . import authn, renewal, rules, tls
 from .accesslog import AccessLog
 from .balancer import Balancer
-from .commands import RELOAD, ROUTES
-from .config import ProxyConfig
+from .challenge import ChallengeListener
+from .commands import CERTIFICATE, RELOAD, ROUTES
+from .config import ProxyConfig, check_acme
 from .firewall import Firewall
 from .forward import Forwarder
 from .http import Front
@@ -31,7 +32,7 @@ class Proxy(Extension):
     name = "proxy"
     summary = "HTTPS front door: live routes, balancing, firewall rules, access log"
     config = ProxyConfig
-    commands = (ROUTES, RELOAD)
+    commands = (ROUTES, RELOAD, CERTIFICATE)
 
     def __init__(self) -> None:
         self._runner: web.ServerRunner | None = None
@@ -42,6 +43,11 @@ class Proxy(Extension):
         self._ctx: Context | None = None
         self._sighup = False
         self._mailbox: handover.Mailbox | None = None
+        self._acme: ChallengeListener | None = None
+
+    @classmethod
+    def check(cls, config: ProxyConfig) -> None:
+        check_acme(config)
 
     async def start(self, ctx: Context) -> None:
         cfg: ProxyConfig = ctx.config
@@ -59,6 +65,8 @@ class Proxy(Extension):
             if cfg.tls
             else None
         )
+        if ssl_ctx is not None:
+            self._acme = await renewal.start(ctx, cfg, ssl_ctx)
         table = RouteTable(parse_overrides(cfg.routes), ctx.node.host)
         self._balancer = Balancer(float(cfg.upstream_cooldown), float(cfg.upstream_timeout), not ctx.shared.insecure)
         self._access = AccessLog(ctx.metrics, cfg.access_log)
@@ -127,6 +135,9 @@ class Proxy(Extension):
             self._sighup = False
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._acme is not None:
+            await self._acme.stop()
+            self._acme = None
         if self._balancer is not None:
             await self._balancer.close()
         if self._mailbox is not None:

@@ -1,4 +1,4 @@
-"""`ocis proxy routes [--json]` and `ocis proxy reload`.
+"""`ocis proxy routes [--json]`, `ocis proxy reload` and `ocis proxy certificate [--json] [--renew]`.
 
 Both join the bus for a moment (one and a half heartbeat intervals) to learn
 the live instances, exactly as the proxy does: `routes` builds the same route
@@ -10,6 +10,10 @@ A `proxy` record is only a claim (on an open bus anyone may publish one), so
 its PID is signalled only once the process is verified to be that proxy: ours
 (same user), an `ocis` command, and the owner of the listening sockets of the
 record's debug and http addresses. Anything else is reported and left alone.
+
+`certificate` reads the certificate the proxy serves from its data dir;
+`--renew` leaves a request in the ACME store, which a running proxy on this
+host picks up (it owns the challenge listener), and waits for its outcome.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import socket
 import sys
 import time
 import urllib.request
+import uuid
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -34,10 +40,12 @@ from ocisd.config.schema import ConfigError
 from ocisd.extension import ExtensionCommand
 from ocisd.node import Node
 
-from . import rules
+from . import rules, tls
+from .certstore import CertStore
 from .routes import RouteTable, parse_overrides
 
 RELOAD_WAIT = 5.0
+RENEW_WAIT = 180.0  # an order's own deadline (90 s), twice, for one that held the lock before ours
 _RELOADS = "proxy_rules_reloads_total"
 
 
@@ -162,9 +170,78 @@ def _reload(args: argparse.Namespace, cfg: EffectiveConfig) -> int:
     return 1 if failed or not signalled else 0
 
 
+def _served(cfg: EffectiveConfig) -> tuple[str, Path]:
+    """(source, path) of the certificate the proxy serves now."""
+    own = cfg.own
+    store = CertStore(cfg.data_dir())
+    if own.acme_directory and store.certificate.is_file():
+        return "acme", store.certificate
+    return ("file" if own.transport_tls_cert else "self-signed"), tls.served_path(
+        own.transport_tls_cert, cfg.data_dir()
+    )
+
+
+def _renew(store: CertStore) -> int:
+    store.ensure()
+    request = uuid.uuid4().hex
+    store.write(store.renew_request, request.encode())
+    deadline = time.monotonic() + RENEW_WAIT
+    while time.monotonic() < deadline:
+        status = store.read_status()
+        if status.get("request") == request and status.get("state") == "ok":
+            return 0
+        if status.get("request") == request and status.get("state") == "error":
+            print(f"ocis proxy certificate: renewal failed: {status.get('problem')}", file=sys.stderr)
+            print("the proxy keeps serving the current certificate and retries with backoff", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    print(
+        f"ocis proxy certificate: no proxy renewed within {RENEW_WAIT:.0f}s; is one with ACME on running with "
+        f"data dir {store.root.parent}? The request stays queued.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _setup_certificate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print {domains, issuer, not_before, not_after, serial, ...}")
+    p.add_argument("--renew", action="store_true", help="make the running proxy order a new certificate now")
+
+
+def _certificate(args: argparse.Namespace, cfg: EffectiveConfig) -> int:
+    if not cfg.own.tls:
+        print("ocis proxy certificate: tls=false, the proxy serves plain HTTP", file=sys.stderr)
+        return 1
+    if args.renew:
+        if not cfg.own.acme_directory:
+            print("ocis proxy certificate --renew: ACME is off (set PROXY_ACME_DIRECTORY)", file=sys.stderr)
+            return 1
+        if _renew(CertStore(cfg.data_dir())):
+            return 1
+    source, path = _served(cfg)
+    try:
+        info = tls.describe(path.read_bytes())
+    except (OSError, ValueError, IndexError) as exc:
+        print(f"ocis proxy certificate: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    row = {**info.as_json(), "source": source, "path": str(path)}
+    if args.json:
+        print_json(row)
+        return 0
+    for key, value in row.items():
+        print(f"{key.replace('_', ' '):<11} {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
 ROUTES = ExtensionCommand(
     "routes", "print the route table with the live upstreams of each route", _setup_routes, _routes
 )
 RELOAD = ExtensionCommand(
     "reload", "check the rules file, then make every proxy on this host reload it (SIGHUP)", lambda p: None, _reload
+)
+CERTIFICATE = ExtensionCommand(
+    "certificate",
+    "print the served certificate's domains, issuer and expiry; --renew orders a new one",
+    _setup_certificate,
+    _certificate,
 )
