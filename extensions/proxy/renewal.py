@@ -144,10 +144,8 @@ class Renewal:
             return
         self._served = info
         self._metrics.served(info)
-        self._log.info(
-            "certificate served", domains=",".join(info.domains), issuer=info.issuer, serial=info.serial,
-            not_after=info.not_after.isoformat(),
-        )  # fmt: skip
+        fields = {"issuer": info.issuer, "serial": info.serial, "not_after": info.not_after.isoformat()}
+        self._log.info("certificate served", domains=",".join(info.domains), **fields)
 
     def _new_request(self) -> None:
         """An operator's `--renew` is tried at once, not after the backoff of earlier failures."""
@@ -178,13 +176,14 @@ class Renewal:
             store.write_status(state="ordering", request=request_id, at=time.time())
             try:
                 pem = acme_client.order(store, self._settings)
-            except OrderFailed as exc:
-                store.write_status(state="error", request=request_id, problem=str(exc), at=time.time())
-                raise
-            store.write(store.certificate, pem)
+                serial = tls.describe(pem).serial  # what the CA sent parses before it replaces anything
+                store.write(store.certificate, pem)
+            except Exception as exc:  # the CA's refusal, or a store that cannot be written: both end this attempt
+                problem = str(exc) if isinstance(exc, OrderFailed) else f"{type(exc).__name__}: {exc}"
+                store.write_status(state="error", request=request_id, problem=problem, at=time.time())
+                raise OrderFailed(problem) from exc
             if request is not None and store.read(store.renew_request) == request:
                 store.remove(store.renew_request)
-            serial = tls.describe(pem).serial
             store.write_status(state="ok", request=request_id, serial=serial, at=time.time())
             return True
 
@@ -192,13 +191,15 @@ class Renewal:
         loop = asyncio.get_running_loop()
         try:
             ordered = await in_thread(self._order_locked)
-        except OrderFailed as exc:
+        except Exception as exc:  # OrderFailed, or the store (lock, status file) failing before the order
             self._metrics.orders.labels("error").inc()
             self._log.error(
                 "certificate order failed, still serving the current certificate",
-                domains=",".join(self._settings.domains), directory=self._settings.directory,
-                problem=str(exc), retry_in=f"{self._backoff:.0f}s",
-            )  # fmt: skip
+                domains=",".join(self._settings.domains),
+                directory=self._settings.directory,
+                problem=str(exc) or type(exc).__name__,
+                retry_in=f"{self._backoff:.0f}s",
+            )
             self._next_attempt = loop.time() + self._backoff
             self._backoff = min(self._backoff * 2, MAX_RETRY)
             return

@@ -34,8 +34,8 @@ ORDERS = "proxy_acme_orders_total"
 class Acme:
     """A bus, pebble and a proxy that orders its certificate from it."""
 
-    def __init__(self, dep: Deployment, ca: Pebble) -> None:
-        self.dep, self.ca = dep, ca
+    def __init__(self, dep: Deployment, ca: Pebble, bus: Proc) -> None:
+        self.dep, self.ca, self.bus = dep, ca, bus
         self.https = dep.addr("proxy", "http_addr")
         self.plain = dep.addr("proxy", "acme_http_addr")
         self.proxy: Proc | None = None
@@ -62,8 +62,7 @@ def acme(dep: Deployment) -> Iterator[Acme]:
             PROXY_ACME_CA_BUNDLE=str(ca.ca_bundle),
             PROXY_ACME_EMAIL="admin@ocis.test",
         )
-        dep.start_runtime("bus")
-        yield Acme(dep, ca)
+        yield Acme(dep, ca, dep.start_runtime("bus"))
 
 
 def _tls_socket(addr: str, ctx: ssl.SSLContext) -> ssl.SSLSocket:
@@ -258,3 +257,14 @@ def test_acme_without_tls_is_refused_before_start(dep: Deployment) -> None:
         "proxy", "server", env={"PROXY_ACME_DIRECTORY": "https://acme.example/dir", "PROXY_TLS": "false"}, timeout=30
     )
     assert res.returncode == 2 and "acme_directory" in res.stderr and "tls" in res.stderr, res.stderr
+
+
+def test_inside_the_runtime_the_proxy_orders_the_same_way(acme: Acme) -> None:
+    acme.bus.stop()  # one runtime holding the bus and the proxy
+    runtime = acme.dep.start_runtime("bus,proxy")
+    cert = wait_issued_by_pebble(acme.https)
+    acme.trust_root()
+    conn = verified_connection(acme.https, acme.root)
+    assert get_root(conn) == 404 and serial_of(conn) == cert.serial_number
+    conn.close()
+    assert "certificate issued" in runtime.output()
