@@ -32,7 +32,7 @@ ENV = {
 
 
 class Pebble:
-    def __init__(self, root: Path, http_port: int) -> None:
+    def __init__(self, root: Path, http_port: int, validity: int = 0) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.ca_bundle = root / "pebble-https.pem"
@@ -54,6 +54,8 @@ class Pebble:
                 "domainBlocklist": [REFUSED],
             }
         }
+        if validity:  # seconds an issued certificate lives (pebble's default: five years)
+            config["pebble"]["certificateValidityPeriod"] = validity
         self.config = root / "pebble.json"
         self.config.write_text(json.dumps(config))
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -106,8 +108,8 @@ class Pebble:
 
 
 @contextmanager
-def pebble(root: Path, http_port: int) -> Iterator[Pebble]:
-    server = Pebble(root, http_port)
+def pebble(root: Path, http_port: int, validity: int = 0) -> Iterator[Pebble]:
+    server = Pebble(root, http_port, validity)
     try:
         server.start()
         yield server

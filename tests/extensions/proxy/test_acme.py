@@ -15,6 +15,7 @@ import socket
 import ssl
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,10 @@ class Acme:
         return metric_value(self.dep.metrics("proxy"), ORDERS, f'result="{result}"')
 
 
-@pytest.fixture
-def acme(dep: Deployment) -> Iterator[Acme]:
+@contextmanager
+def acme_stack(dep: Deployment, validity: int = 0) -> Iterator[Acme]:
     port = int(dep.addr("proxy", "acme_http_addr").rsplit(":", 1)[1])
-    with pebble(dep.root / "pebble", port) as ca:
+    with pebble(dep.root / "pebble", port, validity) as ca:
         dep.env.update(
             OCIS_URL=f"https://{DOMAIN}:{dep.addr('proxy', 'http_addr').rsplit(':', 1)[1]}",
             PROXY_ACME_DIRECTORY=ca.directory,
@@ -63,6 +64,19 @@ def acme(dep: Deployment) -> Iterator[Acme]:
             PROXY_ACME_EMAIL="admin@ocis.test",
         )
         yield Acme(dep, ca, dep.start_runtime("bus"))
+
+
+@pytest.fixture
+def acme(dep: Deployment) -> Iterator[Acme]:
+    with acme_stack(dep) as stack:
+        yield stack
+
+
+@pytest.fixture
+def short_lived(dep: Deployment) -> Iterator[Acme]:
+    """Pebble issuing certificates that live 20 seconds."""
+    with acme_stack(dep, validity=20) as stack:
+        yield stack
 
 
 def _tls_socket(addr: str, ctx: ssl.SSLContext) -> ssl.SSLSocket:
@@ -168,6 +182,19 @@ def test_a_forced_renewal_reaches_new_connections_while_an_old_one_keeps_working
     old.close()
     new.close()
     assert acme.orders("ok") == 2
+
+
+def test_the_proxy_renews_on_its_own_before_expiry(short_lived: Acme) -> None:
+    short_lived.start_proxy()
+    first = wait_issued_by_pebble(short_lived.https)
+
+    def renewed() -> x509.Certificate | None:  # due at half the lifetime: the 30 days are capped to 10 s
+        now = served(short_lived.https)
+        return now if now.serial_number != first.serial_number else None
+
+    second = wait_until(renewed, 60, 0.2, what="a renewal nobody asked for")
+    assert second.not_valid_after_utc > first.not_valid_after_utc
+    assert short_lived.orders("ok") >= 2 and short_lived.orders("error") == 0
 
 
 def test_two_proxies_on_one_host_share_the_store_and_only_one_orders(acme: Acme) -> None:
