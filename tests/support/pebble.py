@@ -81,7 +81,7 @@ class Pebble:
                 *("-defaultIPv6", "", "-http01", "", "-https01", "", "-tlsalpn01", ""),
             )
         self._spawn("pebble", require("pebble"), "-config", str(self.config), "-dnsserver", self.dns)
-        wait_until(lambda: self._get(self.directory), what="pebble's ACME directory")
+        wait_until(lambda: self._get(self.directory), 60, 0.1, what="pebble's ACME directory")
 
     def _get(self, url: str) -> bytes:
         ctx = ssl.create_default_context(cafile=str(self.ca_bundle))

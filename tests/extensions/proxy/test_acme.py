@@ -124,9 +124,11 @@ def wait_issued_by_pebble(addr: str) -> x509.Certificate:
 
 
 def test_the_proxy_serves_a_certificate_from_the_acme_ca_that_verifies_against_its_root(acme: Acme) -> None:
-    proxy = acme.start_proxy()
-    first = served(acme.https)
-    assert "Pebble" not in first.issuer.rfc4514_string()  # the self-signed one until the order completes
+    store = CertStore(acme.dep.data_dir / "proxy")
+    with store.lock():  # holding the store's lock keeps the proxy's order waiting: it serves meanwhile
+        proxy = acme.start_proxy()
+        first = served(acme.https)
+        assert "Pebble" not in first.issuer.rfc4514_string() and first.issuer == first.subject  # self-signed
     cert = wait_issued_by_pebble(acme.https)
     acme.trust_root()
     conn = verified_connection(acme.https, acme.root)
@@ -139,7 +141,6 @@ def test_the_proxy_serves_a_certificate_from_the_acme_ca_that_verifies_against_i
     assert f"validate w/ HTTP: http://{DOMAIN}:{port}/.well-known/acme-challenge/" in acme.ca.log()
     assert "set VALID by completed challenge" in acme.ca.log()
 
-    store = CertStore(acme.dep.data_dir / "proxy")
     for path in (store.account_key, store.certificate):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
     metrics = acme.dep.metrics("proxy")
@@ -221,8 +222,9 @@ def test_with_the_ca_gone_the_proxy_keeps_serving_and_retries_until_it_is_back(a
     assert served(acme.https).serial_number == cert.serial_number
     wait_until(lambda: acme.orders("error") >= 2, 60, 0.2, what="a retry after the first failure")
     assert served(acme.https).serial_number == cert.serial_number
+    before = acme.orders("error")
     failures = proxy.output().count("certificate order failed")
-    assert failures == acme.orders("error")  # logged once per attempt
+    assert before <= failures <= acme.orders("error")  # logged once per attempt (one may land meanwhile)
 
     acme.ca.start()  # a new pebble run on the same ports: the next retry succeeds
 
