@@ -85,6 +85,14 @@ def parse(raw_target: str) -> DavPath:
     raise DavError(404, "not a WebDAV path")
 
 
+def user_path(prefix: str, text: str) -> DavPath:
+    """`{prefix}{user}/{rest}` (decoded) as the user's folder and the normalised path in it."""
+    user, _, rest = text[len(prefix) :].partition("/")
+    if not user or user in (".", ".."):
+        raise DavError(404, "no user in path")
+    return DavPath(prefix + user, user, normalise(rest))
+
+
 def parse_destination(header: str, hosts: Collection[str]) -> DavPath:
     """A `Destination` (full URL or absolute path) on this server (one of `hosts`); another server is a 502."""
     if not header:

@@ -30,10 +30,7 @@ def parse(raw_target: str) -> DavPath | None:
     text = paths.decode(raw_target.split("?", 1)[0])
     if not text.startswith(PREFIX):
         return None
-    user, _, rest = text[len(PREFIX) :].partition("/")
-    if not user or user in (".", ".."):
-        raise DavError(404, "no user in path")
-    return DavPath(PREFIX + user, user, paths.normalise(rest))
+    return paths.user_path(PREFIX, text)
 
 
 def session_name(dav: Dav) -> str:
