@@ -85,8 +85,12 @@ def parse(raw_target: str) -> DavPath:
     raise DavError(404, "not a WebDAV path")
 
 
-def user_path(prefix: str, text: str) -> DavPath:
-    """`{prefix}{user}/{rest}` (decoded) as the user's folder and the normalised path in it."""
+def user_folder(prefix: str, raw_target: str) -> DavPath | None:
+    """A raw request target `{prefix}{user}/{rest}` as the user's folder and the normalised path in it;
+    None when the target is not below `prefix`."""
+    text = decode(raw_target.split("?", 1)[0])
+    if not text.startswith(prefix):
+        return None
     user, _, rest = text[len(prefix) :].partition("/")
     if not user or user in (".", ".."):
         raise DavError(404, "no user in path")

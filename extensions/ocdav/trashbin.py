@@ -30,10 +30,7 @@ COLLECTION = clark(DAV, "resourcetype")
 
 def parse(raw_target: str) -> DavPath | None:
     """The bin path of a request (`path` = "/" or "/{key}"), None for other URLs."""
-    text_ = paths.decode(raw_target.split("?", 1)[0])
-    if not text_.startswith(PREFIX):
-        return None
-    return paths.user_path(PREFIX, text_)
+    return paths.user_folder(PREFIX, raw_target)
 
 
 def _key(dav: Dav) -> str:
@@ -99,10 +96,7 @@ async def restore(dav: Dav) -> web.StreamResponse:
     key = _key(dav)
     if not key:
         raise DavError(403, "the trash bin itself cannot be moved")
-    hosts = {dav.request.host, dav.request.headers.get("X-Forwarded-Host", "")} - {""}
-    dest = paths.parse_destination(dav.request.headers.get("Destination", ""), hosts)
-    if dest.user is not None and dest.user not in (dav.who.username, dav.who.user_id):
-        raise DavError(403, "items are restored into the caller's own space")
+    dest = dav.destination(403)
     if dest.path == "/":
         raise DavError(403, "the space root cannot be replaced")
     request = pb.RestoreTrashItemRequest(ref=HOME, key=key, destination=ref(dest.path), lock_tokens=dav.lock_tokens())

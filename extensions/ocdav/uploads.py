@@ -27,10 +27,7 @@ RESUMABLE = {"Tus-Resumable": "1.0.0"}
 
 def parse(raw_target: str) -> DavPath | None:
     """The upload-folder path of a request (`path` = "/", "/{id}" or "/{id}/{chunk}"), None for other URLs."""
-    text = paths.decode(raw_target.split("?", 1)[0])
-    if not text.startswith(PREFIX):
-        return None
-    return paths.user_path(PREFIX, text)
+    return paths.user_folder(PREFIX, raw_target)
 
 
 def session_name(dav: Dav) -> str:
