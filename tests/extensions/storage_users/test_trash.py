@@ -12,6 +12,7 @@ import pytest
 
 from extensions.storage_users.config import StorageUsersConfig
 from ocisd import identity
+from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Ref, UploadOptions
@@ -48,7 +49,21 @@ def test_purge_expired_follows_the_retention_with_a_fake_clock(tmp_path: Path) -
             await driver.ensure_space(SPACE, "alice")
             await _put(driver, "/old.txt", b"old")
             await _put(driver, "/new.txt", b"new")
+            old = await driver.stat(Ref(space=SPACE, path="/old.txt"))
             await driver.delete(Ref(space=SPACE, path="/old.txt"), (), "", "alice")
+            for hidden in (driver.stat(Ref(space=SPACE, path="/", node=old.id)), driver.stat(Ref(SPACE, "/old.txt"))):
+                with pytest.raises(errors.StorageError) as exc:
+                    await hidden
+                assert exc.value.kind == errors.Kind.NOT_FOUND
+            assert [n.name for n in (await driver.list_folder(Ref(SPACE, "/"), "", 10))[1]] == ["new.txt"]
+            assert [n.name for n in (await driver.search(Ref(SPACE, "/"), "", False, 10, 0))[0]] == ["new.txt"]
+            (item,) = await driver.trash_items(SPACE)
+            assert (item.node.id, item.node.path, item.deleted, item.deleted_by) == (
+                old.id,
+                "/old.txt",
+                clock.now,
+                "alice",
+            )
             clock.now += 10 * DAY
             await driver.delete(Ref(space=SPACE, path="/new.txt"), (), "", "alice")
             purger = TrashPurger(driver, 30 * DAY, clock)
@@ -150,3 +165,14 @@ def test_sigkill_during_a_purge_leaves_the_old_or_the_new_state(stack: Stack, wh
     with pytest.raises(grpc.RpcError) as exc:
         stack.call("RestoreTrashItem", pb.RestoreTrashItemRequest(key=key, destination=ref(name)))
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND and reason(exc.value) == "not-found"
+
+
+def test_the_purge_runs_inside_storage_users(stack: Stack) -> None:
+    """At start (then hourly) storage-users purges what its retention lets go."""
+    assert stack.upload("/short-lived.txt", b"soon gone").status == 201
+    stack.call("Delete", pb.DeleteRequest(ref=ref("/short-lived.txt")))
+    assert stack.call("ListTrash", pb.ListTrashRequest()).items
+    stack.storage.stop()
+    stack.storage_env = {"STORAGE_USERS_TRASH_RETENTION": "1ms"}
+    restart_storage(stack)
+    wait_until(lambda: not stack.call("ListTrash", pb.ListTrashRequest()).items, what="the bin purged")
