@@ -52,7 +52,7 @@ def stack() -> Iterator[tuple[DavStack, dict[str, Any]]]:
 
         # The frontend learns what is live from heartbeats: wait until the uploads route and the bin count.
         wait_until(lambda: capabilities().get("dav", {}).get("chunking") == "1.0", what="chunking advertised")
-        wait_until(lambda: capabilities().get("dav", {}).get("trashbin") == "1.0", what="trash bin advertised")
+        wait_until(lambda: capabilities().get("dav", {}).get("trashbin") == "1.0", 30, what="trash bin advertised")
         yield dav, capabilities()
 
 
