@@ -92,6 +92,7 @@ class Context:
         self.rpc = node.rpc.for_extension(cfg.shared.grpc_deadline, log)
         self.local_http = node.local_http  # the in-process HTTP hop to applications of this process
         self.addresses: dict[str, str] = {}
+        self.features: list[str] = []  # what this instance offers beyond its routes (capabilities read them)
         self._health: health.aio.HealthServicer | None = None
         self._grpc_servers: list[grpc.aio.Server] = []
         self._http_runners: list[web.AppRunner] = []

@@ -19,10 +19,16 @@ from .config import FrontendConfig
 CHECKSUMS = ["SHA1", "MD5", "ADLER32"]
 UPLOADS_ROUTE = "/remote.php/dav/uploads/"
 FILES_ROUTE = "/remote.php/dav/files/"
+TRASH_ROUTE = "/remote.php/dav/trash-bin/"
+TRASH_FEATURE = "trash-bin"  # what a storage provider keeping trash bins announces
 
 
 def live_routes(registry: Registry) -> set[str]:
     return {route for e in registry.entries() if e.record.health == "ready" for route in e.record.routes}
+
+
+def live_features(registry: Registry) -> set[str]:
+    return {f for e in registry.entries() if e.record.health == "ready" for f in e.record.features}
 
 
 def upload_checksum(cfg: FrontendConfig) -> str:
@@ -37,11 +43,12 @@ def upload_checksum(cfg: FrontendConfig) -> str:
 
 def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
     routes = live_routes(registry)
+    undelete = TRASH_ROUTE in routes and TRASH_FEATURE in live_features(registry)
     files: dict[str, Any] = {
         "bigfilechunking": UPLOADS_ROUTE in routes,  # desktop clients use chunking NG only with this true
         "blacklisted_files": [],  # nothing refuses such names on upload, so none is promised
         "privateLinks": False,
-        "undelete": False,
+        "undelete": undelete,
         "versioning": False,
         "favorites": True,
     }
@@ -56,6 +63,8 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
     dav: dict[str, Any] = {"reports": ["search-files"]}
     if UPLOADS_ROUTE in routes:
         dav["chunking"] = "1.0"
+    if undelete:
+        dav["trashbin"] = "1.0"
     return {
         "core": {
             "pollinterval": cfg.poll_interval,

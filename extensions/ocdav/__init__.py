@@ -6,7 +6,7 @@ import aiohttp
 
 from ocisd.extension import Context, Extension
 
-from . import status, uploads
+from . import status, trashbin, uploads
 from .config import OcdavConfig
 from .gateway import Gateway
 from .http import make_app
@@ -19,10 +19,12 @@ READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes t
 
 class Ocdav(Extension):
     name = "ocdav"
-    summary = "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/), chunked and TUS uploads, status.php"
+    summary = (
+        "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/), chunked and TUS uploads, trash bin, status.php"
+    )
     config = OcdavConfig
     depends = ("gateway",)
-    routes = ROUTES + uploads.ROUTES + status.ROUTES
+    routes = ROUTES + uploads.ROUTES + trashbin.ROUTES + status.ROUTES
 
     def __init__(self) -> None:
         self._http: aiohttp.ClientSession | None = None

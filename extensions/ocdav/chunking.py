@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
-from . import paths, props, uploads, xml
+from . import props, uploads, xml
 from .errors import DavError
 from .gateway import ref
 from .request import Dav
@@ -114,10 +114,7 @@ async def assemble(dav: Dav) -> web.StreamResponse:
     name, last = _segments(dav, 2, "uploads/{user}/{transfer-id}/.file")
     if last != ASSEMBLE:
         raise DavError(403, "only .file can be moved out of an upload folder")
-    hosts = {dav.request.host, dav.request.headers.get("X-Forwarded-Host", "")} - {""}
-    dest = paths.parse_destination(dav.request.headers.get("Destination", ""), hosts)
-    if dest.user is not None and dest.user not in (dav.who.username, dav.who.user_id):
-        raise DavError(403, "uploads go to the caller's own space")
+    dest = dav.destination(403)
     request = pb.FinishUploadSessionRequest(
         session_id=name,
         ref=ref(dest.path),

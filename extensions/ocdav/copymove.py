@@ -8,7 +8,6 @@ from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
-from . import paths
 from .errors import DavError
 from .gateway import ref
 from .request import Dav
@@ -23,11 +22,7 @@ def _overwrite(dav: Dav) -> bool:
 
 async def handle(dav: Dav) -> web.StreamResponse:
     move = dav.request.method == "MOVE"
-    # Behind the proxy, the Host the client used arrives as X-Forwarded-Host.
-    hosts = {dav.request.host, dav.request.headers.get("X-Forwarded-Host", "")} - {""}
-    dest = paths.parse_destination(dav.request.headers.get("Destination", ""), hosts)
-    if dest.user is not None and dest.user not in (dav.who.username, dav.who.user_id):
-        raise DavError(502, "Destination is in another space")
+    dest = dav.destination(502)
     if dav.path == "/":
         raise DavError(403, "the space root cannot be moved or copied")
     if dest.path == dav.path:

@@ -24,6 +24,7 @@ from . import (
     put,
     report,
     status,
+    trashbin,
     tus,
     uploads,
 )
@@ -79,7 +80,10 @@ def make_app(services: Services, metrics: CollectorRegistry) -> web.Application:
             return await status.handle(request)
         try:
             target = uploads.parse(request.raw_path)
-            handler = (UPLOAD_HANDLERS if target is not None else HANDLERS).get(request.method)
+            table = UPLOAD_HANDLERS
+            if target is None and (target := trashbin.parse(request.raw_path)) is not None:
+                table = trashbin.HANDLERS
+            handler = (table if target is not None else HANDLERS).get(request.method)
             if handler is None:
                 raise DavError(405 if target is not None else 501, f"method {request.method} is not supported here")
             who = identity.CURRENT.get()

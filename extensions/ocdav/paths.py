@@ -85,6 +85,18 @@ def parse(raw_target: str) -> DavPath:
     raise DavError(404, "not a WebDAV path")
 
 
+def user_folder(prefix: str, raw_target: str) -> DavPath | None:
+    """A raw request target `{prefix}{user}/{rest}` as the user's folder and the normalised path in it;
+    None when the target is not below `prefix`."""
+    text = decode(raw_target.split("?", 1)[0])
+    if not text.startswith(prefix):
+        return None
+    user, _, rest = text[len(prefix) :].partition("/")
+    if not user or user in (".", ".."):
+        raise DavError(404, "no user in path")
+    return DavPath(prefix + user, user, normalise(rest))
+
+
 def parse_destination(header: str, hosts: Collection[str]) -> DavPath:
     """A `Destination` (full URL or absolute path) on this server (one of `hosts`); another server is a 502."""
     if not header:

@@ -83,6 +83,15 @@ class Dav:
             raise DavError(413, f"XML body larger than {limit} bytes") from None
         return davxml.parse(body, limit)
 
+    def destination(self, other_space: int) -> DavPath:
+        """The `Destination` header, which must name the caller's own space (else `other_space` is the status)."""
+        # Behind the proxy, the Host the client used arrives as X-Forwarded-Host.
+        hosts = {self.request.host, self.request.headers.get("X-Forwarded-Host", "")} - {""}
+        dest = paths.parse_destination(self.request.headers.get("Destination", ""), hosts)
+        if dest.user is not None and dest.user not in (self.who.username, self.who.user_id):
+            raise DavError(other_space, "Destination is in another space")
+        return dest
+
     def resolve(self, url: str) -> DavPath | None:
         """A URL or path naming a resource in the same space, or None when it names something else."""
         try:

@@ -27,13 +27,7 @@ RESUMABLE = {"Tus-Resumable": "1.0.0"}
 
 def parse(raw_target: str) -> DavPath | None:
     """The upload-folder path of a request (`path` = "/", "/{id}" or "/{id}/{chunk}"), None for other URLs."""
-    text = paths.decode(raw_target.split("?", 1)[0])
-    if not text.startswith(PREFIX):
-        return None
-    user, _, rest = text[len(PREFIX) :].partition("/")
-    if not user or user in (".", ".."):
-        raise DavError(404, "no user in path")
-    return DavPath(PREFIX + user, user, paths.normalise(rest))
+    return paths.user_folder(PREFIX, raw_target)
 
 
 def session_name(dav: Dav) -> str:

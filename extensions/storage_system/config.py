@@ -10,4 +10,5 @@ class StorageSystemConfig(StorageConfig):
     http_addr: str = setting("127.0.0.1:9216", "Data HTTP address: signed upload and download URLs.")
     debug_addr: str = setting("127.0.0.1:9217", "Debug address: /healthz, /readyz, /metrics.")
     provider_id: str = setting("system", "Name of this storage provider.")
+    trash_bin: bool = setting(False, "Keep deleted metadata in a trash bin (off: the system space deletes at once).")
     home_range: str = setting("00-00", "Unused here: the system space is served regardless of range.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ocisd.extension import Context
 from ocisd.storage.service.extension import StorageExtension
 
+from .commands import TRASH_BIN
 from .config import StorageUsersConfig
 from .spaces import PersonalSpaces
 
@@ -17,6 +18,7 @@ class StorageUsers(StorageExtension):
     name = "storage-users"
     summary = "personal spaces: storage driver, ocisd.storage.v1 gRPC API and signed-URL data server"
     config = StorageUsersConfig
+    commands = (TRASH_BIN,)
 
     def spaces(self, ctx: Context) -> PersonalSpaces:
         return PersonalSpaces()

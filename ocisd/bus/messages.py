@@ -45,7 +45,8 @@ class InstanceRecord:
     started: unix time of start; addresses: {"http"|"grpc"|"debug"|...: "host:port"};
     version: ocisd version; health: starting|ready|unhealthy|stopping;
     restarts: how often the runtime restarted it; routes: HTTP prefixes it serves;
-    stats: cpu/rss/uss for tools on other hosts.
+    stats: cpu/rss/uss for tools on other hosts; features: what it offers beyond its
+    routes (e.g. "trash-bin"), for capabilities.
     """
 
     name: str
@@ -59,6 +60,7 @@ class InstanceRecord:
     restarts: int = 0
     routes: list[str] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> InstanceRecord:
@@ -77,13 +79,14 @@ class InstanceRecord:
                 restarts=_typed(data, "restarts", int),
                 routes=list(_typed(data, "routes", list)),
                 stats=dict(data.get("stats", {}) or {}),
+                features=list(_typed(data, "features", list)) if "features" in data else [],
             )
         except (TypeError, ValueError) as exc:
             raise MessageError(f"bad record: {exc}") from None
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in rec.addresses.items()):
             raise MessageError("addresses must map strings to strings")
-        if not all(isinstance(r, str) for r in rec.routes):
-            raise MessageError("routes must be strings")
+        if not all(isinstance(r, str) for r in rec.routes + rec.features):
+            raise MessageError("routes and features must be strings")
         return rec
 
 

@@ -73,6 +73,7 @@ class ExtensionRunner:
         self.started_at = 0.0
         self.instance = ""
         self.addresses: dict[str, str] = {}
+        self.features: list[str] = []
         self.metrics = CollectorRegistry()
         self.settled = asyncio.Event()  # set once RUNNING or FAILED: dependents may start
         self.log = extension_logger(self.name, cfg.shared.log_level)
@@ -115,6 +116,7 @@ class ExtensionRunner:
             restarts=self.restarts,
             routes=list(self.cls.routes),
             stats=stats,
+            features=list(self.features),
         )
 
     def _publish(self, kind: str) -> None:
@@ -182,6 +184,7 @@ class ExtensionRunner:
         self.log.debug("extension starting", instance=self.instance)
         ctx = Context(self.cfg, self.node, self.log, self.metrics)
         self.addresses = ctx.addresses
+        self.features = ctx.features
         ctx.addresses["debug"] = self._debug_addr
         ext = self.cls()
         healthy_since = 0.0

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
-from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions
+from .resources import LockInfo, Node, Ref, Space, Staged, TrashItem, UploadOptions
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
 COPY_BLOCK = 4 << 20
@@ -68,7 +68,9 @@ class Base(abc.ABC):
     async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node: ...
 
     @abc.abstractmethod
-    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None: ...
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> None:
+        """Remove the node and its subtree: into the space's trash bin (noting `user` as who deleted it)
+        when the driver keeps one, else for good."""
 
     @abc.abstractmethod
     async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
@@ -157,10 +159,30 @@ class Base(abc.ABC):
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
         """Create many empty children at once (imports, benchmarks); returns how many."""
 
+    async def trash_items(self, space_id: str) -> list[TrashItem]:
+        """The space's trash bin, newest deletion first."""
+        raise _no_trash(self)
+
+    async def restore_trash(self, space_id: str, key: str, dst: Ref, tokens: tuple[str, ...]) -> Node:
+        """Put the item back at `dst` in its space, keeping its ids; the parent must exist and the name be free."""
+        raise _no_trash(self)
+
+    async def purge_trash(self, space_id: str, key: str) -> int:
+        """Purge one item for good, or every item of the space when `key` is empty; how many went."""
+        raise _no_trash(self)
+
+    async def purge_expired_trash(self, before: float) -> int:
+        """Purge the items of every space deleted before `before` (unix seconds); how many went."""
+        raise _no_trash(self)
+
     async def search(self, ref: Ref, pattern: str, favorites: bool, limit: int, offset: int) -> tuple[list[Node], int]:
         """Below the folder `ref`: names containing `pattern` (case-insensitive), favorites only if asked;
         a page of them with their paths, ordered by name, and how many there are in all."""
         raise errors.StorageError(errors.Kind.UNSUPPORTED, "no-search", f"{type(self).__name__} cannot search")
+
+
+def _no_trash(driver: Base) -> errors.StorageError:
+    return errors.StorageError(errors.Kind.UNSUPPORTED, "no-trash", f"{type(driver).__name__} keeps no trash bin")
 
 
 def driver_class(config: Any, key: str = "driver") -> type[Base]:

@@ -1,4 +1,4 @@
-"""The plain data a storage driver speaks: references, nodes, locks, spaces, upload options."""
+"""The plain data a storage driver speaks: references, nodes, locks, spaces, trash items, upload options."""
 
 from __future__ import annotations
 
@@ -63,6 +63,16 @@ class Space:
     id: str
     owner: str
     quota: int  # bytes as the space keeps it; 0 = unlimited, -1 = none of its own (the configured one applies)
+
+
+@dataclass
+class TrashItem:
+    """A deleted subtree in its space's trash bin: `node` with its original name and path (`node.id` is the
+    item's key), when it was deleted (unix seconds) and by whom (a user id)."""
+
+    node: Node
+    deleted: float
+    deleted_by: str
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import time
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
 
-from . import garbage, locks, tree
+from . import garbage, locks, trash, tree
 from .blobs import BlobStore
 from .database import transaction
 from .locate import Located, existing, fill, locate, locate_existing
@@ -64,7 +64,18 @@ def mkdir(db: sqlite3.Connection, ref: Ref, tokens: tuple[str, ...], mtime: int)
         return fill(db, node, loc.path)
 
 
-def delete(db: sqlite3.Connection, blobs: BlobStore, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None:
+def delete(
+    db: sqlite3.Connection,
+    blobs: BlobStore,
+    ref: Ref,
+    tokens: tuple[str, ...],
+    if_match: str,
+    user: str,
+    trashed_at: float | None,
+) -> None:
+    """Move the node and its subtree into the space's trash bin at `trashed_at` (unix seconds), or drop
+    them at once when that is None (the bin is off)."""
+    dropped: list[str] = []
     with transaction(db):
         loc = locate_existing(db, ref)
         node = loc.existing()
@@ -72,7 +83,10 @@ def delete(db: sqlite3.Connection, blobs: BlobStore, ref: Ref, tokens: tuple[str
         if if_match and node.etag != if_match:
             raise errors.precondition("etag-mismatch", f"{loc.path} has another etag")
         locks.check(db, ref.space, [loc.path], tokens, recursive=True, membership=True)
-        dropped = tree.delete_subtree(db, node.id)
+        if trashed_at is None:
+            dropped = tree.delete_subtree(db, node.id)
+        else:
+            trash.move_in(db, loc, user, trashed_at)
         tree.propagate(db, parent.id, -node.size, time.time_ns())
         garbage.mark(db, dropped)
     garbage.collect(db, blobs, dropped)

@@ -21,11 +21,12 @@ from ocisd.storage.resources import (
     Ref,
     Space,
     Staged,
+    TrashItem,
     UploadOptions,
     check_name,
 )
 
-from . import changes, garbage, locks, search, tree, uploads
+from . import changes, garbage, locks, search, trash, trash_changes, tree, uploads
 from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
@@ -37,6 +38,7 @@ T = TypeVar("T")
 class LocalDriver(Base):
     _db: Database
     _blobs: BlobStore
+    clock: Callable[[], float] = staticmethod(time.time)  # when a deletion happened (tests pass a fake one)
 
     async def open(self) -> None:
         self._blobs = BlobStore(self.data_dir / "blobs")
@@ -78,8 +80,21 @@ class LocalDriver(Base):
     async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node:
         return await self._db.write(changes.mkdir, ref, tokens, mtime)
 
-    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str) -> None:
-        await self._db.write(changes.delete, self._blobs, ref, tokens, if_match)
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> None:
+        when = self.clock() if self.config.trash_bin else None
+        await self._db.write(changes.delete, self._blobs, ref, tokens, if_match, user, when)
+
+    async def trash_items(self, space_id: str) -> list[TrashItem]:
+        return await self._db.read(trash.items, space_id)
+
+    async def restore_trash(self, space_id: str, key: str, dst: Ref, tokens: tuple[str, ...]) -> Node:
+        return await self._db.write(trash_changes.restore, space_id, key, dst, tokens)
+
+    async def purge_trash(self, space_id: str, key: str) -> int:
+        return await self._db.write(trash_changes.purge, self._blobs, space_id, key)
+
+    async def purge_expired_trash(self, before: float) -> int:
+        return await self._db.write(trash_changes.purge_expired, self._blobs, before)
 
     async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
         _same_space(src, dst)

@@ -17,6 +17,8 @@ from typing import Any
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FOLDER, Node
 
+from . import trash
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spaces(
   id TEXT PRIMARY KEY, owner TEXT NOT NULL, quota INTEGER NOT NULL, created INTEGER NOT NULL);
@@ -43,7 +45,7 @@ def connect(path: Path) -> sqlite3.Connection:
     # FULL: a commit is on disk before an upload is answered (power loss included).
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-65536")
-    db.executescript(SCHEMA)
+    db.executescript(SCHEMA + trash.SCHEMA)
     return db
 
 
@@ -201,8 +203,9 @@ def folder(node: Node | None) -> bool:
 
 
 def space_used(db: sqlite3.Connection, space: str) -> int:
+    """The live tree's bytes (the root's size) and those waiting in the space's trash bin."""
     row = db.execute("SELECT size FROM nodes WHERE id=?", (space,)).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]) if row else 0) + trash.size(db, space)
 
 
 def stored_quota(db: sqlite3.Connection, space: str) -> int:

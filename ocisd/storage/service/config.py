@@ -31,6 +31,15 @@ class StorageConfig:
         Duration(86400.0),
         "How long a resumable upload session (TUS, chunking NG, legacy chunking) lives; then its bytes are deleted.",
     )
+    trash_bin: bool = setting(
+        True,
+        "Keep deleted files and folders in their space's trash bin until restored or purged; false deletes at once.",
+    )
+    trash_retention: Duration = setting(
+        Duration(30 * 86400.0),
+        "How long a deleted item stays in the trash bin; then the hourly purge (or"
+        " `ocis storage-users trash-bin purge-expired`) removes it. 0 = until purged by hand.",
+    )
     provider_id: str = setting("users", "Name of this storage provider (several may serve different spaces).")
     home_range: str = setting(
         "00-ff", "Personal spaces held here: range of the first sha1 byte of the space id, `lo-hi` in hex."

@@ -25,6 +25,7 @@ from .http import make_app
 from .session_http import add_session_routes
 from .spaces import SpacePolicy
 from .transfer import Transfers
+from .trash_purge import TrashPurger
 
 
 class DataDirClaim:
@@ -84,7 +85,11 @@ class StorageExtension(Extension):
         self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
         await self.sessions.open()
         ctx.create_task(self.sessions.janitor(), "upload-janitor")
-        storage = StorageService(self.driver, spaces, transfers, self.sessions, self._privileged(ctx))
+        purger = TrashPurger(self.driver, float(cfg.trash_retention))
+        if cfg.trash_bin:
+            ctx.create_task(purger.run(), "trash-purge")
+            ctx.features.append("trash-bin")
+        storage = StorageService(self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger)
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
 
         def register(server: grpc.aio.Server) -> None:

@@ -21,6 +21,8 @@ from .info import add_infos, lock_info, resource_info
 from .session_grpc import SessionMethods
 from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
+from .trash_grpc import TrashMethods
+from .trash_purge import TrashPurger
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
@@ -29,7 +31,7 @@ MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class StorageService(SessionMethods, pb_grpc.StorageServicer):
+class StorageService(SessionMethods, TrashMethods, pb_grpc.StorageServicer):
     def __init__(
         self,
         driver: Base,
@@ -37,8 +39,10 @@ class StorageService(SessionMethods, pb_grpc.StorageServicer):
         transfers: Transfers,
         sessions: UploadSessions,
         privileged: Callable[[Identity], bool],
+        purger: TrashPurger,
     ) -> None:
         self._driver = driver
+        self._purger = purger
         self._privileged = privileged  # who may set quotas: the admin, extensions
         self._sessions = sessions
         self._spaces = spaces
@@ -128,8 +132,8 @@ class StorageService(SessionMethods, pb_grpc.StorageServicer):
 
     @handled
     async def Delete(self, request: pb.DeleteRequest, context: Ctx) -> pb.DeleteResponse:
-        ref, _, _ = await self._ref(request.ref)
-        await self._driver.delete(ref, tuple(request.lock_tokens), request.if_match)
+        ref, who, _ = await self._ref(request.ref)
+        await self._driver.delete(ref, tuple(request.lock_tokens), request.if_match, who.user_id)
         return pb.DeleteResponse()
 
     async def _pair(self, request: Any) -> tuple[Ref, Ref, str]:

@@ -50,8 +50,9 @@ def stack() -> Iterator[tuple[DavStack, dict[str, Any]]]:
             reply = dav.request("GET", CAPABILITIES)
             return dict(json.loads(reply.body)["ocs"]["data"]["capabilities"]) if reply.status == 200 else {}
 
-        # The frontend learns what is live from heartbeats: wait until the uploads route counts.
+        # The frontend learns what is live from heartbeats: wait until the uploads route and the bin count.
         wait_until(lambda: capabilities().get("dav", {}).get("chunking") == "1.0", what="chunking advertised")
+        wait_until(lambda: capabilities().get("dav", {}).get("trashbin") == "1.0", 30, what="trash bin advertised")
         yield dav, capabilities()
 
 
@@ -144,6 +145,16 @@ def tus(dav: DavStack, caps: dict[str, Any]) -> None:
     assert dav.request("HEAD", where, None, {"Tus-Resumable": promised["resumable"]}).status == 404
 
 
+def trashbin(dav: DavStack, caps: dict[str, Any]) -> None:
+    assert dav.request("PUT", "undelete-me.txt", DATA).status in (201, 204)  # exercised once per capability
+    assert dav.request("DELETE", "undelete-me.txt").status == 204
+    trash = f"/remote.php/dav/trash-bin/{webdav_stack.ADMIN}"
+    listing = ET.fromstring(dav.request("PROPFIND", f"{trash}/", b"", {"Depth": "1"}).body)
+    (href,) = [r.findtext("{DAV:}href") for r in listing if r.findtext(f".//{{{OC}}}trashbin-original-filename")]
+    assert dav.request("MOVE", href or "", None, {"Destination": f"{dav.base}/undelete-me.txt"}).status == 201
+    assert dav.request("GET", "undelete-me.txt").body == DATA
+
+
 Exercise = Callable[[DavStack, dict[str, Any]], None]
 EXERCISES: dict[str, Exercise] = {
     "core.webdav-root": webdav_root,
@@ -153,6 +164,8 @@ EXERCISES: dict[str, Exercise] = {
     "files.bigfilechunking": chunking,
     "files.favorites": favorites,
     "files.tus_support": tus,
+    "files.undelete": trashbin,
+    "dav.trashbin": trashbin,
 }
 
 

@@ -562,3 +562,61 @@ class SearchResponse(_message.Message):
     infos: _containers.RepeatedCompositeFieldContainer[ResourceInfo]
     total: int
     def __init__(self, infos: _Optional[_Iterable[_Union[ResourceInfo, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class TrashItem(_message.Message):
+    __slots__ = ("key", "original_path", "deleted", "deleted_by", "info")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_PATH_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    DELETED_BY_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    original_path: str
+    deleted: int
+    deleted_by: str
+    info: ResourceInfo
+    def __init__(self, key: _Optional[str] = ..., original_path: _Optional[str] = ..., deleted: _Optional[int] = ..., deleted_by: _Optional[str] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ...) -> None: ...
+
+class ListTrashRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class ListTrashResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[TrashItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[TrashItem, _Mapping]]] = ...) -> None: ...
+
+class RestoreTrashItemRequest(_message.Message):
+    __slots__ = ("ref", "key", "destination", "lock_tokens")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    key: str
+    destination: Reference
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., key: _Optional[str] = ..., destination: _Optional[_Union[Reference, _Mapping]] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PurgeTrashRequest(_message.Message):
+    __slots__ = ("ref", "key")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    key: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., key: _Optional[str] = ...) -> None: ...
+
+class PurgeTrashResponse(_message.Message):
+    __slots__ = ("purged",)
+    PURGED_FIELD_NUMBER: _ClassVar[int]
+    purged: int
+    def __init__(self, purged: _Optional[int] = ...) -> None: ...
+
+class PurgeExpiredTrashRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...

@@ -154,6 +154,26 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.ListTrash = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/ListTrash',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashResponse.FromString,
+                _registered_method=True)
+        self.RestoreTrashItem = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/RestoreTrashItem',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreTrashItemRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
+                _registered_method=True)
+        self.PurgeTrash = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/PurgeTrash',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
+                _registered_method=True)
+        self.PurgeExpiredTrash = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/PurgeExpiredTrash',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -193,7 +213,7 @@ class StorageServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Delete(self, request, context):
-        """Recursive, immediate (no trash yet).
+        """Recursive: into the space's trash bin when the provider keeps one (see ListTrash), else for good.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -323,6 +343,38 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTrash(self, request, context):
+        """The trash bin of the space `ref` names (empty: the caller's home). A Delete moves a
+        subtree there (node ids kept) when the provider keeps a bin; its items count against
+        the space's quota until purged. UNIMPLEMENTED no-trash: the provider keeps none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreTrashItem(self, request, context):
+        """Put an item back at `destination` (same space), keeping its ids: FAILED_PRECONDITION
+        parent-missing when the parent is gone, ALREADY_EXISTS when the name is taken.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgeTrash(self, request, context):
+        """Purge one item for good, or empty the bin (`key` empty); blobs are freed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgeExpiredTrash(self, request, context):
+        """Purge every space's items older than the provider's retention (admins and services only).
+        Called on a provider directly; the gateway routes it by `ref` like any other call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -445,6 +497,26 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.SerializeToString,
+            ),
+            'ListTrash': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrash,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashResponse.SerializeToString,
+            ),
+            'RestoreTrashItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreTrashItem,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreTrashItemRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.SerializeToString,
+            ),
+            'PurgeTrash': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeTrash,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.SerializeToString,
+            ),
+            'PurgeExpiredTrash': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeExpiredTrash,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1095,6 +1167,114 @@ class Storage:
             '/ocisd.storage.v1.Storage/Search',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrash(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/ListTrash',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListTrashResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreTrashItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/RestoreTrashItem',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreTrashItemRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeTrash(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/PurgeTrash',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeExpiredTrash(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/PurgeExpiredTrash',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
             options,
             channel_credentials,
             insecure,
