@@ -19,6 +19,7 @@ from .config import FrontendConfig
 CHECKSUMS = ["SHA1", "MD5", "ADLER32"]
 UPLOADS_ROUTE = "/remote.php/dav/uploads/"
 FILES_ROUTE = "/remote.php/dav/files/"
+META_ROUTE = "/remote.php/dav/meta/"  # versions of a file, by id
 
 
 def live_routes(registry: Registry) -> set[str]:
@@ -42,7 +43,7 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
         "blacklisted_files": [],  # nothing refuses such names on upload, so none is promised
         "privateLinks": False,
         "undelete": False,
-        "versioning": False,
+        "versioning": META_ROUTE in routes,
         "favorites": True,
     }
     if cfg.tus_support and FILES_ROUTE in routes:

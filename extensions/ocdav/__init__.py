@@ -6,7 +6,7 @@ import aiohttp
 
 from ocisd.extension import Context, Extension
 
-from . import status, uploads
+from . import meta, status, uploads
 from .config import OcdavConfig
 from .gateway import Gateway
 from .http import make_app
@@ -22,7 +22,7 @@ class Ocdav(Extension):
     summary = "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/), chunked and TUS uploads, status.php"
     config = OcdavConfig
     depends = ("gateway",)
-    routes = ROUTES + uploads.ROUTES + status.ROUTES
+    routes = ROUTES + uploads.ROUTES + meta.ROUTES + status.ROUTES
 
     def __init__(self) -> None:
         self._http: aiohttp.ClientSession | None = None

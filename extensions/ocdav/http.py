@@ -17,6 +17,7 @@ from . import (
     get,
     legacy_chunking,
     lock,
+    meta,
     mkcol,
     options,
     propfind,
@@ -78,13 +79,17 @@ def make_app(services: Services, metrics: CollectorRegistry) -> web.Application:
         if request.path in status.ROUTES:  # public: asked before logging in
             return await status.handle(request)
         try:
-            target = uploads.parse(request.raw_path)
-            handler = (UPLOAD_HANDLERS if target is not None else HANDLERS).get(request.method)
+            about = meta.parse(request.raw_path)  # a file's versions and path, by id
+            target = uploads.parse(request.raw_path) if about is None else None
+            table = meta.HANDLERS if about is not None else UPLOAD_HANDLERS if target is not None else HANDLERS
+            handler = table.get(request.method)
             if handler is None:
-                raise DavError(405 if target is not None else 501, f"method {request.method} is not supported here")
+                raise DavError(501 if table is HANDLERS else 405, f"method {request.method} is not supported here")
             who = identity.CURRENT.get()
             if who is None:
                 raise UNAUTHENTICATED
+            if about is not None:
+                return await handler(Dav(request, services, who, about))
             legacy = legacy_chunking.parse(request) if target is None else None
             if legacy is not None:  # a v1 chunk: the request is about the file the chunks make up
                 handler = legacy_chunking.put

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
-from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions
+from .resources import LockInfo, Node, Ref, Space, Staged, UploadOptions, Version
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
 COPY_BLOCK = 4 << 20
@@ -161,6 +161,22 @@ class Base(abc.ABC):
         """Below the folder `ref`: names containing `pattern` (case-insensitive), favorites only if asked;
         a page of them with their paths, ordered by name, and how many there are in all."""
         raise errors.StorageError(errors.Kind.UNSUPPORTED, "no-search", f"{type(self).__name__} cannot search")
+
+    async def list_versions(self, ref: Ref) -> tuple[Node, list[Version]]:
+        """The file and its kept revisions, newest first (every overwrite keeps one, retention thins them)."""
+        raise _no_versions(self)
+
+    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | None]:
+        """The file as it was in version `key` (size, mtime, etag, checksums) and a local path to its bytes."""
+        raise _no_versions(self)
+
+    async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
+        """Make version `key` the file's content again (a new etag); the current content becomes a version."""
+        raise _no_versions(self)
+
+
+def _no_versions(driver: Base) -> errors.StorageError:
+    return errors.StorageError(errors.Kind.UNSUPPORTED, "no-versions", f"{type(driver).__name__} keeps no versions")
 
 
 def driver_class(config: Any, key: str = "driver") -> type[Base]:

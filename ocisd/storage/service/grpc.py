@@ -21,6 +21,7 @@ from .info import add_infos, lock_info, resource_info
 from .session_grpc import SessionMethods
 from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
+from .version_grpc import VersionMethods
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
@@ -29,7 +30,7 @@ MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class StorageService(SessionMethods, pb_grpc.StorageServicer):
+class StorageService(SessionMethods, VersionMethods, pb_grpc.StorageServicer):
     def __init__(
         self,
         driver: Base,
