@@ -13,6 +13,7 @@ from typing import Any
 from ocisd import product
 from ocisd.bus.registry import Registry
 from ocisd.config.schema import ConfigError
+from ocisd.config.shared import SharedConfig
 
 from .config import FrontendConfig
 
@@ -36,14 +37,14 @@ def upload_checksum(cfg: FrontendConfig) -> str:
     return wanted
 
 
-def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
+def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict[str, Any]:
     routes = live_routes(registry)
     files: dict[str, Any] = {
         "bigfilechunking": UPLOADS_ROUTE in routes,  # desktop clients use chunking NG only with this true
         "blacklisted_files": [],  # nothing refuses such names on upload, so none is promised
         "privateLinks": False,
         "undelete": False,
-        "versioning": META_ROUTE in routes,
+        "versioning": META_ROUTE in routes and not shared.disable_versioning,
         "favorites": True,
     }
     if cfg.tus_support and FILES_ROUTE in routes:

@@ -11,4 +11,3 @@ class StorageSystemConfig(StorageConfig):
     debug_addr: str = setting("127.0.0.1:9217", "Debug address: /healthz, /readyz, /metrics.")
     provider_id: str = setting("system", "Name of this storage provider.")
     home_range: str = setting("00-00", "Unused here: the system space is served regardless of range.")
-    versions: bool = setting(False, "Keep overwritten revisions: off here, the system space holds no user files.")

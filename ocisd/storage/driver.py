@@ -38,6 +38,8 @@ class UploadSink(Protocol):
 class Base(abc.ABC):
     """A storage driver. Every method raises `errors.StorageError` for what the caller did wrong."""
 
+    keep_versions = True  # overwrites keep the previous revision; the service sets it before `open`
+
     def __init__(self, config: Any, data_dir: Path) -> None:
         self.config = config
         self.data_dir = data_dir

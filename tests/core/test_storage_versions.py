@@ -46,9 +46,12 @@ def blob_count(tmp_path: Path) -> int:
     return sum(1 for p in (tmp_path / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp")
 
 
-def run(tmp_path: Path, scenario: Callable[[LocalDriver, Clock], Awaitable[None]], **settings: object) -> None:
+def run(
+    tmp_path: Path, scenario: Callable[[LocalDriver, Clock], Awaitable[None]], keep: bool = True, **settings: object
+) -> None:
     async def main() -> None:
         driver = LocalDriver(StorageConfig(**settings), tmp_path)  # type: ignore[arg-type]
+        driver.keep_versions = keep  # what OCIS_DISABLE_VERSIONING turns off
         await driver.open()
         clock = Clock()
         driver.policy = dataclasses.replace(driver.policy, clock=clock)
@@ -154,7 +157,7 @@ def test_versions_off_drop_old_revisions_as_before(tmp_path: Path) -> None:
         assert (await driver.list_versions(Ref(SPACE, "/f")))[1] == []
         assert blob_count(tmp_path) == 1
 
-    run(tmp_path, scenario, versions=False)
+    run(tmp_path, scenario, keep=False)
 
 
 def test_counted_versions_yield_oldest_first_when_a_write_needs_room(tmp_path: Path) -> None:

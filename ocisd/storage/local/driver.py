@@ -42,7 +42,9 @@ class LocalDriver(Base):
     async def open(self) -> None:
         cfg = self.config
         # Tests replace `policy.clock` to see retention at any age.
-        self.policy = versions.Policy(cfg.versions, cfg.versions_max, cfg.versions_ladder, cfg.versions_count_quota)
+        self.policy = versions.Policy(
+            self.keep_versions, cfg.versions_max, cfg.versions_ladder, cfg.versions_count_quota
+        )
         self._blobs = BlobStore(self.data_dir / "blobs")
         self._db = Database(self.data_dir / "metadata.db")
         # Point lookups (a path's few index probes) run right here: a hop to a reader thread

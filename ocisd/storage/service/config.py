@@ -35,9 +35,6 @@ class StorageConfig:
     home_range: str = setting(
         "00-ff", "Personal spaces held here: range of the first sha1 byte of the space id, `lo-hi` in hex."
     )
-    versions: bool = setting(
-        True, "Keep the previous revision of a file on every overwrite (false: an overwrite drops it)."
-    )
     versions_max: int = setting(0, "Most versions kept per file, the newest ones (0 = no limit).")
     versions_ladder: bool = setting(
         True,

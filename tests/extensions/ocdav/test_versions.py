@@ -3,12 +3,14 @@ with real processes: list, download, restore, path-for-user, quota, the switch, 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import xml.etree.ElementTree as ET
 from base64 import b64encode
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -128,6 +130,30 @@ def test_ten_overwrites_list_download_and_restore_the_third(dep: Deployment) -> 
     wait_until(advertised, 30, what="files.versioning advertised")
 
 
+def test_every_way_of_overwriting_keeps_the_previous_revision(dep: Deployment) -> None:
+    """PUT, TUS, chunking NG, legacy chunking, MOVE onto, COPY onto: each one leaves a version behind."""
+    dav = webdav_stack.start(dep)
+    assert dav.request("PUT", "f.bin", b"put").status == 201
+    fid = file_id(dav, "f.bin")
+    tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Length": "3"}
+    tus["Upload-Metadata"] = "filename " + b64encode(b"f.bin").decode()
+    assert dav.request("POST", "", b"tus", tus).status == 201
+    uploads = f"/remote.php/dav/uploads/{webdav_stack.ADMIN}/t1"
+    assert dav.request("MKCOL", uploads).status == 201
+    assert dav.request("PUT", f"{uploads}/{0:016d}", b"chunked", {"OC-Chunk-Offset": "0"}).status == 201
+    done = {"Destination": f"{dav.base}/f.bin", "OC-Total-Length": "7"}
+    assert dav.request("MOVE", f"{uploads}/.file", None, done).status == 204
+    assert dav.request("PUT", "f.bin-chunking-42-1-0", b"legacy", {"OC-Chunked": "1"}).status in (201, 204)
+    for method, body in (("MOVE", b"moved"), ("COPY", b"copied")):
+        assert dav.request("PUT", "other.bin", body).status == 201
+        assert dav.request(method, "other.bin", None, {"Destination": f"{dav.base}/f.bin"}).status == 204
+    assert dav.request("GET", "f.bin").body == b"copied"
+    listed = versions(dav, file_id(dav, "f.bin"))
+    kept = [dav.request("GET", version_url(file_id(dav, "f.bin"), v.key)).body for v in listed]
+    assert kept == [b"moved", b"legacy", b"chunked", b"tus", b"put"]
+    assert file_id(dav, "f.bin") != fid  # COPY made a new file, which took the history over
+
+
 def test_counted_versions_make_room_and_versions_can_be_switched_off(dep: Deployment) -> None:
     env = {"STORAGE_USERS_QUOTA": "100", "STORAGE_USERS_VERSIONS_COUNT_QUOTA": "true"}
     dav = webdav_stack.start(dep, env=env)
@@ -142,11 +168,20 @@ def test_counted_versions_make_room_and_versions_can_be_switched_off(dep: Deploy
     assert dav.request("PUT", "h", b"e").status == 507
 
 
-def test_versions_off_keep_nothing(dep: Deployment) -> None:
-    dav = webdav_stack.start(dep, env={"STORAGE_USERS_VERSIONS": "false"})
+def test_versioning_disabled_keeps_nothing_and_offers_nothing(dep: Deployment) -> None:
+    env = {"OCIS_DISABLE_VERSIONING": "true", "PROXY_ACCESS_LOG": "false"}
+    dep.start_runtime(webdav_stack.names(True) + ",frontend", env=env)
+    dav = webdav_stack.connect(dep, proxied=True)
     for data in (b"1", b"2"):
         dav.request("PUT", "f", data)
     assert versions(dav, file_id(dav, "f")) == []
+
+    def capabilities() -> dict[str, Any]:
+        caps = dav.request("GET", "/ocs/v1.php/cloud/capabilities?format=json", headers={"OCS-APIREQUEST": "true"})
+        return dict(json.loads(caps.body)["ocs"]["data"]["capabilities"]) if caps.status == 200 else {}
+
+    wait_until(lambda: capabilities().get("dav", {}).get("chunking") == "1.0", 30, what="ocdav's routes seen")
+    assert capabilities()["files"]["versioning"] is False
 
 
 def test_sigkill_of_storage_users_during_restores_leaves_old_or_new_state(dep: Deployment) -> None:
