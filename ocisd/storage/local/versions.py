@@ -63,29 +63,27 @@ def get(db: sqlite3.Connection, node_id: str, key: str) -> Version | None:
     return _version(row) if row else None
 
 
-def keep(db: sqlite3.Connection, node: Node, blob: str, policy: Policy) -> list[str]:
-    """Keep the file's current revision (its blob `blob`) as a version; returns blobs retention dropped."""
-    owner = db.execute("SELECT owner FROM spaces WHERE id=?", (node.space,)).fetchone()
-    # Personal spaces have one writer, their owner: the revision's author until shares let others write.
-    db.execute(
-        "INSERT OR REPLACE INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-        (node.id, node.rev, node.space, blob, node.size, node.mtime, node.etag, node.sha1, node.md5, node.adler32,
-         policy.clock(), owner[0] if owner else ""),
-    )  # fmt: skip
-    return prune(db, node.id, policy)
-
-
 def supersede(db: sqlite3.Connection, old: Node, policy: Policy) -> list[str]:
-    """`old` (the file before this change) is replaced: keep its revision as a version; the blobs now garbage."""
+    """`old` (the file before this change) is replaced: keep its revision as a version, apply retention;
+    returns the blobs now garbage (the old revision's own with versions off)."""
     if not old.rev:
         return []  # an empty file made by LOCK has no bytes to keep
     blob = tree.blob_name(old.id, old.rev)
-    return keep(db, old, blob, policy) if policy.enabled else [blob]
+    if not policy.enabled:
+        return [blob]
+    owner = db.execute("SELECT owner FROM spaces WHERE id=?", (old.space,)).fetchone()
+    # Personal spaces have one writer, their owner: the revision's author until shares let others write.
+    db.execute(
+        "INSERT OR REPLACE INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        (old.id, old.rev, old.space, blob, old.size, old.mtime, old.etag, old.sha1, old.md5, old.adler32,
+         policy.clock(), owner[0] if owner else ""),
+    )  # fmt: skip
+    return prune(db, old.id, policy)
 
 
 def drop(db: sqlite3.Connection, node_id: str, key: str) -> list[str]:
-    """Forget one version (a restore took its bytes over); returns its blob."""
-    return _delete(db, node_id, key)
+    """Forget one version; returns its blob (none if there was no such version)."""
+    return [r[0] for r in db.execute("DELETE FROM versions WHERE node=? AND key=? RETURNING blob", (node_id, key))]
 
 
 def hand_over(db: sqlite3.Connection, old_node: str, new_node: str, policy: Policy) -> list[str]:
@@ -141,15 +139,17 @@ def prune(db: sqlite3.Connection, node_id: str, policy: Policy) -> list[str]:
     )
     blobs: list[str] = []
     for key in expired(rows, policy.clock(), policy):
-        blobs += _delete(db, node_id, key)
+        blobs += drop(db, node_id, key)
     return blobs
 
 
 def fit_quota(db: sqlite3.Connection, space: str, default_quota: int, policy: Policy) -> list[str]:
     """With versions counted against the quota: drop the space's oldest versions until files and
     versions fit it. Versions never stop a write (the quota check counts files only): they yield."""
+    if not policy.count_quota:
+        return []
     total = tree.space_quota(db, space, default_quota)
-    if not policy.count_quota or total <= 0:
+    if total <= 0:
         return []
     used = tree.space_used(db, space) + space_bytes(db, space)
     blobs: list[str] = []
@@ -157,10 +157,6 @@ def fit_quota(db: sqlite3.Connection, space: str, default_quota: int, policy: Po
     for node_id, key, size in rows:
         if used <= total:
             break
-        blobs += _delete(db, node_id, key)
+        blobs += drop(db, node_id, key)
         used -= size
     return blobs
-
-
-def _delete(db: sqlite3.Connection, node_id: str, key: str) -> list[str]:
-    return [r[0] for r in db.execute("DELETE FROM versions WHERE node=? AND key=? RETURNING blob", (node_id, key))]
