@@ -13,6 +13,7 @@ from typing import Any
 from ocisd import product
 from ocisd.bus.registry import Registry
 from ocisd.config.schema import ConfigError
+from ocisd.config.shared import SharedConfig
 
 from .config import FrontendConfig
 
@@ -21,6 +22,7 @@ UPLOADS_ROUTE = "/remote.php/dav/uploads/"
 FILES_ROUTE = "/remote.php/dav/files/"
 TRASH_ROUTE = "/remote.php/dav/trash-bin/"
 TRASH_FEATURE = "trash-bin"  # what a storage provider keeping trash bins announces
+META_ROUTE = "/remote.php/dav/meta/"  # versions of a file, by id
 
 
 def live_routes(registry: Registry) -> set[str]:
@@ -41,7 +43,7 @@ def upload_checksum(cfg: FrontendConfig) -> str:
     return wanted
 
 
-def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
+def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict[str, Any]:
     routes = live_routes(registry)
     undelete = TRASH_ROUTE in routes and TRASH_FEATURE in live_features(registry)
     files: dict[str, Any] = {
@@ -49,7 +51,7 @@ def build(cfg: FrontendConfig, registry: Registry) -> dict[str, Any]:
         "blacklisted_files": [],  # nothing refuses such names on upload, so none is promised
         "privateLinks": False,
         "undelete": undelete,
-        "versioning": False,
+        "versioning": META_ROUTE in routes and not shared.disable_versioning,
         "favorites": True,
     }
     if cfg.tus_support and FILES_ROUTE in routes:

@@ -39,7 +39,7 @@ def make_app(cfg: FrontendConfig, registry: Registry, rpc: RpcClients, shared: S
         return quota_object(reply)
 
     async def get_capabilities(request: web.Request) -> web.Response:
-        data = {"version": product.version(), "capabilities": capabilities.build(cfg, registry)}
+        data = {"version": product.version(), "capabilities": capabilities.build(cfg, registry, shared)}
         return respond(request, data)
 
     async def get_user(request: web.Request) -> web.Response:

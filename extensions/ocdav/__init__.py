@@ -6,7 +6,7 @@ import aiohttp
 
 from ocisd.extension import Context, Extension
 
-from . import status, trashbin, uploads
+from . import meta, status, trashbin, uploads
 from .config import OcdavConfig
 from .gateway import Gateway
 from .http import make_app
@@ -24,7 +24,7 @@ class Ocdav(Extension):
     )
     config = OcdavConfig
     depends = ("gateway",)
-    routes = ROUTES + uploads.ROUTES + trashbin.ROUTES + status.ROUTES
+    routes = ROUTES + uploads.ROUTES + meta.ROUTES + trashbin.ROUTES + status.ROUTES
 
     def __init__(self) -> None:
         self._http: aiohttp.ClientSession | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
@@ -17,6 +17,7 @@ from . import (
     get,
     legacy_chunking,
     lock,
+    meta,
     mkcol,
     options,
     propfind,
@@ -29,9 +30,9 @@ from . import (
     uploads,
 )
 from .errors import DavError
-from .request import Dav, Services
+from .paths import DavPath
+from .request import Dav, Handler, Services
 
-Handler = Callable[[Dav], Awaitable[web.StreamResponse]]
 HANDLERS: dict[str, Handler] = {
     "OPTIONS": options.handle,
     "PROPFIND": propfind.handle,
@@ -59,6 +60,11 @@ UPLOAD_HANDLERS: dict[str, Handler] = {
     "PATCH": tus.patch,
     "OPTIONS": tus.options,
 }
+ROUTED: tuple[tuple[Callable[[str], DavPath | None], dict[str, Handler]], ...] = (
+    (meta.parse, meta.HANDLERS),
+    (uploads.parse, UPLOAD_HANDLERS),
+    (trashbin.parse, trashbin.HANDLERS),
+)
 UNAUTHENTICATED = DavError(401, "authentication required", headers={"WWW-Authenticate": 'Basic realm="ocisd"'})
 log = get_logger("ocdav")
 
@@ -79,13 +85,14 @@ def make_app(services: Services, metrics: CollectorRegistry) -> web.Application:
         if request.path in status.ROUTES:  # public: asked before logging in
             return await status.handle(request)
         try:
-            target = uploads.parse(request.raw_path)
-            table = UPLOAD_HANDLERS
-            if target is None and (target := trashbin.parse(request.raw_path)) is not None:
-                table = trashbin.HANDLERS
-            handler = (table if target is not None else HANDLERS).get(request.method)
+            # Folders with their own handlers: a file's versions by id, upload folders, the trash bin.
+            target, table = next(
+                ((t, handlers) for parse, handlers in ROUTED if (t := parse(request.raw_path)) is not None),
+                (None, HANDLERS),
+            )
+            handler = table.get(request.method)
             if handler is None:
-                raise DavError(405 if target is not None else 501, f"method {request.method} is not supported here")
+                raise DavError(501 if table is HANDLERS else 405, f"method {request.method} is not supported here")
             who = identity.CURRENT.get()
             if who is None:
                 raise UNAUTHENTICATED

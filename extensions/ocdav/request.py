@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -114,3 +115,7 @@ class Dav:
                 states[url] = ifheader.State(f'"{info.etag}"', frozenset(lk.token for lk in info.locks))
         if not ifheader.evaluate(self.if_lists, states):
             raise DavError(412, "If header conditions failed")
+
+
+# What answers one method on one kind of folder.
+Handler = Callable[[Dav], Awaitable[web.StreamResponse]]

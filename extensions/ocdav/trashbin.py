@@ -9,8 +9,6 @@ DELETE of an item purges it, DELETE of the bin itself empties it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
@@ -19,7 +17,7 @@ from . import paths, uploads, xml
 from .errors import DavError
 from .gateway import ref
 from .paths import DavPath
-from .request import Dav
+from .request import Dav, Handler
 from .xml import DAV, OC, clark, element, text
 
 PREFIX = "/remote.php/dav/trash-bin/"
@@ -109,7 +107,7 @@ async def purge(dav: Dav) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-HANDLERS: dict[str, Callable[[Dav], Awaitable[web.StreamResponse]]] = {
+HANDLERS: dict[str, Handler] = {
     "PROPFIND": propfind,
     "MOVE": restore,
     "DELETE": purge,

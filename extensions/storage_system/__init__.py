@@ -18,6 +18,7 @@ class StorageSystem(StorageExtension):
     name = "storage-system"
     summary = "the system space for internal data (same driver as storage-users, not visible to users)"
     config = StorageSystemConfig
+    versions = False  # internal data: nobody asks for its history
 
     def spaces(self, ctx: Context) -> SystemSpace:
         return SystemSpace(ctx.shared.system_user_id or "system")

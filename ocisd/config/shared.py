@@ -72,3 +72,8 @@ class SharedConfig:
         "splice, file hand-over); false sends everything over sockets, as between hosts.",
     )
     shutdown_grace: Duration = setting(Duration(10.0), "Time each extension gets to stop.")
+    disable_versioning: bool = setting(
+        False,
+        "Keep no versions: an overwrite drops the previous revision, and clients are not offered versions"
+        " (files.versioning), as oCIS's OCIS_DISABLE_VERSIONING.",
+    )

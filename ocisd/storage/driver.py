@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
-from .resources import LockInfo, Node, Ref, Space, Staged, TrashItem, UploadOptions
+from .resources import LockInfo, Node, Ref, Space, Staged, TrashItem, UploadOptions, Version
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
 COPY_BLOCK = 4 << 20
@@ -37,6 +37,8 @@ class UploadSink(Protocol):
 
 class Base(abc.ABC):
     """A storage driver. Every method raises `errors.StorageError` for what the caller did wrong."""
+
+    keep_versions = True  # overwrites keep the previous revision; the service sets it before `open`
 
     def __init__(self, config: Any, data_dir: Path) -> None:
         self.config = config
@@ -161,28 +163,40 @@ class Base(abc.ABC):
 
     async def trash_items(self, space_id: str) -> list[TrashItem]:
         """The space's trash bin, newest deletion first."""
-        raise _no_trash(self)
+        raise _unsupported(self, "no-trash", "keeps no trash bin")
 
     async def restore_trash(self, space_id: str, key: str, dst: Ref, tokens: tuple[str, ...]) -> Node:
         """Put the item back at `dst` in its space, keeping its ids; the parent must exist and the name be free."""
-        raise _no_trash(self)
+        raise _unsupported(self, "no-trash", "keeps no trash bin")
 
     async def purge_trash(self, space_id: str, key: str) -> int:
         """Purge one item for good, or every item of the space when `key` is empty; how many went."""
-        raise _no_trash(self)
+        raise _unsupported(self, "no-trash", "keeps no trash bin")
 
     async def purge_expired_trash(self, before: float) -> int:
         """Purge the items of every space deleted before `before` (unix seconds); how many went."""
-        raise _no_trash(self)
+        raise _unsupported(self, "no-trash", "keeps no trash bin")
 
     async def search(self, ref: Ref, pattern: str, favorites: bool, limit: int, offset: int) -> tuple[list[Node], int]:
         """Below the folder `ref`: names containing `pattern` (case-insensitive), favorites only if asked;
         a page of them with their paths, ordered by name, and how many there are in all."""
-        raise errors.StorageError(errors.Kind.UNSUPPORTED, "no-search", f"{type(self).__name__} cannot search")
+        raise _unsupported(self, "no-search", "cannot search")
+
+    async def list_versions(self, ref: Ref) -> tuple[Node, list[Version]]:
+        """The file and its kept revisions, newest first (every overwrite keeps one, retention thins them)."""
+        raise _unsupported(self, "no-versions", "keeps no versions")
+
+    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | None]:
+        """The file as it was in version `key` (size, mtime, etag, checksums) and a local path to its bytes."""
+        raise _unsupported(self, "no-versions", "keeps no versions")
+
+    async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
+        """Make version `key` the file's content again (a new etag); the current content becomes a version."""
+        raise _unsupported(self, "no-versions", "keeps no versions")
 
 
-def _no_trash(driver: Base) -> errors.StorageError:
-    return errors.StorageError(errors.Kind.UNSUPPORTED, "no-trash", f"{type(driver).__name__} keeps no trash bin")
+def _unsupported(driver: Base, reason: str, what: str) -> errors.StorageError:
+    return errors.StorageError(errors.Kind.UNSUPPORTED, reason, f"{type(driver).__name__} {what}")
 
 
 def driver_class(config: Any, key: str = "driver") -> type[Base]:

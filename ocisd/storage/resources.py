@@ -76,6 +76,23 @@ class TrashItem:
 
 
 @dataclass(frozen=True)
+class Version:
+    """A kept revision of a file: `key` names it among the file's versions; `created` (ns) is when it
+    was superseded; `blob` is where a driver keeps its bytes (the driver's own name)."""
+
+    key: str
+    size: int
+    mtime: int  # ns
+    etag: str
+    sha1: str
+    md5: str
+    adler32: str
+    created: int
+    edited_by: str
+    blob: str = ""
+
+
+@dataclass(frozen=True)
 class UploadOptions:
     size: int = -1
     checksum: str = ""  # "SHA1:<hex>" etc.

@@ -13,7 +13,7 @@ import time
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
 
-from . import garbage, locks, trash, tree
+from . import garbage, locks, trash, tree, versions
 from .blobs import BlobStore
 from .database import transaction
 from .locate import Located, existing, fill, locate, locate_existing
@@ -93,8 +93,16 @@ def delete(
 
 
 def move(
-    db: sqlite3.Connection, blobs: BlobStore, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int
+    db: sqlite3.Connection,
+    blobs: BlobStore,
+    policy: versions.Policy,
+    src: Ref,
+    dst: Ref,
+    overwrite: bool,
+    tokens: tuple[str, ...],
+    mtime: int,
 ) -> tuple[Node, bool]:
+    # A replaced file's bytes move from the tree to its versions: the space's use stays the same.
     dropped: list[str] = []
     with transaction(db):
         s = locate_existing(db, src)
@@ -108,7 +116,7 @@ def move(
         if d.node is not None:
             if not overwrite:
                 raise errors.exists(f"{d.path} exists")
-            dropped = tree.delete_subtree(db, d.node.id)
+            dropped = _replace(db, d.node, node, policy)
             tree.propagate(db, parent.id, -d.node.size, now)
         locks.drop_below(db, src.space, s.path)
         tree.relink(db, node.id, parent.id, d.name)
@@ -145,6 +153,7 @@ def copy(
     shallow: bool,
     mtime: int,
     default_quota: int,
+    policy: versions.Policy,
 ) -> tuple[Node, bool]:
     with transaction(db, durable=False):  # checks, and the links listed as garbage-to-be
         s = locate_existing(db, src)
@@ -166,15 +175,27 @@ def copy(
     with transaction(db):
         now = time.time_ns()
         if d.node is not None:
-            dropped = tree.delete_subtree(db, d.node.id)
+            dropped = _replace(db, d.node, copies[0], policy)
             tree.propagate(db, parent.id, -d.node.size, now)
         tree.insert_many(db, copies)
         tree.propagate(db, parent.id, size, now)
         garbage.unmark(db, [new for _, new in links])
+        dropped += versions.fit_quota(db, dst.space, default_quota, policy)
         garbage.mark(db, dropped)
         result = fill(db, copies[0], d.path)
     garbage.collect(db, blobs, dropped)
     return result, d.node is not None
+
+
+def _replace(db: sqlite3.Connection, replaced: Node, newcomer: Node, policy: versions.Policy) -> list[str]:
+    """Drop the destination a MOVE or COPY replaces; returns the blobs that became garbage. A file
+    replaced by a file is an overwrite: its revision becomes a version and the newcomer inherits them all."""
+    if replaced.is_folder or newcomer.is_folder or not policy.enabled:
+        return tree.delete_subtree(db, replaced.id)
+    dropped = versions.supersede(db, replaced, policy)
+    dropped += versions.hand_over(db, replaced.id, newcomer.id, policy)
+    kept = tree.blob_name(replaced.id, replaced.rev)
+    return dropped + [b for b in tree.delete_subtree(db, replaced.id) if b != kept]
 
 
 def _plan_copy(originals: list[Node], parent: str, name: str, mtime: int) -> tuple[list[Node], list[tuple[str, str]]]:

@@ -23,10 +23,11 @@ from ocisd.storage.resources import (
     Staged,
     TrashItem,
     UploadOptions,
+    Version,
     check_name,
 )
 
-from . import changes, garbage, locks, search, trash, trash_changes, tree, uploads
+from . import changes, garbage, locks, restore, search, trash, trash_changes, tree, uploads, versions
 from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
@@ -41,6 +42,11 @@ class LocalDriver(Base):
     clock: Callable[[], float] = staticmethod(time.time)  # when a deletion happened (tests pass a fake one)
 
     async def open(self) -> None:
+        cfg = self.config
+        # Tests replace `policy.clock` to see retention at any age.
+        self.policy = versions.Policy(
+            self.keep_versions, cfg.versions_max, cfg.versions_ladder, cfg.versions_count_quota
+        )
         self._blobs = BlobStore(self.data_dir / "blobs")
         self._db = Database(self.data_dir / "metadata.db")
         # Point lookups (a path's few index probes) run right here: a hop to a reader thread
@@ -98,13 +104,15 @@ class LocalDriver(Base):
 
     async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
         _same_space(src, dst)
-        return await self._db.write(changes.move, self._blobs, src, dst, overwrite, tokens, mtime)
+        return await self._db.write(changes.move, self._blobs, self.policy, src, dst, overwrite, tokens, mtime)
 
     async def copy(
         self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int
     ) -> tuple[Node, bool]:
         _same_space(src, dst)
-        return await self._db.write(changes.copy, self._blobs, src, dst, overwrite, tokens, shallow, mtime, self._quota)
+        return await self._db.write(
+            changes.copy, self._blobs, src, dst, overwrite, tokens, shallow, mtime, self._quota, self.policy
+        )
 
     async def set_props(self, ref: Ref, props: dict[str, str], tokens: tuple[str, ...]) -> Node:
         return await self._db.write(changes.set_props, ref, props, [], tokens)
@@ -148,7 +156,7 @@ class LocalDriver(Base):
 
     async def _commit(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
         uploads.verify_staged(opts, staged)
-        return await self._db.write(uploads.commit, self._blobs, ref, opts, staged, path, self._quota)
+        return await self._db.write(uploads.commit, self._blobs, ref, opts, staged, path, self._quota, self.policy)
 
     async def download(self, ref: Ref) -> tuple[Node, Path | None]:
         node = await self.stat(ref)
@@ -156,8 +164,18 @@ class LocalDriver(Base):
             raise errors.precondition("is-a-container", f"{node.path} is a folder")
         return node, self._blobs.path(tree.blob_name(node.id, node.rev)) if node.rev else None
 
+    async def list_versions(self, ref: Ref) -> tuple[Node, list[Version]]:
+        return await self._db.read(_versions, ref)
+
+    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | None]:
+        node, found = await self._db.read(_version, ref, key)
+        return node, self._blobs.path(found.blob)
+
+    async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
+        return await self._db.write(restore.restore, self._blobs, ref, key, tokens, self._quota, self.policy)
+
     async def quota(self, space_id: str) -> tuple[int, int]:
-        return await self._db.read(_usage, space_id, self._quota)
+        return await self._db.read(_usage, space_id, self._quota, self.policy.count_quota)
 
     async def set_quota(self, space_id: str, owner: str, total: int) -> None:
         await self._db.write(changes.set_quota, space_id, owner, total)
@@ -180,8 +198,32 @@ def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str, int] | 
     return (row[0], row[1], tree.stored_quota(db, space_id)) if row else None
 
 
-def _usage(db: sqlite3.Connection, space_id: str, default: int) -> tuple[int, int]:
-    return tree.space_quota(db, space_id, default), tree.space_used(db, space_id)
+def _usage(db: sqlite3.Connection, space_id: str, default: int, with_versions: bool) -> tuple[int, int]:
+    used = tree.space_used(db, space_id) + (versions.space_bytes(db, space_id) if with_versions else 0)
+    return tree.space_quota(db, space_id, default), used
+
+
+def _file(db: sqlite3.Connection, ref: Ref) -> Node:
+    node = existing(db, ref)
+    if node.is_folder:
+        raise errors.precondition("is-a-container", f"{node.path} is a folder: folders have no versions")
+    return node
+
+
+def _versions(db: sqlite3.Connection, ref: Ref) -> tuple[Node, list[Version]]:
+    node = _file(db, ref)
+    return node, versions.listing(db, node.id)
+
+
+def _version(db: sqlite3.Connection, ref: Ref, key: str) -> tuple[Node, Version]:
+    """The file as it was in version `key`: its size, mtime, etag and checksums."""
+    node = _file(db, ref)
+    found = versions.get(db, node.id, key)
+    if found is None:
+        raise errors.not_found(f"{node.path} has no version {key!r}")
+    node.size, node.mtime, node.etag = found.size, found.mtime, found.etag
+    node.rev, node.sha1, node.md5, node.adler32 = found.key, found.sha1, found.md5, found.adler32
+    return node, found
 
 
 def _same_space(src: Ref, dst: Ref) -> None:

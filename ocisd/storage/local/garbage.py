@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import tree
+from . import tree, versions
 from .blobs import BlobStore
 from .database import transaction
 
@@ -46,4 +46,5 @@ def collect_all(db: sqlite3.Connection, blobs: BlobStore) -> int:
 def _referenced(db: sqlite3.Connection, name: str) -> bool:
     node_id, _, rev = name.partition(".")
     node = tree.get(db, node_id)
-    return node is not None and tree.blob_name(node.id, node.rev) == name
+    current = node is not None and tree.blob_name(node.id, node.rev) == name
+    return current or versions.referenced(db, name)

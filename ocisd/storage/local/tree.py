@@ -17,7 +17,7 @@ from typing import Any
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FOLDER, Node
 
-from . import trash
+from . import trash, versions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spaces(
@@ -45,7 +45,7 @@ def connect(path: Path) -> sqlite3.Connection:
     # FULL: a commit is on disk before an upload is answered (power loss included).
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-65536")
-    db.executescript(SCHEMA + trash.SCHEMA)
+    db.executescript(SCHEMA + trash.SCHEMA + versions.SCHEMA)
     return db
 
 
@@ -173,11 +173,12 @@ def relink(db: sqlite3.Connection, node_id: str, parent: str, name: str) -> None
 
 
 def delete_subtree(db: sqlite3.Connection, node_id: str) -> list[str]:
-    """Remove the node and everything below; returns the blob names that became garbage."""
+    """Remove the node and everything below, their versions too; returns the blob names that became garbage."""
     rows = list(subtree(db, node_id))
     db.executemany("DELETE FROM nodes WHERE id=?", ((r[0],) for r in rows))
     db.executemany("DELETE FROM locks WHERE node=?", ((r[0],) for r in rows))
-    return [blob_name(r[0], r[3]) for r in rows if r[3]]
+    kept = versions.drop_nodes(db, (r[0] for r in rows if r[2] != FOLDER))
+    return [blob_name(r[0], r[3]) for r in rows if r[3]] + kept
 
 
 def blob_name(node_id: str, rev: str) -> str:

@@ -17,7 +17,7 @@ from ocisd.api.storage.v1 import errors
 from ocisd.storage import checksums
 from ocisd.storage.resources import FILE, Node, Ref, Staged, UploadOptions
 
-from . import garbage, locks, tree
+from . import garbage, locks, tree, versions
 from .blobs import BlobStore
 from .changes import mime_of
 from .database import transaction
@@ -62,6 +62,7 @@ def commit(
     staged: Staged,
     tmp_path: Path,
     default_quota: int,
+    policy: versions.Policy,
 ) -> tuple[Node, bool]:
     # Listing the new blob as garbage-to-be need not be durable: lost, it only leaks space.
     with transaction(db, durable=False):
@@ -96,7 +97,8 @@ def commit(
             tree.update_content(db, node)
         tree.propagate(db, parent.id, staged.size - (old.size if old else 0), now)
         garbage.unmark(db, [name])
-        dropped = [tree.blob_name(old.id, old.rev)] if old and old.rev else []
+        dropped = versions.supersede(db, old, policy) if old else []
+        dropped += versions.fit_quota(db, ref.space, default_quota, policy)
         garbage.mark(db, dropped)
         result = fill(db, node, loc.path)
     garbage.collect(db, blobs, dropped)

@@ -44,3 +44,14 @@ class StorageConfig:
     home_range: str = setting(
         "00-ff", "Personal spaces held here: range of the first sha1 byte of the space id, `lo-hi` in hex."
     )
+    versions_max: int = setting(0, "Most versions kept per file, the newest ones (0 = no limit).")
+    versions_ladder: bool = setting(
+        True,
+        "Thin versions with age: all of the last hour, the newest per hour of the last day, per day of the"
+        " last 30 days, per week before (false: keep all, up to versions_max).",
+    )
+    versions_count_quota: bool = setting(
+        False,
+        "Versions count against the space's quota (as oCIS: they do not); when counted, the oldest are dropped"
+        " whenever a write needs their room.",
+    )

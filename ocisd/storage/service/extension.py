@@ -54,6 +54,7 @@ class DataDirClaim:
 
 
 class StorageExtension(Extension):
+    versions = True  # whether overwrites keep versions here (unless OCIS_DISABLE_VERSIONING)
     driver: Base | None = None
     claim: DataDirClaim | None = None
     sessions: UploadSessions | None = None
@@ -79,6 +80,7 @@ class StorageExtension(Extension):
         self.claim = DataDirClaim(ctx.data_dir)
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)
+        self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         await self.driver.open()
         spaces = self.spaces(ctx)
         transfers = Transfers(ctx.shared.transfer_secret, data_url, float(cfg.transfer_expiry))

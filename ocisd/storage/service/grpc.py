@@ -23,6 +23,7 @@ from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
 from .trash_grpc import TrashMethods
 from .trash_purge import TrashPurger
+from .version_grpc import VersionMethods
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
@@ -31,7 +32,7 @@ MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class StorageService(SessionMethods, TrashMethods, pb_grpc.StorageServicer):
+class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.StorageServicer):
     def __init__(
         self,
         driver: Base,

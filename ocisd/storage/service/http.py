@@ -245,9 +245,11 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
         try:
             claims = transfer.verify(transfer_secret, request.match_info["token"], "download")
             ref = transfer.claims_ref(claims)
-            node, path = await driver.download(ref)
-            if path is not None and not path.exists():  # replaced (and collected) just now
-                node, path = await driver.download(ref)
+            key = str(claims.get("version", ""))  # a kept version of the file
+            fetch = (lambda: driver.download_version(ref, key)) if key else (lambda: driver.download(ref))
+            node, path = await fetch()
+            if path is not None and not path.exists():  # replaced or pruned (and collected) just now
+                node, path = await fetch()
         except errors.StorageError as exc:
             return error_response(exc)
         if (status := _condition(request, node)) is not None:

@@ -155,6 +155,17 @@ def trashbin(dav: DavStack, caps: dict[str, Any]) -> None:
     assert dav.request("GET", "undelete-me.txt").body == DATA
 
 
+def versioning(dav: DavStack, caps: dict[str, Any]) -> None:
+    for data in (b"old", b"new"):
+        dav.request("PUT", "versioned.txt", data)
+    ask = f'<d:propfind xmlns:d="DAV:" xmlns:oc="{OC}"><d:prop><oc:fileid/></d:prop></d:propfind>'
+    reply = dav.request("PROPFIND", "versioned.txt", ask.encode(), {"Depth": "0"})
+    fid = ET.fromstring(reply.body).findtext(f".//{{{OC}}}fileid") or ""
+    listing = dav.request("PROPFIND", f"/remote.php/dav/meta/{fid}/v", b"", {"Depth": "1"})
+    hrefs = [h.text or "" for h in ET.fromstring(listing.body).iter("{DAV:}href")]
+    assert len(hrefs) == 2 and dav.request("GET", hrefs[1]).body == b"old"
+
+
 Exercise = Callable[[DavStack, dict[str, Any]], None]
 EXERCISES: dict[str, Exercise] = {
     "core.webdav-root": webdav_root,
@@ -166,6 +177,7 @@ EXERCISES: dict[str, Exercise] = {
     "files.tus_support": tus,
     "files.undelete": trashbin,
     "dav.trashbin": trashbin,
+    "files.versioning": versioning,
 }
 
 

@@ -75,7 +75,7 @@ def test_an_answered_upload_survives_sigkill_right_after(stack: Stack) -> None:
     assert stack.download("/durable.bin").body == data
 
 
-def test_concurrent_uploads_to_one_path_end_with_one_complete_winner(stack: Stack) -> None:
+def test_concurrent_uploads_to_one_path_end_with_one_complete_winner_and_the_rest_as_versions(stack: Stack) -> None:
     payloads = [bytes([65 + i]) * (1_500_000 + i) for i in range(6)]
     replies: list[Reply] = []
 
@@ -93,7 +93,9 @@ def test_concurrent_uploads_to_one_path_end_with_one_complete_winner(stack: Stac
     info = stack.stat("/race.bin")
     assert info.checksums.sha1 == hashlib.sha1(body).hexdigest() and info.size == len(body)
     node = info.id.split("!")[1]
-    assert len([p for p in blob_files(stack) if p.name.startswith(node)]) == 1  # older revisions collected
+    kept = stack.call("ListFileVersions", pb.ListFileVersionsRequest(ref=ref("/race.bin"))).versions
+    assert sorted(v.size for v in kept) == sorted(len(p) for p in payloads if p != body)  # the losers are versions
+    assert len([p for p in blob_files(stack) if p.name.startswith(node)]) == 1 + len(kept)  # nothing else stays
 
 
 def test_quota_refuses_and_writes_nothing(stack: Stack) -> None:

@@ -620,3 +620,53 @@ class PurgeExpiredTrashRequest(_message.Message):
     REF_FIELD_NUMBER: _ClassVar[int]
     ref: Reference
     def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class FileVersion(_message.Message):
+    __slots__ = ("key", "size", "mtime_ns", "etag", "checksums", "edited_by", "created_ns")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUMS_FIELD_NUMBER: _ClassVar[int]
+    EDITED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_NS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    size: int
+    mtime_ns: int
+    etag: str
+    checksums: Checksums
+    edited_by: str
+    created_ns: int
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., edited_by: _Optional[str] = ..., created_ns: _Optional[int] = ...) -> None: ...
+
+class ListFileVersionsRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class ListFileVersionsResponse(_message.Message):
+    __slots__ = ("info", "versions")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    info: ResourceInfo
+    versions: _containers.RepeatedCompositeFieldContainer[FileVersion]
+    def __init__(self, info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., versions: _Optional[_Iterable[_Union[FileVersion, _Mapping]]] = ...) -> None: ...
+
+class InitiateVersionDownloadRequest(_message.Message):
+    __slots__ = ("ref", "key")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    key: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., key: _Optional[str] = ...) -> None: ...
+
+class RestoreFileVersionRequest(_message.Message):
+    __slots__ = ("ref", "key", "lock_tokens")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    key: str
+    lock_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., key: _Optional[str] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...

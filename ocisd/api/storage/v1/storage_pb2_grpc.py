@@ -174,6 +174,21 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
                 _registered_method=True)
+        self.ListFileVersions = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/ListFileVersions',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsResponse.FromString,
+                _registered_method=True)
+        self.InitiateVersionDownload = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/InitiateVersionDownload',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateVersionDownloadRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateFileDownloadResponse.FromString,
+                _registered_method=True)
+        self.RestoreFileVersion = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/RestoreFileVersion',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -375,6 +390,30 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFileVersions(self, request, context):
+        """A file's kept revisions, newest first (empty with versions off). Every overwrite (upload,
+        MOVE or COPY onto the file, restore) keeps the previous revision; retention thins them.
+        FAILED_PRECONDITION is-a-container for a folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InitiateVersionDownload(self, request, context):
+        """A signed URL for one version's bytes; `info` is the file as it was then. NOT_FOUND: no such key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreFileVersion(self, request, context):
+        """Version `key` becomes the file's content (new etag, the version's mtime and checksums); the
+        current content becomes a version. Checks locks and quota like an upload. NOT_FOUND: no such key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -517,6 +556,21 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.PurgeExpiredTrash,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.SerializeToString,
+            ),
+            'ListFileVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFileVersions,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsResponse.SerializeToString,
+            ),
+            'InitiateVersionDownload': grpc.unary_unary_rpc_method_handler(
+                    servicer.InitiateVersionDownload,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateVersionDownloadRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateFileDownloadResponse.SerializeToString,
+            ),
+            'RestoreFileVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreFileVersion,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1275,6 +1329,87 @@ class Storage:
             '/ocisd.storage.v1.Storage/PurgeExpiredTrash',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeExpiredTrashRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.PurgeTrashResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFileVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/ListFileVersions',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListFileVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InitiateVersionDownload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/InitiateVersionDownload',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateVersionDownloadRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.InitiateFileDownloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreFileVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/RestoreFileVersion',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
             options,
             channel_credentials,
             insecure,
