@@ -88,7 +88,7 @@ def test_ten_overwrites_keep_nine_versions_and_the_third_restores(tmp_path: Path
     run(tmp_path, scenario)
 
 
-def test_move_or_copy_onto_a_file_hands_its_history_to_the_newcomer_and_delete_drops_it(tmp_path: Path) -> None:
+def test_move_or_copy_onto_a_file_hands_its_history_to_the_newcomer_and_purge_drops_it(tmp_path: Path) -> None:
     async def scenario(driver: LocalDriver, clock: Clock) -> None:
         await put(driver, "/a", b"a1")
         await put(driver, "/a", b"a2")
@@ -102,6 +102,8 @@ def test_move_or_copy_onto_a_file_hands_its_history_to_the_newcomer_and_delete_d
         assert sorted([await content(driver, "/a", v.key) for v in kept]) == [b"a1", b"a2", b"b1"]
         assert blob_count(tmp_path) == 5  # a (= c's copy), c, three versions
         await driver.delete(Ref(SPACE, "/a"), (), "")
+        assert blob_count(tmp_path) == 5  # in the trash bin, versions and all
+        assert await driver.purge_trash(SPACE, "") == 1
         assert blob_count(tmp_path) == 1
         assert driver._db.writer_db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
 
