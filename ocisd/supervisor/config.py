@@ -6,12 +6,15 @@ directory can move; the socket, the pid file and the logs live beside the config
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ocisd.config import loader
 from ocisd.config.schema import ConfigError
+from ocisd.config.shared import SharedConfig
 from ocisd.discovery import BUS, installed, order
 from ocisd.supervisor.environment import captured_env, ocis_executable
 
@@ -24,13 +27,22 @@ PORTABLE_OCIS = "%(here)s/../.venv/bin/ocis"  # the repository's venv, as `scrip
 PORTABLE_CONFIG_DIR = "%(ENV_HOME)s/.ocis/config"
 GITIGNORE = f"{SOCKET}\nsupervisord.pid\nlogs/\n"
 QUOTES = "'\""
-STOP_WAIT_SECS = 20  # above the default shutdown grace of 10 s: supervisord's SIGKILL comes last
+STOP_MARGIN = 3  # seconds for the process to exit once its servers are closed
 # The descriptor limit of every program, for the proxy: a download in flight holds up to three (the
 # client's connection, the upstream's, a handed-over file), the hand-over mailbox up to 512 more.
 # The usual soft limit of 1 024 caps it near 300 downloads; 8 192 allows some 2 500, and stays under
 # the usual hard limits (supervisord refuses to start, unless root, when minfds is above the hard limit).
 MIN_FDS = 8192
 UMASK = "077"  # supervisord's own logs and socket; each program sets its umask itself (ocisd/cli/launcher.py)
+
+
+def stop_wait_secs(shared: SharedConfig) -> int:
+    """Time between SIGTERM and SIGKILL (supervisord's `stopwaitsecs`, systemd's `TimeoutStopSec`): the drain,
+    the extension's own stop (`shutdown_grace`), its servers' close (half that again) and a margin."""
+    return math.ceil(shared.drain_timeout + 1.5 * shared.shutdown_grace) + STOP_MARGIN
+
+
+STOP_WAIT_SECS = stop_wait_secs(SharedConfig())  # with the default settings
 
 
 class GenerateError(ConfigError):
@@ -45,6 +57,7 @@ class Program:
     args: list[str]
     priority: int
     environment: str
+    stop_wait: int = STOP_WAIT_SECS
 
     @property
     def program(self) -> str:
@@ -92,7 +105,10 @@ def layout(names: Sequence[str], env: Mapping[str, str], portable: bool = False)
         return PORTABLE_OCIS, extension_programs(names, {n: f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"' for n in names})
     known = installed()
     envs = {n: environment(captured_env([n], env, known)) for n in names}
-    return ocis_command(), extension_programs(names, envs)
+    programs = extension_programs(names, envs)
+    for p in programs:  # each program's stop follows its own drain and grace
+        p.stop_wait = stop_wait_secs(loader.load(p.name, known[p.name].config, known, env).shared)
+    return ocis_command(), programs
 
 
 def ocis_command() -> str:
@@ -121,7 +137,7 @@ def _program_section(ocis: str, p: Program) -> str:
         "startsecs=2",
         "startretries=5",
         "stopsignal=TERM",
-        f"stopwaitsecs={STOP_WAIT_SECS}",
+        f"stopwaitsecs={p.stop_wait}",
         "stopasgroup=true",
         "killasgroup=true",
         "redirect_stderr=true",
