@@ -16,6 +16,7 @@ not give each its own ports; one section per instance keeps the command
 from __future__ import annotations
 
 import configparser
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 from ocisd import addresses
 from ocisd.config import loader
 from ocisd.config.schema import ConfigError, env_name, env_prefix, settings_of
+from ocisd.config.shared import SharedConfig
 from ocisd.discovery import BUS, installed, order
 from ocisd.supervisor.environment import captured_env, ocis_executable
 
@@ -36,7 +38,7 @@ PORTABLE_OCIS = "%(here)s/../.venv/bin/ocis"  # the repository's venv, as `scrip
 PORTABLE_CONFIG_DIR = "%(ENV_HOME)s/.ocis/config"
 GITIGNORE = f"{SOCKET}\nsupervisord.pid\nlogs/\n"
 QUOTES = "'\""
-STOP_WAIT_SECS = 20  # above the default shutdown grace of 10 s: supervisord's SIGKILL comes last
+STOP_MARGIN = 3  # seconds for the process to exit once its servers are closed
 # The descriptor limit of every program, for the proxy: a download in flight holds up to three (the
 # client's connection, the upstream's, a handed-over file), the hand-over mailbox up to 512 more.
 # The usual soft limit of 1 024 caps it near 300 downloads; 8 192 allows some 2 500, and stays under
@@ -46,6 +48,15 @@ UMASK = "077"  # supervisord's own logs and socket; each program sets its umask 
 # Instance k of an extension listens on its configured ports + (k-1) x this step: above ocisd's
 # default ports (9100-9235) so no instance lands on another extension's default.
 INSTANCE_PORT_STEP = 1000
+
+
+def stop_wait_secs(shared: SharedConfig) -> int:
+    """Time between SIGTERM and SIGKILL (supervisord's `stopwaitsecs`, systemd's `TimeoutStopSec`): the drain,
+    the extension's own stop (`shutdown_grace`), its servers' close (half that again) and a margin."""
+    return math.ceil(shared.drain_timeout + 1.5 * shared.shutdown_grace) + STOP_MARGIN
+
+
+STOP_WAIT_SECS = stop_wait_secs(SharedConfig())  # with the default settings
 
 
 class GenerateError(ConfigError):
@@ -60,6 +71,7 @@ class Program:
     args: list[str]
     priority: int
     environment: str
+    stop_wait: int = STOP_WAIT_SECS
 
     @property
     def program(self) -> str:
@@ -166,7 +178,10 @@ def layout(
         ]
         for n in names
     }
-    return ocis_command(), extension_programs(names, {n: environment(e) for n, e in captured.items()}, further)
+    programs = extension_programs(names, {n: environment(e) for n, e in captured.items()}, further)
+    for p in programs:  # each program's stop follows its own drain and grace
+        p.stop_wait = stop_wait_secs(loader.load(p.args[0], known[p.args[0]].config, known, env).shared)
+    return ocis_command(), programs
 
 
 def instances_of(conf: Path, name: str) -> list[str]:
@@ -207,7 +222,7 @@ def _program_section(ocis: str, p: Program) -> str:
         "startsecs=2",
         "startretries=5",
         "stopsignal=TERM",
-        f"stopwaitsecs={STOP_WAIT_SECS}",
+        f"stopwaitsecs={p.stop_wait}",
         "stopasgroup=true",
         "killasgroup=true",
         "redirect_stderr=true",
