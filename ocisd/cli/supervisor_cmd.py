@@ -90,7 +90,10 @@ def _run(args: argparse.Namespace) -> int:
                 print_table(rows, ["name", "state", "pid", "uptime"])
             return 0
         if args.action == "restart":
-            return _report(sup.restart(args.name))
+            failed = _report(sup.restart(args.name))
+            if not failed:
+                print(f"restarted {', '.join(sup.programs_of(args.name))}, one at a time")
+            return failed
         if args.action == "reload":
             summary, failures = sup.reload()
             print(" ".join(f"{k}: {', '.join(v) or '-'}" for k, v in summary.items()))

@@ -96,9 +96,14 @@ class Watch:
 
 def test_rolling_restart_and_reload_keep_two_hellos_serving(dep: Deployment, sup: Sup) -> None:
     env = two_hellos_env()
-    sup.generate("bus,proxy,hello", env=env, instances="hello=2")
+    sup.generate("bus,proxy,hello", env=env)
     sup.run("start")
+    single = sup.pids()
+    # A second instance joins with a reload; the first keeps running.
+    sup.generate("bus,proxy,hello", env=env, instances="hello=2")
+    assert "added: ocis-hello-2 changed: - removed: -" in sup.run("reload")
     before = sup.pids()
+    assert before["ocis-hello"] == single["ocis-hello"]
     assert set(before) == {"ocis-bus", "ocis-proxy", *HELLOS}
     wait_until(lambda: registry_pids(dep).get("hello") == {before[p] for p in HELLOS}, what="both hellos registered")
     url = dep.url("proxy", path="/api/v0/greet")
