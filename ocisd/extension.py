@@ -88,8 +88,8 @@ class Context:
         self.node = node
         self.bus = node.bus
         self.registry = node.registry
-        # Per extension in both modes: the rpc deadline; the process's channels and bound stay shared.
-        self.rpc = node.rpc.for_extension(cfg.shared.grpc_deadline, log)
+        # Per extension in both modes: the rpc deadline and wait; the process's channels and bound stay shared.
+        self.rpc = node.rpc.for_extension(cfg.shared.grpc_deadline, cfg.shared.grpc_no_instance_wait, log)
         self.local_http = node.local_http  # the in-process HTTP hop to applications of this process
         self.addresses: dict[str, str] = {}
         self.features: list[str] = []  # what this instance offers beyond its routes (capabilities read them)

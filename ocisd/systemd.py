@@ -15,16 +15,17 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ocisd.config import loader
 from ocisd.config.loader import config_dir
 from ocisd.config.schema import settings_of
 from ocisd.config.shared import SharedConfig
-from ocisd.supervisor.config import MIN_FDS
+from ocisd.discovery import installed
+from ocisd.supervisor.config import MIN_FDS, stop_wait_secs
 from ocisd.supervisor.environment import ocis_executable
 
 TEMPLATE = "ocisd@.service"
 TARGET = "ocisd.target"
 WATCHDOG_SEC = 30  # the server pings every WATCHDOG_SEC/2 from its event loop
-STOP_TIMEOUT_SEC = 20  # above the default shutdown grace of 10 s
 
 
 def default_dir(user: bool) -> Path:
@@ -68,7 +69,8 @@ def service(env: Mapping[str, str], user: bool) -> str:
         "RestartSec=2",
         "RestartPreventExitStatus=2",  # a config error: restarting cannot fix it
         f"WatchdogSec={WATCHDOG_SEC}",
-        f"TimeoutStopSec={STOP_TIMEOUT_SEC}",
+        # One template for every extension: the shared drain and grace (ocis.* and OCIS_*) set it.
+        f"TimeoutStopSec={stop_wait_secs(loader.load(None, None, installed(), env).shared)}",
         "KillMode=mixed",
         f"LimitNOFILE={MIN_FDS}",  # what the proxy needs: see MIN_FDS
         "UMask=0077",

@@ -15,5 +15,6 @@ class Gateway(Extension):
     config = GatewayConfig
 
     async def start(self, ctx: Context) -> None:
-        providers = Providers(ctx.registry, ctx.rpc, list(ctx.config.storage_providers))
+        wait = float(ctx.shared.grpc_no_instance_wait)
+        providers = Providers(ctx.registry, ctx.rpc, list(ctx.config.storage_providers), wait)
         await ctx.serve_grpc(Forwarder(providers, ctx.rpc).register)

@@ -8,6 +8,9 @@ byte of the space id, or that name the space among their fixed spaces.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import grpc.aio
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
@@ -18,6 +21,7 @@ from ocisd.rpc.client import RpcClients, Target
 
 INFO_TIMEOUT = 5.0
 MAX_ROUTES = 4096
+RETRY_PAUSE = 0.1  # between looks at the registry while no provider holds a space and it says nothing new
 
 
 class NoProvider(Exception):
@@ -25,8 +29,10 @@ class NoProvider(Exception):
 
 
 class Providers:
-    def __init__(self, registry: Registry, rpc: RpcClients, names: list[str]) -> None:
+    def __init__(self, registry: Registry, rpc: RpcClients, names: list[str], wait: float = 0.0) -> None:
+        """`wait`: how long a space no live provider holds waits for one (a provider restarting)."""
         self._registry = registry
+        self._wait = wait
         self._rpc = rpc
         self._names = names
         self._infos: dict[str, tuple[str, pb.GetProviderInfoResponse]] = {}
@@ -53,7 +59,23 @@ class Providers:
         return info
 
     async def route(self, space_id: str) -> tuple[str, list[Target]]:
-        """The provider extension holding `space_id` and its instances that do (gRPC address, in this process)."""
+        """The provider extension holding `space_id` and its instances that do (gRPC address, in this process);
+        while none does, up to `wait` for one to appear in the registry."""
+        until = time.monotonic() + self._wait
+        while True:
+            changed = self._registry.changed
+            try:
+                return await self._route_now(space_id)
+            except NoProvider:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise
+            try:
+                await asyncio.wait_for(changed.wait(), min(left, RETRY_PAUSE))
+            except TimeoutError:
+                pass
+
+    async def _route_now(self, space_id: str) -> tuple[str, list[Target]]:
         route = self._routes.get(space_id)
         if route is not None:
             return route

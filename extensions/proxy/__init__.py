@@ -67,7 +67,7 @@ class Proxy(Extension):
         )
         if ssl_ctx is not None:
             self._acme = await renewal.start(ctx, cfg, ssl_ctx)
-        table = RouteTable(parse_overrides(cfg.routes), ctx.node.host)
+                table = RouteTable(parse_overrides(cfg.routes), ctx.node.host, float(cfg.no_instance_wait))
         self._balancer = Balancer(float(cfg.upstream_cooldown), float(cfg.upstream_timeout), not ctx.shared.insecure)
         self._access = AccessLog(ctx.metrics, cfg.access_log)
         authenticator = authn.Authenticator(ctx, cfg.public_routes, cfg.auth_cache_ttl)
@@ -76,7 +76,7 @@ class Proxy(Extension):
             self._mailbox = handover.Mailbox(handover.local_instances(ctx.registry, ctx.node.host), ctx.log)
             self._mailbox.start()
         forwarder = Forwarder(
-            self._balancer, local, self._mailbox, ctx.local_http.enabled, cfg.tls, self._access.upstream_error
+            table, self._balancer, local, self._mailbox, ctx.local_http.enabled, cfg.tls, self._access.upstream_error
         )
         front = Front(table, forwarder, self._firewall, self._access, trusted, cfg.tls, authenticator)
         firewall = self._firewall

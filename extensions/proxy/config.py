@@ -31,6 +31,11 @@ class ProxyConfig:
     rate_limit: float = setting(0.0, "Requests per second per client IP (0: no limit); 429 above.")
     rate_burst: int = setting(100, "Requests a client IP may send at once before rate_limit applies.")
     upstream_cooldown: Duration = setting(Duration(10.0), "How long an upstream that keeps failing is skipped.")
+    no_instance_wait: Duration = setting(
+        Duration(5.0),
+        "How long a request waits for a live instance of its route (one restarting, or refusing connections "
+        "after a crash) before 503 (502 once one refused it); only requests that are safe to send again retry.",
+    )
     upstream_timeout: Duration = setting(Duration(3600.0), "Longest wait for an upstream's response headers.")
     access_log: bool = setting(True, "Log one line per request.")
     public_routes: list[str] = setting(PUBLIC_ROUTES, "Paths open without credentials (a trailing / covers all below).")

@@ -7,8 +7,13 @@ on plain TCP both ways never enters Python at all (splice.py), and one an
 upstream on this host answers from a file is sent from that file by the
 proxy itself (ocisd/handover.py). A connect failure
 moves on to the next upstream: the body is not touched before the connection
-exists. A reset of a kept-alive connection is retried only for requests without
-a body. An instance in this process is called directly (local.py); others over
+exists. A reset is retried only for a request without a body, and then only when
+its method is safe or the connection was a kept-alive one (which the upstream
+closed before reading). When no upstream could take a request that may be sent
+again, it is sent again as instances come back (a crashed one restarted on its
+port, a new one in the route table), up to the route table's `no_instance_wait`.
+Never is a request retried whose body an upstream may have read.
+An instance in this process is called directly (local.py); others over
 the pools of upstream.py.
 """
 
@@ -32,16 +37,26 @@ from .accesslog import Trace
 from .balancer import Balancer
 from .headers import add_security_headers, client_response_headers
 from .local import LocalApps
-from .routes import Route, Upstream
+from .routes import Route, RouteTable, Upstream
 from .upstream import Answer, Body, ConnectFailed, Reset
 
 SMALL_BODY = 64 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "PROPFIND", "OPTIONS"})
+RETRY_PAUSE = 0.1  # between rounds over refusing upstreams when the route table says nothing new
 NO_BODY = (204, 304)
 UpstreamErrorHook = Callable[[Route, Upstream, str], None]  # (route, upstream, kind)
 
 
 class BodyTooLarge(Exception):
     """A body without Content-Length grew past the route's limit while streaming."""
+
+
+class _Refused(Exception):
+    """No upstream took the request; `repeatable` when none of them may have read any of it."""
+
+    def __init__(self, detail: str, repeatable: bool) -> None:
+        super().__init__(detail)
+        self.repeatable = repeatable
 
 
 class UpstreamUnavailable(Exception):
@@ -105,6 +120,7 @@ async def _spliced(
 class Forwarder:
     def __init__(
         self,
+        table: RouteTable,
         balancer: Balancer,
         local: LocalApps,
         mailbox: handover.Mailbox | None,
@@ -112,6 +128,7 @@ class Forwarder:
         tls: bool,
         on_upstream_error: UpstreamErrorHook,
     ) -> None:
+        self._table = table
         self._balancer = balancer
         # The same-host shortcuts, both off with OCIS_LOCAL_HOP=false (then there is no mailbox).
         self._mailbox = mailbox
@@ -123,14 +140,32 @@ class Forwarder:
     async def _open(
         self, request: web.BaseRequest, route: Route, order: list[Upstream], headers: CIMultiDict[str], body: Body
     ) -> tuple[Answer, Upstream]:
-        last = "no upstream"
+        """The first answer of `order`; rounds over the route's upstreams as they come back, while repeatable."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._table.no_instance_wait
+        while True:
+            try:
+                return await self._first_answer(request, route, order, headers, body)
+            except _Refused as exc:
+                if not exc.repeatable or loop.time() >= until:
+                    raise UpstreamUnavailable(502, f"no upstream of {route.prefix} answered: {exc}") from None
+            await self._table.next_change(until, RETRY_PAUSE)
+            route = self._table.current(route)
+            order = self._balancer.candidates(route)
+
+    async def _first_answer(
+        self, request: web.BaseRequest, route: Route, order: list[Upstream], headers: CIMultiDict[str], body: Body
+    ) -> tuple[Answer, Upstream]:
+        last, repeatable = "no upstream", True
         for up in order:
             try:
                 answer = await self._balancer.pool(up).send(request.method, request.raw_path, headers, body)
             except ConnectFailed as exc:
                 kind, retry, last = "connect", True, str(exc)
             except Reset as exc:
-                kind, retry, last = "reset", body is None, str(exc)
+                kind, last = "reset", str(exc)
+                retry = body is None and (exc.reused or request.method in SAFE_METHODS)
+                repeatable = repeatable and retry
             except aiohttp.ServerTimeoutError as exc:
                 self._on_error(route, up, "timeout")
                 raise UpstreamUnavailable(504, f"upstream {up.url} timed out") from exc
@@ -144,7 +179,7 @@ class Forwarder:
             self._on_error(route, up, kind)
             if not retry:
                 break
-        raise UpstreamUnavailable(502, f"no upstream of {route.prefix} answered: {last}")
+        raise _Refused(last, repeatable)
 
     async def forward(
         self,
@@ -156,7 +191,7 @@ class Forwarder:
     ) -> web.StreamResponse:
         order = self._balancer.candidates(route)
         headers.popall(handover.HEADER, None)  # only the proxy asks for a hand-over
-        app = self._local.app_of(order[0]) if body is None or body is request.content else None
+        app = self._local.app_of(order[0]) if order and (body is None or body is request.content) else None
         if app is not None:
             trace.upstream = f"local:{order[0].url}"
             return await self._local.call(app, request, headers, trace.request_id)

@@ -2,7 +2,7 @@
 
 Order per request: the client is identified (X-Forwarded-For only through a
 trusted peer), the route is matched (longest prefix), the firewall decides
-(403/429), then 404 without route, 503 without a live instance, 413 for a body
+(403/429), then 404 without route, 503 without a live instance (after waiting for one), 413 for a body
 over the route's limit, the authentication hook, and the forward.
 """
 
@@ -100,6 +100,7 @@ class Front:
             return self.refusal(verdict.status, verdict.reason, request_id, verdict.retry_after)
         if route is None:
             return self.refusal(404, "no route for this path", request_id)
+        route = await self._table.serving(route)  # a restarting extension is a pause, not an error
         if not route.upstreams:
             return self.refusal(503, f"no live instance of {route.extension}", request_id, RETRY_AFTER_NO_INSTANCE)
         limit = self._firewall.rules.body_limit(route.prefix)

@@ -6,13 +6,15 @@ routes (`PREFIX=EXTENSION` or `PREFIX=http://host:port`).
 
 A prefix an installed extension declares (its class's `routes`, code on this
 host) belongs to that extension alone: once seen it stays known, so while its
-instances are all gone it answers 503 (its extension is restarting) rather than
-404. Any other prefix a record announces lives only as long as an instance in
-the registry announces it: a forged record's route leaves with the record.
+instances are all gone a request waits for one (`no_instance_wait`: its extension
+is restarting), then answers 503 rather than 404. Any other prefix a record
+announces lives only as long as an instance in the registry announces it: a
+forged record's route leaves with the record.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -85,7 +87,9 @@ def _keep(previous: str | None, claimants: set[str]) -> str:
 
 
 class RouteTable:
-    def __init__(self, overrides: dict[str, str], this_host: str) -> None:
+    def __init__(self, overrides: dict[str, str], this_host: str, no_instance_wait: float = 0.0) -> None:
+        self.no_instance_wait = no_instance_wait
+        self.changed = asyncio.Event()  # replaced by a fresh one at every update
         self._overrides = overrides
         self._host = this_host
         self._declared = declared_routes()
@@ -98,6 +102,7 @@ class RouteTable:
     def update(self, records: Iterable[InstanceRecord]) -> None:
         """Rebuild from the instances of the registry (upstreams: the ready ones)."""
         by_extension: dict[str, list[Upstream]] = {}
+        draining: dict[str, list[Upstream]] = {}  # said bye, still serving: only in its own process
         claims: dict[str, set[str]] = {}
         for rec in records:
             for prefix in rec.routes:
@@ -106,9 +111,9 @@ class RouteTable:
                     self._known.setdefault(prefix, owner)
                 elif owner is None:
                     claims.setdefault(prefix, set()).add(rec.name)
-            up = upstream_of(rec, self._host) if rec.health == "ready" else None
+            up = upstream_of(rec, self._host) if rec.health in ("ready", "stopping") else None
             if up is not None:
-                by_extension.setdefault(rec.name, []).append(up)
+                (by_extension if rec.health == "ready" else draining).setdefault(rec.name, []).append(up)
         # An announced prefix stays with the extension that had it while that one still claims it.
         self._announced = {p: _keep(self._announced.get(p), names) for p, names in claims.items()}
         routes = []
@@ -116,13 +121,36 @@ class RouteTable:
             target = self._overrides.get(prefix, extension)
             if "://" in target:
                 continue
-            ups = sorted(by_extension.get(target, []), key=lambda u: u.url)
+            ups = sorted(by_extension.get(target) or draining.get(target, []), key=lambda u: u.url)
             routes.append(Route(prefix, target, ups))
         for prefix, target in self._overrides.items():
             if "://" in target:
                 routes.append(Route(prefix, STATIC, [Upstream(target)]))
         # Longest prefix first: the first match wins.
         self._routes = sorted(routes, key=lambda r: (-len(r.prefix), r.prefix))
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def next_change(self, until: float, pause: float) -> None:
+        """Until the table changes, `pause` s pass, or the loop's time reaches `until`."""
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(self.changed.wait(), max(0.0, min(pause, until - loop.time())))
+        except TimeoutError:
+            pass
+
+    async def serving(self, route: Route) -> Route:
+        """`route` as it is once it has an instance, or after `no_instance_wait` (still without)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.no_instance_wait
+        while not route.upstreams and loop.time() < until:
+            await self.next_change(until, self.no_instance_wait)
+            route = self.current(route)
+        return route
+
+    def current(self, route: Route) -> Route:
+        """The table's route for `route`'s prefix now (the table rebuilds its routes at every change)."""
+        return next((r for r in self._routes if r.prefix == route.prefix), route)
 
     def match(self, path: str) -> Route | None:
         for route in self._routes:

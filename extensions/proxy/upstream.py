@@ -40,7 +40,14 @@ class ConnectFailed(Exception):
 
 
 class Reset(Exception):
-    """A connection broke before an answer came (a kept-alive one the upstream had closed, or a crash)."""
+    """A connection broke before an answer came (a kept-alive one the upstream had closed, or a crash).
+
+    `reused`: on a kept-alive connection, which the upstream most likely closed before reading anything.
+    """
+
+    def __init__(self, text: str, reused: bool = False) -> None:
+        super().__init__(text)
+        self.reused = reused
 
 
 @dataclass
@@ -173,7 +180,8 @@ class Pool:
                 writer.cancel()
             conn.close()
             if isinstance(exc, (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)):
-                raise Reset(f"{'kept-alive ' if reused else ''}connection to {self._host}:{self._port}: {exc}") from exc
+                where = f"{'kept-alive ' if reused else ''}connection to {self._host}:{self._port}"
+                raise Reset(f"{where}: {exc}", reused) from exc
             raise
         return Answer(message, payload, self, conn, writer, self._read_timeout)
 

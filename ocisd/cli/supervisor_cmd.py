@@ -26,8 +26,15 @@ def _setup(p: argparse.ArgumentParser) -> None:
         a.add_argument("--dir", type=Path, default=None, help="deployment directory (default: <config dir>/supervisor)")
         return a
 
-    g = action("generate", "write supervisord.conf with one [program:ocis-<name>] per extension")
+    g = action("generate", "write supervisord.conf with one [program:ocis-<name>] per extension instance")
     g.add_argument("--extensions", default="", help="comma-separated extensions (default: all installed)")
+    g.add_argument(
+        "--instances",
+        default="",
+        metavar="NAME=N,...",
+        help=f"run N instances of NAME (default 1): ocis-NAME on its configured addresses, ocis-NAME-k on "
+        f"every port + (k-1) x {config.INSTANCE_PORT_STEP}",
+    )
     g.add_argument(
         "--portable",
         action="store_true",
@@ -36,9 +43,18 @@ def _setup(p: argparse.ArgumentParser) -> None:
     action("start", "launch supervisord and wait until every program is RUNNING")
     s = action("status", "every program's state, PID and uptime")
     s.add_argument("--json", action="store_true", help='print [{"name", "state", "pid", "uptime"}]')
-    r = action("restart", "restart one program; the others keep their PIDs")
-    r.add_argument("name", help="extension or program name (hello or ocis-hello)")
-    action("reload", "apply a changed supervisord.conf: start added, stop removed, restart changed programs")
+    r = action(
+        "restart",
+        "restart an extension's instances one at a time, each ready and in the bus registry before the next "
+        "stops; the others keep their PIDs",
+    )
+    r.add_argument(
+        "name", help="extension (hello or ocis-hello: every instance) or one instance's program (ocis-hello-2)"
+    )
+    action(
+        "reload",
+        "apply a changed supervisord.conf: start added programs, restart changed ones one at a time, stop removed ones",
+    )
     action("stop", "shut supervisord down and wait until every program exited")
 
 
@@ -51,7 +67,8 @@ def _report(failures: list[Failure]) -> int:
 def _generate(args: argparse.Namespace, directory: Path) -> int:
     # The same selection `ocis server` makes from OCIS_RUN_EXTENSIONS: all when empty, unknown names refused.
     names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})
-    ocis, programs = config.layout(names, os.environ, args.portable)
+    instances = config.parse_instances(args.instances, names)
+    ocis, programs = config.layout(names, os.environ, args.portable, instances)
     conf = config.write(directory, ocis, programs)
     print(f"wrote {conf} ({len(programs)} programs: {', '.join(p.program for p in programs)})")
     return 0
@@ -73,7 +90,10 @@ def _run(args: argparse.Namespace) -> int:
                 print_table(rows, ["name", "state", "pid", "uptime"])
             return 0
         if args.action == "restart":
-            return _report(sup.restart(args.name))
+            failed = _report(sup.restart(args.name))
+            if not failed:
+                print(f"restarted {', '.join(sup.programs_of(args.name))}, one at a time")
+            return failed
         if args.action == "reload":
             summary, failures = sup.reload()
             print(" ".join(f"{k}: {', '.join(v) or '-'}" for k, v in summary.items()))

@@ -66,6 +66,11 @@ class SharedConfig:
     bus_allowed_client_keys: list[str] = setting([], "Extra CURVE client public keys the broker accepts.")
     heartbeat_interval: Duration = setting(Duration(1.0), "Seconds between bus heartbeats.")
     grpc_deadline: Duration = setting(Duration(10.0), "Default deadline of gRPC calls.")
+    grpc_no_instance_wait: Duration = setting(
+        Duration(5.0),
+        "How long a gRPC call waits for a live instance of its callee (one restarting, or refusing connections "
+        "after a crash) before failing UNAVAILABLE; within the call's deadline.",
+    )
     local_hop: bool = setting(
         True,
         "Take the shortcuts between extensions in one process or on one host (in-process HTTP and gRPC calls, "
@@ -76,4 +81,9 @@ class SharedConfig:
         False,
         "Keep no versions: an overwrite drops the previous revision, and clients are not offered versions"
         " (files.versioning), as oCIS's OCIS_DISABLE_VERSIONING.",
+    )
+    drain_timeout: Duration = setting(
+        Duration(2.0),
+        "On a graceful stop, how long an extension keeps serving after its `bye` (peers stop choosing it) "
+        "before it closes its listeners; at least one heartbeat interval.",
     )

@@ -35,6 +35,8 @@ class Result:
     registry: float | None  # seconds from the fault's end until the registry was healthy
     workload: float | None  # ... until the workload succeeded again
     failed: int  # requests that failed from the fault's start until recovery
+    failed_safe: int = 0  # ... of them idempotent (GET, PROPFIND, ...)
+    pause: float = 0.0  # the longest time in that window no request succeeded
     diagnosis: str = ""  # for a fault not recovered from: the program's state and log tail
 
     @property
@@ -117,7 +119,10 @@ class Checker:
                 began, resumed = await inject(self.dep, fault)
                 registry, workload = await self.recover(resumed, RECOVERY_LIMIT)
                 end = resumed + max(RECOVERY_LIMIT if t is None else t for t in (registry, workload))
-                result = Result(fault, began - start, registry, workload, self.workload.failed_between(began, end))
+                failed = self.workload.failed_between(began, end)
+                safe = self.workload.failed_between(began, end, safe_only=True)
+                pause = self.workload.longest_pause(began, end)
+                result = Result(fault, began - start, registry, workload, failed, safe, pause)
                 if not result.recovered:
                     result.diagnosis = await asyncio.to_thread(self.dep.diagnose, fault.extension)
                 out.results.append(result)
@@ -149,8 +154,9 @@ async def run_check(
         node = Node(loader.load(None, None, installed(), dep.env).shared)
         await node.start(snapshot=True)
         try:
-            greets = Greets(f"http://{dep.addr('hello', 'http_addr')}/api/v0/greet")
-            files = Files(f"https://{dep.addr('proxy', 'http_addr')}", ADMIN, ADMIN_PASSWORD, seed)
+            front = f"https://{dep.addr('proxy', 'http_addr')}"
+            greets = Greets(f"{front}/api/v0/greet")
+            files = Files(front, ADMIN, ADMIN_PASSWORD, seed)
             return await Checker(dep, node, Mix([greets, files])).run(faults, duration, report)
         finally:
             await node.close()

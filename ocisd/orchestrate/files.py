@@ -86,9 +86,9 @@ class Files(Workload):
             async with session.request(method, url, **kw) as resp:  # type: ignore[arg-type]
                 status, body = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError):
-            self.record(started, False)
+            self.record(started, False, method)
             return None
-        return (status, body) if self.record(started, status in ok) else None
+        return (status, body) if self.record(started, status in ok, method) else None
 
     def _name(self, kind: str) -> str:
         return f"{kind}-{uuid.uuid4().hex[:12]}.bin"

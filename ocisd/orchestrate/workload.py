@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
-REQUEST_TIMEOUT = 2.0
+# Above the proxy's and the rpc client's wait for an instance (5 s): a restart costs a pause, not an error.
+REQUEST_TIMEOUT = 10.0
 PAUSE = 0.05  # between requests: a steady trickle, not a load test
+SAFE_METHODS = ("GET", "HEAD", "PROPFIND", "OPTIONS")  # idempotent: the proxy may retry them after a crash
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Attempt:
     started: float  # time.monotonic()
     ended: float
     ok: bool
+    safe: bool = False  # an idempotent request (SAFE_METHODS)
 
 
 class Workload:
@@ -37,8 +40,8 @@ class Workload:
         """Acknowledged uploads, for the workloads that upload."""
         return 0
 
-    def record(self, started: float, ok: bool) -> bool:
-        self.attempts.append(Attempt(started, time.monotonic(), ok))
+    def record(self, started: float, ok: bool, method: str = "POST") -> bool:
+        self.attempts.append(Attempt(started, time.monotonic(), ok, method in SAFE_METHODS))
         return ok
 
     def ok_since(self, t: float) -> float | None:
@@ -49,8 +52,19 @@ class Workload:
         last_failure = max((a.started for a in recent if not a.ok), default=t)
         return next((a.ended for a in recent if a.started >= last_failure and a.ok), None)
 
-    def failed_between(self, t0: float, t1: float) -> int:
-        return sum(1 for a in self.attempts if t0 <= a.started <= t1 and not a.ok)
+    def failed_between(self, t0: float, t1: float, safe_only: bool = False) -> int:
+        """Failed requests that ran during [t0, t1] (also those already in flight at t0: a stop fails
+        them too); `safe_only`: the idempotent ones."""
+        return sum(
+            1 for a in self.attempts if a.ended >= t0 and a.started <= t1 and not a.ok and (a.safe or not safe_only)
+        )
+
+    def longest_pause(self, t0: float, t1: float) -> float:
+        """The longest time within [t0, t1] no request succeeded: from t0 or the end of one success
+        to the end of the next (requests waiting for an instance make the pause)."""
+        ends = sorted(a.ended for a in self.attempts if a.ok and t0 <= a.ended <= t1)
+        marks = [t0, *ends]
+        return max((b - a for a, b in zip(marks, marks[1:])), default=t1 - t0)
 
     async def run(self, stop: asyncio.Event) -> None:
         raise NotImplementedError
@@ -60,7 +74,7 @@ class Workload:
 
 
 class Greets(Workload):
-    """POST /api/v0/greet through hello's HTTP API, each with a unique name.
+    """POST /api/v0/greet, through the proxy to hello's HTTP API, each with a unique name.
 
     A greet is acknowledged when it answers 200; an acknowledged greet whose
     answer is not the greeting for its own name counts as lost work.
@@ -86,7 +100,8 @@ class Greets(Workload):
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        # The proxy of a temp deployment serves a self-signed certificate.
+        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(ssl=False)) as session:
             seq = 0
             while not stop.is_set():
                 seq += 1
@@ -116,8 +131,11 @@ class Mix:
         times = [w.ok_since(t) for w in self.parts]
         return None if None in times else max(t for t in times if t is not None)
 
-    def failed_between(self, t0: float, t1: float) -> int:
-        return sum(w.failed_between(t0, t1) for w in self.parts)
+    def failed_between(self, t0: float, t1: float, safe_only: bool = False) -> int:
+        return sum(w.failed_between(t0, t1, safe_only) for w in self.parts)
+
+    def longest_pause(self, t0: float, t1: float) -> float:
+        return max(w.longest_pause(t0, t1) for w in self.parts)
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(*(w.run(stop) for w in self.parts))

@@ -3,7 +3,11 @@
 `clients.stub("hello", HelloStub).Greet(request)` resolves `hello` through the
 registry, balances round-robin over healthy instances, sets a deadline, sends
 the caller's identity and a request id as metadata, and retries UNAVAILABLE
-once on another instance. Channels are cached per address and closed when the
+once on another instance. A callee with no live instance, or whose instances
+refuse connections (a crash, a restart), is a pause and not an error: the call
+waits up to `OCIS_GRPC_NO_INSTANCE_WAIT` (within its deadline) for one to
+appear or answer. An instance draining before its stop (`bye`) is chosen only
+while no other is ready, which happens only inside its own process. Channels are cached per address and closed when the
 last instance at that address leaves the registry. A callee in this very
 process is called without a channel (`ocisd.rpc.local`), with the same semantics,
 unless `OCIS_LOCAL_HOP` is off. Concurrency is bounded per callee: a burst
@@ -41,6 +45,9 @@ ACCESS_TOKEN: ContextVar[str] = ContextVar("ocisd_access_token", default="")
 REQUEST_ID: ContextVar[str] = ContextVar("ocisd_request_id", default="")
 
 MAX_IN_FLIGHT = 512  # calls at once to one callee extension
+RETRY_PAUSE = 0.1  # between attempts on refused connections when the registry says nothing new
+# Failures where the callee never got the call: safe to repeat whatever the method does.
+_REFUSED = ("failed to connect", "connection refused")
 # A restarted peer is back on its port within a second; gRPC's default reconnect backoff
 # (1 s, growing 1.6x) would keep the channel failing for seconds after that. Capped at 1 s,
 # a dead peer costs one refused connect a second. (Not `min_reconnect_backoff_ms`: gRPC
@@ -72,10 +79,18 @@ class NoInstanceError(grpc.aio.AioRpcError):
         )
 
 
+def _refused(exc: grpc.aio.AioRpcError) -> bool:
+    details = (exc.details() or "").lower()
+    return exc.code() == grpc.StatusCode.UNAVAILABLE and any(text in details for text in _REFUSED)
+
+
 class RpcClients:
-    def __init__(self, registry: Registry, deadline: float, metrics: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: Registry, deadline: float, metrics: CollectorRegistry | None = None, no_instance_wait: float = 0
+    ) -> None:
         self._registry = registry
         self._deadline = deadline
+        self._no_instance_wait = no_instance_wait
         self._log = get_logger("rpc.client")
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._stubs: dict[tuple[str, type | str], Any] = {}  # (address, stub class or raw method path)
@@ -133,21 +148,23 @@ class RpcClients:
         """(gRPC address, runs in this process) of the healthy instances, rotated for round-robin."""
         found = self._healthy.get(extension)
         if found is None:
-            found = self._healthy[extension] = [
-                (e.record.addresses["grpc"], e.local)
-                for e in self._registry.entries(extension)
-                if e.record.health == "ready" and "grpc" in e.record.addresses
+            serving = [e for e in self._registry.entries(extension) if "grpc" in e.record.addresses]
+            # A draining instance (only ever in its own process's registry) while no other is ready.
+            chosen = [e for e in serving if e.record.health == "ready"] or [
+                e for e in serving if e.record.health == "stopping"
             ]
+            found = self._healthy[extension] = [(e.record.addresses["grpc"], e.local) for e in chosen]
         if not found:
             return []
         turn = next(self._turns.setdefault(extension, itertools.count()))
         k = turn % len(found)
         return found[k:] + found[:k]
 
-    def for_extension(self, deadline: float, log: Logger) -> RpcClients:
-        """This factory as one extension uses it: its own default deadline, failed calls on its logger."""
+    def for_extension(self, deadline: float, no_instance_wait: float, log: Logger) -> RpcClients:
+        """This factory as one extension uses it: its own default deadline and wait for an instance,
+        failed calls on its logger."""
         view = copy.copy(self)  # shares every container and counter: they are only ever changed in place
-        view._deadline, view._log = deadline, log
+        view._deadline, view._no_instance_wait, view._log = deadline, no_instance_wait, log
         return view
 
     def stub(self, extension: str, stub_cls: type) -> Stub:
@@ -193,7 +210,10 @@ class RpcClients:
         timeout: float | None,
         targets: list[Target] | None,
     ) -> Any:
-        deadline = time.monotonic() + (self._deadline if timeout is None else timeout)
+        now = time.monotonic()
+        deadline = now + (self._deadline if timeout is None else timeout)
+        # Given `targets`, the caller chose: nothing to wait for in the registry.
+        patience = now if targets is not None else min(deadline, now + self._no_instance_wait)
         metadata = [("x-request-id", REQUEST_ID.get() or uuid.uuid4().hex)]
         if token := ACCESS_TOKEN.get():
             metadata.append((identity.GRPC_METADATA, token))
@@ -201,17 +221,44 @@ class RpcClients:
         if slots is None:
             slots = self._in_flight[extension] = asyncio.Semaphore(MAX_IN_FLIGHT)
         async with slots:
-            chosen = (self.targets(extension) if targets is None else targets)[:2]
-            if not chosen:
-                self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
-                raise NoInstanceError(extension)
-            for target in chosen[:-1]:
-                try:
-                    return await self._attempt(extension, target, method_at, request, metadata, deadline)
-                except grpc.aio.AioRpcError as exc:
-                    if exc.code() != grpc.StatusCode.UNAVAILABLE:
-                        raise
-            return await self._attempt(extension, chosen[-1], method_at, request, metadata, deadline)
+            while True:
+                chosen = (self.targets(extension) if targets is None else targets)[:2]
+                if chosen:
+                    try:
+                        return await self._on_one_of(extension, chosen, method_at, request, metadata, deadline)
+                    except grpc.aio.AioRpcError as exc:
+                        if not _refused(exc) or time.monotonic() >= patience:
+                            raise
+                elif time.monotonic() >= patience:
+                    self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
+                    raise NoInstanceError(extension)
+                await self._registry_change(patience)
+
+    async def _registry_change(self, until: float) -> None:
+        """Until the registry changes, a short pause passes, or `until` (monotonic)."""
+        pause = min(RETRY_PAUSE, until - time.monotonic())
+        try:
+            await asyncio.wait_for(self._registry.changed.wait(), max(pause, 0))
+        except TimeoutError:
+            pass
+
+    async def _on_one_of(
+        self,
+        extension: str,
+        chosen: list[Target],
+        method_at: Callable[[str], Any],
+        request: Any,
+        metadata: list[tuple[str, str]],
+        deadline: float,
+    ) -> Any:
+        """The call on the first target; on UNAVAILABLE, on the second."""
+        for target in chosen[:-1]:
+            try:
+                return await self._attempt(extension, target, method_at, request, metadata, deadline)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+        return await self._attempt(extension, chosen[-1], method_at, request, metadata, deadline)
 
     async def _attempt(
         self,

@@ -43,6 +43,12 @@ def startable_config(
     cfg = loader.load(name, cls.config, known, env)
     cfg.require_secrets()
     cfg.require_process_wide(loader.load(None, None, known, env).shared)
+    shared = cfg.shared
+    if shared.drain_timeout < shared.heartbeat_interval:
+        raise ConfigError(
+            f"{cfg.origins['drain_timeout']}: drain_timeout must be at least one heartbeat interval "
+            f"({float(shared.heartbeat_interval):g}s), found {float(shared.drain_timeout):g}s"
+        )
     cls.check(cfg.own)
     return cfg
 
@@ -80,6 +86,7 @@ class ExtensionRunner:
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._ran = False
+        self._ctx: Context | None = None
         self._process = psutil.Process()
         debug_addr = cfg.own.debug_addr
         self._debug = DebugServer(debug_addr, lambda: self.state == State.RUNNING, lambda: [node.metrics, self.metrics])
@@ -130,7 +137,26 @@ class ExtensionRunner:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.shared.heartbeat_interval)
-            self._publish("heartbeat")
+            if self.state == State.RUNNING:  # not while draining: peers must not take it back
+                self._publish("heartbeat")
+
+    async def leave(self) -> None:
+        """Graceful stop, first part: say `bye` so peers stop choosing this instance, then keep
+        serving what is in flight and what still arrives for the drain timeout.
+
+        Callers in this process may still pick it while no other instance is ready (a runtime's
+        extensions all leave at once and still call each other). Only a running instance drains.
+        """
+        if self.state != State.RUNNING or self._ctx is None:
+            return
+        self.state = State.STOPPING
+        await self._ctx.set_serving(False)
+        rec = self.record()
+        self.node.registry.put_local(rec)
+        self.node.bus.send(encode_record("bye", rec))
+        drain = float(self.cfg.shared.drain_timeout)
+        self.log.info("extension draining", seconds=drain)
+        await asyncio.sleep(drain)
 
     async def run(self) -> None:
         """Run until stopped, or until failed (unfixable error, or any error without restart)."""
@@ -182,7 +208,7 @@ class ExtensionRunner:
         self.started_at = time.time()
         self.metrics = CollectorRegistry()
         self.log.debug("extension starting", instance=self.instance)
-        ctx = Context(self.cfg, self.node, self.log, self.metrics)
+        ctx = self._ctx = Context(self.cfg, self.node, self.log, self.metrics)
         self.addresses = ctx.addresses
         self.features = ctx.features
         ctx.addresses["debug"] = self._debug_addr
@@ -215,6 +241,8 @@ class ExtensionRunner:
             self.log.error("extension error", error=describe_error(failure), exc_info=False)
         if heartbeat is not None:
             heartbeat.cancel()
+        if failure is None:
+            await self.leave()
         self.state = State.STOPPING
         grace = float(self.cfg.shared.shutdown_grace)
         await ctx.set_serving(False)

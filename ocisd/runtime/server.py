@@ -104,9 +104,10 @@ class Runtime:
 
     async def _stop_one(self, name: str) -> None:
         runner, task = self.runners[name], self.tasks[name]
-        grace = float(self.configs[name].shared.shutdown_grace)
+        shared = self.configs[name].shared
         stopping = asyncio.ensure_future(runner.stop())
-        done, _ = await asyncio.wait({stopping, task}, timeout=grace + 1)
+        # The drain comes first unless the runtime's stop already drained every extension at once.
+        done, _ = await asyncio.wait({stopping, task}, timeout=float(shared.drain_timeout + shared.shutdown_grace) + 1)
         if task not in done:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -137,6 +138,9 @@ class Runtime:
             self._launch(name)
         await stop.wait()
         self.log.info("runtime stopping", pid=os.getpid())
+        # Every extension says bye and drains at once (peers on other hosts stop choosing them,
+        # requests in flight here finish), then they stop one by one in reverse order.
+        await asyncio.gather(*(r.leave() for r in self.runners.values()))
         for name in reversed(self.order):
             if name in self.runners:
                 await self._stop_one(name)

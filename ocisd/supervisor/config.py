@@ -2,16 +2,30 @@
 
 Paths inside the directory use supervisord's `%(here)s`, so a generated
 directory can move; the socket, the pid file and the logs live beside the config.
+
+An extension may run as several instances (`--instances ocdav=3`): the first
+is `ocis-ocdav` on the configured addresses, instance k is `ocis-ocdav-k` with
+every port of the extension moved up by (k-1) x INSTANCE_PORT_STEP, written
+into its `environment=`. Peers find each instance through the bus registry,
+which records the configured addresses, so port 0 cannot stand in. supervisord's
+`numprocs` would share one `environment=` and could only number the processes,
+not give each its own ports; one section per instance keeps the command
+`ocis <name> server` and shows each instance's addresses in the file.
 """
 
 from __future__ import annotations
 
+import configparser
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocisd.config.schema import ConfigError
+from ocisd import addresses
+from ocisd.config import loader
+from ocisd.config.schema import ConfigError, env_name, env_prefix, settings_of
+from ocisd.config.shared import SharedConfig
 from ocisd.discovery import BUS, installed, order
 from ocisd.supervisor.environment import captured_env, ocis_executable
 
@@ -24,13 +38,25 @@ PORTABLE_OCIS = "%(here)s/../.venv/bin/ocis"  # the repository's venv, as `scrip
 PORTABLE_CONFIG_DIR = "%(ENV_HOME)s/.ocis/config"
 GITIGNORE = f"{SOCKET}\nsupervisord.pid\nlogs/\n"
 QUOTES = "'\""
-STOP_WAIT_SECS = 20  # above the default shutdown grace of 10 s: supervisord's SIGKILL comes last
+STOP_MARGIN = 3  # seconds for the process to exit once its servers are closed
 # The descriptor limit of every program, for the proxy: a download in flight holds up to three (the
 # client's connection, the upstream's, a handed-over file), the hand-over mailbox up to 512 more.
 # The usual soft limit of 1 024 caps it near 300 downloads; 8 192 allows some 2 500, and stays under
 # the usual hard limits (supervisord refuses to start, unless root, when minfds is above the hard limit).
 MIN_FDS = 8192
 UMASK = "077"  # supervisord's own logs and socket; each program sets its umask itself (ocisd/cli/launcher.py)
+# Instance k of an extension listens on its configured ports + (k-1) x this step: above ocisd's
+# default ports (9100-9235) so no instance lands on another extension's default.
+INSTANCE_PORT_STEP = 1000
+
+
+def stop_wait_secs(shared: SharedConfig) -> int:
+    """Time between SIGTERM and SIGKILL (supervisord's `stopwaitsecs`, systemd's `TimeoutStopSec`): the drain,
+    the extension's own stop (`shutdown_grace`), its servers' close (half that again) and a margin."""
+    return math.ceil(shared.drain_timeout + 1.5 * shared.shutdown_grace) + STOP_MARGIN
+
+
+STOP_WAIT_SECS = stop_wait_secs(SharedConfig())  # with the default settings
 
 
 class GenerateError(ConfigError):
@@ -45,6 +71,7 @@ class Program:
     args: list[str]
     priority: int
     environment: str
+    stop_wait: int = STOP_WAIT_SECS
 
     @property
     def program(self) -> str:
@@ -75,24 +102,98 @@ def environment(env: Mapping[str, str]) -> str:
     return ",".join(f"{key}={quote(value)}" for key, value in sorted(env.items()))
 
 
-def extension_programs(names: Sequence[str], environment_of: Mapping[str, str]) -> list[Program]:
-    """One program per extension in dependency order, the bus broker first."""
+def parse_instances(text: str, names: Sequence[str]) -> dict[str, int]:
+    """`ocdav=2,hello=3` → {"ocdav": 2, "hello": 3}; names outside `names` and the broker are refused."""
+    counts: dict[str, int] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        name, _, count = item.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise GenerateError(f"--instances: expected NAME=COUNT with COUNT >= 1, found {item!r}")
+        if name not in names:
+            raise GenerateError(f"--instances: {name!r} is not among the generated extensions: {', '.join(names)}")
+        if name == BUS and int(count) > 1:
+            raise GenerateError("--instances: the bus broker runs once (its addresses are every process's)")
+        counts[name] = int(count)
+    return counts
+
+
+def instance_addresses(name: str, k: int, env: Mapping[str, str]) -> dict[str, str]:
+    """The `<NAME>_<KEY>_ADDR` variables giving instance `k` (from 2) of `name` its own ports."""
+    known = installed()
+    cls = known[name].config
+    if cls is None:
+        return {}
+    own = loader.load(name, cls, known, env).own
+    out = {}
+    for s in settings_of(cls):
+        if s.key.endswith("_addr"):
+            host, port = addresses.split(getattr(own, s.key), s.key)
+            moved = port + (k - 1) * INSTANCE_PORT_STEP
+            if port == 0 or moved > 65535:
+                raise GenerateError(
+                    f"{name} instance {k}: {s.key} port {port} + {(k - 1) * INSTANCE_PORT_STEP} is not a usable port"
+                )
+            out[env_name(env_prefix(name), s.key)] = addresses.join(host, moved)
+    return out
+
+
+def extension_programs(
+    names: Sequence[str], environment_of: Mapping[str, str], further: Mapping[str, Sequence[str]] | None = None
+) -> list[Program]:
+    """One program per extension in dependency order, the bus broker first; `further` holds the
+    `environment=` of an extension's instances 2, 3, ... (programs `ocis-<name>-2`, ...)."""
     ordered = order(list(names))
     if BUS in ordered:
         ordered = [BUS] + [n for n in ordered if n != BUS]
-    return [
-        Program(n, [n, "server"], 10 if n == BUS else 100 + 10 * i, environment_of[n]) for i, n in enumerate(ordered)
-    ]
+    programs = []
+    for i, n in enumerate(ordered):
+        priority = 10 if n == BUS else 100 + 10 * i
+        programs.append(Program(n, [n, "server"], priority, environment_of[n]))
+        for k, env in enumerate((further or {}).get(n, ()), start=2):
+            programs.append(Program(f"{n}-{k}", [n, "server"], priority, env))
+    return programs
 
 
-def layout(names: Sequence[str], env: Mapping[str, str], portable: bool = False) -> tuple[str, list[Program]]:
+def layout(
+    names: Sequence[str], env: Mapping[str, str], portable: bool = False, instances: Mapping[str, int] | None = None
+) -> tuple[str, list[Program]]:
     """The ocis command and programs for `names`: this shell's executable and environment,
-    or (portable) the repository venv's `ocis` and the default config dir, for the committed `supervisor.d/`."""
+    or (portable) the repository venv's `ocis` and the default config dir, for the committed `supervisor.d/`.
+    `instances`: how many of an extension to run (default one); their ports come from this shell's config."""
+    counts = instances or {}
     if portable:
-        return PORTABLE_OCIS, extension_programs(names, {n: f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"' for n in names})
+        base = f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"'
+        envs = {n: base for n in names}
+        further = {
+            n: [f"{base},{environment(instance_addresses(n, k, env))}" for k in range(2, counts.get(n, 1) + 1)]
+            for n in names
+        }
+        return PORTABLE_OCIS, extension_programs(names, envs, further)
     known = installed()
-    envs = {n: environment(captured_env([n], env, known)) for n in names}
-    return ocis_command(), extension_programs(names, envs)
+    captured = {n: captured_env([n], env, known) for n in names}
+    further = {
+        n: [
+            environment({**captured[n], **instance_addresses(n, k, {**env, **captured[n]})})
+            for k in range(2, counts.get(n, 1) + 1)
+        ]
+        for n in names
+    }
+    programs = extension_programs(names, {n: environment(e) for n, e in captured.items()}, further)
+    for p in programs:  # each program's stop follows its own drain and grace
+        p.stop_wait = stop_wait_secs(loader.load(p.args[0], known[p.args[0]].config, known, env).shared)
+    return ocis_command(), programs
+
+
+def instances_of(conf: Path, name: str) -> list[str]:
+    """The programs of `conf` whose command is `<ocis> <name> server` (`name`: ocdav or ocis-ocdav), in file order."""
+    parser = configparser.RawConfigParser()
+    parser.read(conf)
+    wanted = [name.removeprefix(PREFIX), "server"]
+    return [
+        section.removeprefix("program:")
+        for section in parser.sections()
+        if section.startswith("program:") and shlex.split(parser.get(section, "command", fallback=""))[-2:] == wanted
+    ]
 
 
 def ocis_command() -> str:
@@ -121,7 +222,7 @@ def _program_section(ocis: str, p: Program) -> str:
         "startsecs=2",
         "startretries=5",
         "stopsignal=TERM",
-        f"stopwaitsecs={STOP_WAIT_SECS}",
+        f"stopwaitsecs={p.stop_wait}",
         "stopasgroup=true",
         "killasgroup=true",
         "redirect_stderr=true",

@@ -18,10 +18,16 @@ from typing import Any
 import psutil
 from supervisor.xmlrpc import Faults, SupervisorTransport
 
-from ocisd.supervisor.config import CONF, GROUP, SOCKET, STOP_WAIT_SECS, program_name
-from ocisd.supervisor.readiness import Readiness
+from ocisd.config import loader
+from ocisd.config.schema import ConfigError
+from ocisd.config.shared import SharedConfig
+from ocisd.discovery import installed
+from ocisd.supervisor.config import CONF, GROUP, SOCKET, STOP_WAIT_SECS, instances_of, program_name
+from ocisd.supervisor.readiness import Readiness, program_env
+from ocisd.supervisor.registry_watch import RegistryWatch
 
 START_TIMEOUT = 60.0
+REGISTRY_TIMEOUT = 10.0  # ready by /readyz, then in a fresh subscriber's registry: several heartbeats at most
 LOG_TAIL_BYTES = 4000
 FAILED = ("BACKOFF", "FATAL", "EXITED")
 
@@ -178,16 +184,57 @@ class Supervisor:
             return str(exc)
         return "\n".join(str(text).splitlines()[-20:])
 
+    def programs_of(self, name: str) -> list[str]:
+        """What `restart NAME` restarts: every instance of an extension (`ocdav`, `ocis-ocdav`),
+        or the one program NAME (`ocis-ocdav-2`)."""
+        return instances_of(self.conf, name) or [program_name(name)]
+
     def restart(self, name: str) -> list[Failure]:
-        """Stop and start one program; the others keep running untouched."""
-        spec = f"{GROUP}:{program_name(name)}"
-        if self.pid_of(program_name(name)):
-            self.call("supervisor.stopProcess", spec, True)
+        """Restart `name`'s programs one at a time; the others keep running untouched.
+
+        Each is stopped (gracefully: SIGTERM, then supervisord's stopwaitsecs), started, and
+        must be ready and in the bus registry before the next one stops, so an extension with
+        several instances keeps serving throughout. The first that does not come back ends it.
+        """
+        programs = self.programs_of(name)
+        for program in programs:
+            self.pid_of(program)  # an unknown name fails before anything stops
+        return self._roll(GROUP, programs, swap=False)
+
+    def _roll(self, group: str, programs: list[str], swap: bool) -> list[Failure]:
+        """Stop each program, start it again (`swap`: swap in its re-read config, which
+        supervisord then starts), and wait until it is ready and in the registry before the next."""
+        with RegistryWatch(self._shared(programs[0])) as registry:
+            for program in programs:
+                self._stop_quietly(f"{group}:{program}")
+                if swap:
+                    self.call("ocis.swap", group, program)
+                else:
+                    self._start_quietly(f"{group}:{program}")
+                failures = self.wait_programs([program], START_TIMEOUT) or self._registered(program, registry)
+                if failures:
+                    return failures
+        return []
+
+    def _shared(self, program: str) -> SharedConfig:
+        """The shared config (bus addresses and keys) `program` runs with."""
+        try:
+            return loader.load(None, None, installed(), program_env(self.conf, program, self.env)).shared
+        except (ConfigError, ValueError) as exc:
+            raise SupervisorError(f"cannot read {program}'s config to watch the bus registry: {exc}") from None
+
+    def _registered(self, program: str, registry: RegistryWatch) -> list[Failure]:
+        pid = self.pid_of(program)
+        if wait_for(lambda: registry.ready(pid), REGISTRY_TIMEOUT):
+            return []
+        state = f"RUNNING (PID {pid}) but not ready in the bus registry after {REGISTRY_TIMEOUT:.0f} s"
+        return [Failure(program, state, self.log_tail(program))]
+
+    def _start_quietly(self, spec: str) -> None:
         try:
             self.call("supervisor.startProcess", spec, True)
         except SupervisorError:
-            pass  # a spawn error or a failed start shows as FATAL/BACKOFF below, with the log
-        return self.wait_programs([program_name(name)], START_TIMEOUT)
+            pass  # a spawn error or a failed start shows as FATAL/BACKOFF in wait_programs, with the log
 
     def pid_of(self, program: str) -> int:
         for p in self.processes():
@@ -196,7 +243,8 @@ class Supervisor:
         raise SupervisorError(f"no program {program!r} in {self.conf}")
 
     def reload(self) -> tuple[dict[str, list[str]], list[Failure]]:
-        """Apply a changed config like `supervisorctl update`, but per program inside groups."""
+        """Apply a changed config like `supervisorctl update`, but per program inside groups:
+        added programs start first, changed ones roll one at a time (as `restart`), removed ones stop last."""
         added, changed, removed = self.call("supervisor.reloadConfig")[0]
         summary: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
         for group in removed:
@@ -205,16 +253,23 @@ class Supervisor:
             self.call("supervisor.removeProcessGroup", group)
         for group in added:
             self.call("supervisor.addProcessGroup", group)
-        for group in changed:
-            diff = self.call("ocis.diff", group)
-            for program in diff["changed"] + diff["removed"]:
-                self._stop_quietly(f"{group}:{program}")
-            self.call("ocis.apply", group)
+            summary["added"] += [p["name"] for p in self.processes() if p["group"] == group]
+        diffs = {group: self.call("ocis.diff", group) for group in changed}
+        for group, diff in diffs.items():
             for key in summary:
                 summary[key] += diff[key]
-        started = summary["added"] + summary["changed"]
-        started += [p["name"] for p in self.processes() if p["group"] in added]
-        return summary, self.wait_programs(sorted(set(started)), START_TIMEOUT) if started else []
+            for program in diff["added"]:
+                self.call("ocis.swap", group, program)
+        failures = self.wait_programs(summary["added"], START_TIMEOUT) if summary["added"] else []
+        for group, diff in diffs.items():
+            if failures:
+                break  # what is left keeps its old config; the next reload applies it
+            if diff["changed"]:
+                failures = self._roll(group, diff["changed"], swap=True)
+            for program in diff["removed"] if not failures else []:
+                self._stop_quietly(f"{group}:{program}")
+                self.call("ocis.swap", group, program)
+        return summary, failures
 
     def _stop_quietly(self, spec: str) -> None:
         try:

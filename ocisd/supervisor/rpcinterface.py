@@ -3,9 +3,10 @@
 supervisord's own API adds and removes whole groups, so a changed
 `[group:ocis]` would restart every extension. `ocis supervisor reload` instead
 re-reads the file (`supervisor.reloadConfig`), asks `ocis.diff` which programs
-changed, stops the changed and removed ones itself, and calls `ocis.apply`,
-which swaps them in the running group; supervisord's main loop then starts the
-new ones (autostart). Untouched programs keep running with their PIDs.
+changed, and swaps them into the running group one at a time with `ocis.swap`
+(a changed or removed one once it stopped it), so changed instances roll one
+after the other; supervisord's main loop starts each swapped-in program
+(autostart). Untouched programs keep running with their PIDs.
 """
 
 from __future__ import annotations
@@ -40,26 +41,33 @@ class OcisNamespaceRPCInterface:
             "removed": sorted(old.keys() - new.keys()),
         }
 
-    def apply(self, group: str) -> bool:
-        """Swap the re-read programs into running `group`; changed and removed ones must be stopped.
+    def swap(self, group: str, name: str) -> bool:
+        """Swap program `name` of `group` as last read from the file into the running group
+        (add, replace or remove it); a running one must be stopped first.
 
         @param string group  group name
+        @param string name  program name
         @return boolean result  always True unless error
         """
         running, fresh = self._groups(group)
         if running is None or fresh is None:
             raise RPCError(Faults.BAD_NAME, group)
-        diff = self.diff(group)
-        for name in diff["changed"] + diff["removed"]:
-            if running.processes[name].get_state() not in STOPPED_STATES:
-                raise RPCError(Faults.STILL_RUNNING, f"{group}:{name}")
-        configs = {p.name: p for p in fresh.process_configs}
-        for name in diff["removed"]:
+        current = running.processes.get(name)
+        if current is not None and current.get_state() not in STOPPED_STATES:
+            raise RPCError(Faults.STILL_RUNNING, f"{group}:{name}")
+        config = next((p for p in fresh.process_configs if p.name == name), None)
+        if current is None and config is None:
+            raise RPCError(Faults.BAD_NAME, f"{group}:{name}")
+        kept = [p for p in running.config.process_configs if p.name != name]
+        if config is None:
             del running.processes[name]
-        for name in diff["added"] + diff["changed"]:
-            configs[name].create_autochildlogs()
-            running.processes[name] = configs[name].make_process(running)
-        running.config = fresh
+        else:
+            config.create_autochildlogs()
+            running.processes[name] = config.make_process(running)
+            kept.append(config)
+        running.config.process_configs = kept
+        if not any(self.diff(group).values()):
+            running.config = fresh  # the group's own settings too, once every program is swapped
         return True
 
 

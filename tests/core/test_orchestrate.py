@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -11,7 +12,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ocisd.orchestrate.check import Result, run_check
+from ocisd.orchestrate.faults import Fault
 from tests.support.harness import BIN, Deployment
+
+# Behind the proxy, the broker included; the proxy itself is the one front door a client connects to.
+RESTARTED = ("bus", "hello", "ocdav", "gateway", "storage-users", "auth-basic", "users")
 
 
 def processes_under(root: str) -> list[int]:
@@ -104,3 +110,15 @@ def test_orchestrate_json_faults_only_selected_and_lost_upload_detected() -> Non
     for fault in doc["faults"]:
         assert set(fault) == {"at", "extension", "fault", "registry_s", "workload_s", "failed"}
     assert processes_under(str(root)) == []
+
+
+@pytest.mark.parametrize("mode", ["supervisor", "runtime"])
+def test_restart_faults_fail_no_request(mode: str) -> None:
+    """A planned restart of one extension (rolling under supervisord, stop and start in the runtime)
+    costs greets and WebDAV requests through the proxy a pause, never a failure."""
+    results: list[Result] = []
+    faults = [Fault(name, "restart", 1.0) for name in RESTARTED]
+    report = asyncio.run(run_check(mode, faults, None, results.append, say=lambda _: None))
+    assert report.ok and report.lost == 0
+    assert [r.fault.extension for r in results] == list(RESTARTED)
+    assert {r.fault.extension: r.failed for r in results} == dict.fromkeys(RESTARTED, 0), results

@@ -40,8 +40,11 @@ class Sup:
             assert res.returncode == 0, f"ocis supervisor {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
         return res.stdout + res.stderr
 
-    def generate(self, extensions: str = "", env: dict[str, str] | None = None) -> None:
-        self.run("generate", *(["--extensions", extensions] if extensions else []), env=env)
+    def generate(self, extensions: str = "", env: dict[str, str] | None = None, instances: str = "") -> None:
+        choice = (["--extensions", extensions] if extensions else []) + (
+            ["--instances", instances] if instances else []
+        )
+        self.run("generate", *choice, env=env)
 
     def status(self) -> dict[str, dict[str, object]]:
         return {row["name"]: row for row in json.loads(self.run("status", "--json"))}
@@ -54,14 +57,17 @@ class Sup:
         if pidfile_pid(self.dir) is not None and self.dep.ocis("supervisor", "stop", "--dir", str(self.dir)).returncode:
             kill_leftovers(self.dir)
 
+    def __enter__(self) -> Sup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def sup(dep: Deployment) -> Iterator[Sup]:
-    s = Sup(dep)
-    try:
+    with Sup(dep) as s:
         yield s
-    finally:
-        s.close()
 
 
 def registry_pids(dep: Deployment) -> dict[str, set[int]]:
