@@ -6,7 +6,8 @@ share it. Every message is two frames: a topic and a JSON payload.
 Topics read `<kind>.<name>`:
 - `announce.<extension>`  an instance started; payload carries its record
 - `heartbeat.<extension>` every heartbeat interval; the full record again
-- `bye.<extension>`       clean stop; peers drop the instance at once
+- `bye.<extension>`       graceful stop, as its drain begins; peers drop the instance at once
+                          (and again as it closes)
 - `event.<kind>`          a doorbell for background work; payload `data` is free-form
 - `sync.<nonce>`          a starting process asks the broker for the records it holds
 - `snapshot.<nonce>`      the broker's answer, to that process only: one message per record

@@ -85,5 +85,11 @@ class SharedConfig:
     drain_timeout: Duration = setting(
         Duration(2.0),
         "On a graceful stop, how long an extension keeps serving after its `bye` (peers stop choosing it) "
-        "before it closes its listeners; at least one heartbeat interval.",
+        "before it closes its listeners; at least one heartbeat interval (the default grows to it).",
     )
+
+    @property
+    def drain(self) -> float:
+        """Seconds a graceful stop drains: drain_timeout, at least one heartbeat interval (a default
+        drain_timeout grows to it; a shorter one set explicitly is refused at start-up)."""
+        return max(float(self.drain_timeout), float(self.heartbeat_interval))

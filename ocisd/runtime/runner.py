@@ -44,7 +44,7 @@ def startable_config(
     cfg.require_secrets()
     cfg.require_process_wide(loader.load(None, None, known, env).shared)
     shared = cfg.shared
-    if shared.drain_timeout < shared.heartbeat_interval:
+    if shared.drain_timeout < shared.heartbeat_interval and cfg.sources["drain_timeout"] != loader.DEFAULT_SOURCE:
         raise ConfigError(
             f"{cfg.origins['drain_timeout']}: drain_timeout must be at least one heartbeat interval "
             f"({float(shared.heartbeat_interval):g}s), found {float(shared.drain_timeout):g}s"
@@ -154,7 +154,7 @@ class ExtensionRunner:
         rec = self.record()
         self.node.registry.put_local(rec)
         self.node.bus.send(encode_record("bye", rec))
-        drain = float(self.cfg.shared.drain_timeout)
+        drain = self.cfg.shared.drain
         self.log.info("extension draining", seconds=drain)
         await asyncio.sleep(drain)
 

@@ -107,7 +107,7 @@ class Runtime:
         shared = self.configs[name].shared
         stopping = asyncio.ensure_future(runner.stop())
         # The drain comes first unless the runtime's stop already drained every extension at once.
-        done, _ = await asyncio.wait({stopping, task}, timeout=float(shared.drain_timeout + shared.shutdown_grace) + 1)
+        done, _ = await asyncio.wait({stopping, task}, timeout=shared.drain + float(shared.shutdown_grace) + 1)
         if task not in done:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

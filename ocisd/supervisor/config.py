@@ -53,7 +53,7 @@ INSTANCE_PORT_STEP = 1000
 def stop_wait_secs(shared: SharedConfig) -> int:
     """Time between SIGTERM and SIGKILL (supervisord's `stopwaitsecs`, systemd's `TimeoutStopSec`): the drain,
     the extension's own stop (`shutdown_grace`), its servers' close (half that again) and a margin."""
-    return math.ceil(shared.drain_timeout + 1.5 * shared.shutdown_grace) + STOP_MARGIN
+    return math.ceil(shared.drain + 1.5 * shared.shutdown_grace) + STOP_MARGIN
 
 
 STOP_WAIT_SECS = stop_wait_secs(SharedConfig())  # with the default settings

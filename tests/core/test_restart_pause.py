@@ -26,7 +26,7 @@ from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.node import Node
 from tests.core.test_supervisor import Sup
-from tests.support.harness import Deployment, http_json, wait_until
+from tests.support.harness import Deployment, http_get, http_json, wait_until
 from tests.support.webdav_stack import ADMIN, PASSWORD
 
 RUNTIME = "bus,users,groups,auth-basic,gateway,storage-users,proxy"
@@ -183,37 +183,62 @@ def test_restart_and_sigkill_of_the_only_instance_fail_no_request(stack: tuple[D
     assert all(len(c.results) > 10 for c in callers)
 
 
-def test_put_in_flight_when_ocdav_is_killed_is_not_retried(stack: tuple[Deployment, Sup]) -> None:
-    dep, sup = stack
-    proxy = dep.addr("proxy", "http_addr")
-    ocdav = psutil.Process(sup.pids()["ocis-ocdav"])
-    piece, pieces = b"x" * 65536, 64
+PIECE, PIECES = b"x" * 65536, 64
+
+
+def start_put(proxy: str, name: str) -> http.client.HTTPConnection:
+    """A PUT of PIECES pieces with its first quarter sent."""
     conn = http.client.HTTPConnection(proxy, timeout=60)
-    conn.putrequest("PUT", f"{FILES}/half.bin")
-    for key, value in {**AUTH, "Content-Length": str(len(piece) * pieces)}.items():
+    conn.putrequest("PUT", f"{FILES}/{name}")
+    for key, value in {**AUTH, "Content-Length": str(len(PIECE) * PIECES)}.items():
         conn.putheader(key, value)
     conn.endheaders()
-    read_before = ocdav.io_counters().read_chars
-    for _ in range(pieces // 4):
-        conn.send(piece)
-    wait_until(lambda: ocdav.io_counters().read_chars - read_before >= 2 * len(piece), what="ocdav reading the PUT")
-    ocdav.kill()
-    outcome = ""
+    for _ in range(PIECES // 4):
+        conn.send(PIECE)
+    return conn
+
+
+def finish_put(conn: http.client.HTTPConnection) -> str:
+    """Send the rest; the answer's status and start, or the error."""
     try:
-        for _ in range(pieces - pieces // 4):
-            conn.send(piece)
+        for _ in range(PIECES - PIECES // 4):
+            conn.send(PIECE)
         resp = conn.getresponse()
-        outcome = f"{resp.status} {resp.read()[:200]!r}"
+        return f"{resp.status} {resp.read()[:200]!r}"
     except OSError as exc:  # the proxy may cut the connection while the body still comes
-        outcome = repr(exc)
+        return repr(exc)
     finally:
         conn.close()
+
+
+def test_put_in_flight_survives_a_restart_but_is_not_retried_after_a_sigkill(stack: tuple[Deployment, Sup]) -> None:
+    dep, sup = stack
+    proxy = dep.addr("proxy", "http_addr")
+    ready = f"http://{dep.addr('ocdav', 'debug_addr')}/readyz"
+
+    # A graceful restart: the PUT ocdav is reading when it starts draining completes.
+    conn = start_put(proxy, "whole.bin")
+    restart = threading.Thread(target=sup.run, args=("restart", "ocdav"))
+    restart.start()
+    wait_until(lambda: http_get(ready, timeout=2)[0] != 200, what="ocdav draining")
+    outcome = finish_put(conn)
+    restart.join(120)
+    assert re.match(r"20[14] ", outcome), outcome
+    assert dav(proxy, "GET", "whole.bin") == (200, PIECE * PIECES)
+
+    # A SIGKILL: the client gets an error and no retry writes part of the body.
+    ocdav = psutil.Process(sup.pids()["ocis-ocdav"])
+    read_before = ocdav.io_counters().read_chars
+    conn = start_put(proxy, "half.bin")
+    wait_until(lambda: ocdav.io_counters().read_chars - read_before >= 2 * len(PIECE), what="ocdav reading the PUT")
+    ocdav.kill()
+    outcome = finish_put(conn)
     assert not re.match(r"2\d\d ", outcome), outcome
     wait_until(lambda: sup.pids().get("ocis-ocdav", ocdav.pid) != ocdav.pid, 60, what="supervisord restarting ocdav")
     wait_until(lambda: dav_get(proxy)[0], 60, what="ocdav serving again")
     assert dav(proxy, "GET", "half.bin")[0] == 404  # nothing half-written, no retry with part of the body
     status, listing = dav(proxy, "PROPFIND", "")
-    assert status == 207 and b"half.bin" not in listing
+    assert status == 207 and b"half.bin" not in listing and b"whole.bin" in listing
 
 
 def test_runtime_stop_drains(dep: Deployment) -> None:
