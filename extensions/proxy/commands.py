@@ -204,7 +204,9 @@ def _renew(store: CertStore) -> int:
 
 
 def _setup_certificate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print {domains, issuer, not_before, not_after, serial, ...}")
+    p.add_argument(
+        "--json", action="store_true", help="print {domains, issuer, not_before, not_after, expiry, serial, ...}"
+    )
     p.add_argument("--renew", action="store_true", help="make the running proxy order a new certificate now")
 
 

@@ -124,6 +124,7 @@ class CertInfo:
             "issuer": self.issuer,
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
+            "expiry": self.not_after.isoformat(),  # the name for it; not_after as X.509 says
             "serial": self.serial,
         }
 

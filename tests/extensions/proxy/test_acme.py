@@ -153,7 +153,7 @@ def test_the_proxy_serves_a_certificate_from_the_acme_ca_that_verifies_against_i
     shown = json.loads(res.stdout)
     assert shown["domains"] == [DOMAIN] and "Pebble" in shown["issuer"] and shown["source"] == "acme"
     assert int(shown["serial"], 16) == cert.serial_number
-    assert shown["not_after"] == cert.not_valid_after_utc.isoformat()
+    assert shown["not_after"] == shown["expiry"] == cert.not_valid_after_utc.isoformat()
     text = acme.dep.ocis("proxy", "certificate").stdout
     assert DOMAIN in text and "Pebble" in text
 
