@@ -8,7 +8,6 @@ byte of the space id, or that name the space among their fixed spaces.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import grpc.aio
@@ -67,13 +66,9 @@ class Providers:
             try:
                 return await self._route_now(space_id)
             except NoProvider:
-                left = until - time.monotonic()
-                if left <= 0:
+                if time.monotonic() >= until:
                     raise
-            try:
-                await asyncio.wait_for(changed.wait(), min(left, RETRY_PAUSE))
-            except TimeoutError:
-                pass
+            await self._registry.change_or_pause(changed, until, RETRY_PAUSE)
 
     async def _route_now(self, space_id: str) -> tuple[str, list[Target]]:
         route = self._routes.get(space_id)

@@ -53,6 +53,14 @@ class Registry:
         if metrics is not None:
             metrics.register(_InstancesCollector(self))
 
+    async def change_or_pause(self, changed: asyncio.Event, until: float, pause: float) -> None:
+        """Until `changed` (this registry's `changed`, taken before the caller last looked) is set,
+        `pause` passes, or `until` (monotonic) comes, whichever is first: how waiters for an instance poll."""
+        try:
+            await asyncio.wait_for(changed.wait(), max(min(pause, until - time.monotonic()), 0))
+        except TimeoutError:
+            pass
+
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

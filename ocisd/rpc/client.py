@@ -222,6 +222,7 @@ class RpcClients:
             slots = self._in_flight[extension] = asyncio.Semaphore(MAX_IN_FLIGHT)
         async with slots:
             while True:
+                changed = self._registry.changed  # taken before looking, so a change meanwhile is not missed
                 chosen = (self.targets(extension) if targets is None else targets)[:2]
                 if chosen:
                     try:
@@ -232,15 +233,7 @@ class RpcClients:
                 elif time.monotonic() >= patience:
                     self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
                     raise NoInstanceError(extension)
-                await self._registry_change(patience)
-
-    async def _registry_change(self, until: float) -> None:
-        """Until the registry changes, a short pause passes, or `until` (monotonic)."""
-        pause = min(RETRY_PAUSE, until - time.monotonic())
-        try:
-            await asyncio.wait_for(self._registry.changed.wait(), max(pause, 0))
-        except TimeoutError:
-            pass
+                await self._registry.change_or_pause(changed, patience, RETRY_PAUSE)
 
     async def _on_one_of(
         self,
