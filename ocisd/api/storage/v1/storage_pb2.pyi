@@ -68,7 +68,7 @@ class Lock(_message.Message):
     def __init__(self, token: _Optional[str] = ..., scope: _Optional[_Union[LockScope, str]] = ..., depth_infinity: _Optional[bool] = ..., owner: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., expires: _Optional[int] = ..., root_id: _Optional[str] = ..., root_path: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class ResourceInfo(_message.Message):
-    __slots__ = ("id", "parent_id", "space_id", "name", "path", "type", "size", "mtime_ns", "etag", "checksums", "mime_type", "permissions", "owner_id", "arbitrary_metadata", "locks")
+    __slots__ = ("id", "parent_id", "space_id", "name", "path", "type", "size", "mtime_ns", "etag", "checksums", "mime_type", "permissions", "owner_id", "arbitrary_metadata", "locks", "permission_bits")
     class ArbitraryMetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,7 @@ class ResourceInfo(_message.Message):
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
     ARBITRARY_METADATA_FIELD_NUMBER: _ClassVar[int]
     LOCKS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSION_BITS_FIELD_NUMBER: _ClassVar[int]
     id: str
     parent_id: str
     space_id: str
@@ -106,7 +107,8 @@ class ResourceInfo(_message.Message):
     owner_id: str
     arbitrary_metadata: _containers.ScalarMap[str, str]
     locks: _containers.RepeatedCompositeFieldContainer[Lock]
-    def __init__(self, id: _Optional[str] = ..., parent_id: _Optional[str] = ..., space_id: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., type: _Optional[_Union[ResourceType, str]] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., mime_type: _Optional[str] = ..., permissions: _Optional[str] = ..., owner_id: _Optional[str] = ..., arbitrary_metadata: _Optional[_Mapping[str, str]] = ..., locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ...) -> None: ...
+    permission_bits: int
+    def __init__(self, id: _Optional[str] = ..., parent_id: _Optional[str] = ..., space_id: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., type: _Optional[_Union[ResourceType, str]] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., mime_type: _Optional[str] = ..., permissions: _Optional[str] = ..., owner_id: _Optional[str] = ..., arbitrary_metadata: _Optional[_Mapping[str, str]] = ..., locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ..., permission_bits: _Optional[int] = ...) -> None: ...
 
 class GetHomeRequest(_message.Message):
     __slots__ = ()
@@ -670,3 +672,59 @@ class RestoreFileVersionRequest(_message.Message):
     key: str
     lock_tokens: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., key: _Optional[str] = ..., lock_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Grantee(_message.Message):
+    __slots__ = ("type", "id")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    id: str
+    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class Grant(_message.Message):
+    __slots__ = ("grantee", "permissions", "expires", "creator_id")
+    GRANTEE_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    grantee: Grantee
+    permissions: int
+    expires: int
+    creator_id: str
+    def __init__(self, grantee: _Optional[_Union[Grantee, _Mapping]] = ..., permissions: _Optional[int] = ..., expires: _Optional[int] = ..., creator_id: _Optional[str] = ...) -> None: ...
+
+class AddGrantRequest(_message.Message):
+    __slots__ = ("ref", "grant")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    grant: Grant
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., grant: _Optional[_Union[Grant, _Mapping]] = ...) -> None: ...
+
+class AddGrantResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemoveGrantRequest(_message.Message):
+    __slots__ = ("ref", "grantee")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    GRANTEE_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    grantee: Grantee
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., grantee: _Optional[_Union[Grantee, _Mapping]] = ...) -> None: ...
+
+class RemoveGrantResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListGrantsRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class ListGrantsResponse(_message.Message):
+    __slots__ = ("grants",)
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    grants: _containers.RepeatedCompositeFieldContainer[Grant]
+    def __init__(self, grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...

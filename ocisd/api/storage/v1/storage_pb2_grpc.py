@@ -189,6 +189,21 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
                 _registered_method=True)
+        self.AddGrant = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/AddGrant',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantResponse.FromString,
+                _registered_method=True)
+        self.RemoveGrant = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/RemoveGrant',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantResponse.FromString,
+                _registered_method=True)
+        self.ListGrants = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/ListGrants',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -414,6 +429,28 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddGrant(self, request, context):
+        """Grants give users and groups other than the owner ownCloud permission bits (1 read,
+        2 update, 4 create, 8 delete, 16 share) on a node and everything below it. Only the
+        owner, or a caller holding bit 16 there, may add one, and never more bits than the
+        caller holds (PERMISSION_DENIED). AddGrant replaces the grantee's grant on that node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveGrant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGrants(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -571,6 +608,21 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.RestoreFileVersion,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.SerializeToString,
+            ),
+            'AddGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddGrant,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantResponse.SerializeToString,
+            ),
+            'RemoveGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveGrant,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantResponse.SerializeToString,
+            ),
+            'ListGrants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGrants,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1410,6 +1462,87 @@ class Storage:
             '/ocisd.storage.v1.Storage/RestoreFileVersion',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RestoreFileVersionRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ResourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/AddGrant',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.AddGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/RemoveGrant',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RemoveGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGrants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/ListGrants',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.FromString,
             options,
             channel_credentials,
             insecure,
