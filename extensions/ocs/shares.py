@@ -139,7 +139,7 @@ class ShareApi:
         elif share_type == spb.SHARE_TYPE_LINK:
             perms = bits.UPLOAD if public_upload else bits.READ
         else:  # everything the caller holds that applies
-            perms = bits.applicable(bits.ALL, is_folder) & (info.permission_bits or bits.ALL)
+            perms = bits.applicable(bits.ALL, is_folder) & info.permission_bits
         if public_upload and (share_type != spb.SHARE_TYPE_LINK or not is_folder):
             raise ShareFailure(FORBIDDEN, "public upload is only possible for publicly shared folders")
         grantee = (
