@@ -195,13 +195,16 @@ class ShareManager:
         share = self.store.get(share_id)
         if share is None:
             raise not_found()
-        if who.user_id in (share.creator_id, share.owner_id):
-            return share
-        if share.share_type == USER and share.grantee_id == who.user_id:
-            return share
-        if share.share_type == GROUP and share.grantee_id in await self._group_ids(who.user_id):
+        if who.user_id in (share.creator_id, share.owner_id) or await self._receives(share, who):
             return share
         raise not_found()
+
+    async def _receives(self, share: ShareRecord, who: identity.Identity) -> bool:
+        if share.share_type == USER:
+            return share.grantee_id == who.user_id
+        if share.share_type == GROUP and who.user_id != share.creator_id:
+            return share.grantee_id in await self._group_ids(who.user_id)
+        return False
 
     async def _managed(self, share_id: str, who: identity.Identity) -> ShareRecord:
         share = await self._visible(share_id, who)
@@ -265,10 +268,8 @@ class ShareManager:
 
     async def answer(self, share_id: str, state: int, mount_point: str) -> Received:
         who = caller()
-        share = await self._visible(share_id, who)
-        if share.share_type == LINK or who.user_id == share.creator_id:
-            raise not_found("no such received share")
-        if share.share_type == USER and share.grantee_id != who.user_id:
+        share = self.store.get(share_id)
+        if share is None or not await self._receives(share, who):
             raise not_found("no such received share")
         if state not in (0, 1, 2):
             raise invalid("bad-state", f"unknown state {state}")

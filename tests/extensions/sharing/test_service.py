@@ -151,6 +151,8 @@ def test_group_shares_keep_one_state_per_member_and_follow_membership(stack: Sha
     stack.answer("bob", share.id, ACCEPTED)
     states = {who: {r.share.id: r.state for r in stack.received(who)}.get(share.id) for who in ("bob", "carol", "dave")}
     assert states == {"bob": ACCEPTED, "carol": PENDING, "dave": None}
+    refused(lambda: stack.answer("alice", share.id, ACCEPTED), grpc.StatusCode.NOT_FOUND)  # she is not in it
+    refused(lambda: stack.answer("dave", share.id, ACCEPTED), grpc.StatusCode.NOT_FOUND)
 
     team, users = stack.groups["team"], stack.users
     stack.admin_groups("AddMember", groups_pb2.MemberRequest(group_id=team, user_id=users["dave"].user_id))
