@@ -14,8 +14,10 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from ocisd import identity
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
+from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.rpc.client import RpcClients
@@ -66,9 +68,11 @@ class Formatter:
         self._users: Any = rpc.stub("users", users_pb2_grpc.UsersStub)
         self._groups: Any = rpc.stub("groups", groups_pb2_grpc.GroupsStub)
         self._storage: Any = rpc.stub("gateway", storage_pb2_grpc.StorageStub)
+        self._sharing: Any = rpc.stub("sharing", sharing_pb2_grpc.SharingStub)
         self._url = url.rstrip("/")
         self._names: dict[tuple[int, str], tuple[str, str]] = {}
         self._infos: dict[str, pb.ResourceInfo | None] = {}
+        self._accepted: list[spb.ReceivedShare] | None = None
 
     async def name(self, share_type: int, some_id: str) -> tuple[str, str]:
         """(name, display name) of a user (share type 0) or group (1); the id itself when it is gone."""
@@ -99,6 +103,22 @@ class Formatter:
                 self._infos[resource_id] = None
         return self._infos[resource_id]
 
+    async def _seen_path(self, info: pb.ResourceInfo) -> str:
+        """Where the caller sees a resource: its path for the owner, under the caller's mount point of an
+        accepted share above it for anyone else (never the owner's own folders)."""
+        me = identity.CURRENT.get()
+        if me is None or info.owner_id == me.user_id:
+            return info.path
+        if self._accepted is None:
+            request = spb.ListReceivedSharesRequest(states=[spb.SHARE_STATE_ACCEPTED])
+            self._accepted = list((await self._sharing.ListReceivedShares(request)).shares)
+        for got in self._accepted:
+            root = await self.info(got.share.resource_id)
+            if root is not None and root.space_id == info.space_id:
+                if info.path == root.path or info.path.startswith(root.path.rstrip("/") + "/"):
+                    return f"{SHARES_FOLDER}/{got.mount_point}{info.path[len(root.path) :]}"
+        return f"/{info.name}"
+
     def knows(self, info: pb.ResourceInfo) -> None:
         """A resource the request already stat'ed (by path)."""
         self._infos[info.id] = info
@@ -111,7 +131,7 @@ class Formatter:
             parent = ""
         else:
             info = await self.info(share.resource_id)
-            path = info.path if info is not None else ""
+            path = await self._seen_path(info) if info is not None else ""
             mime = info.mime_type if info is not None else ""
             parent = info.parent_id if info is not None else ""
         owner, owner_display = await self.name(spb.SHARE_TYPE_USER, share.owner_id)

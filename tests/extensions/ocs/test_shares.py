@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -166,6 +167,21 @@ def test_bad_input_is_refused_and_creates_nothing(ocs: Ocs) -> None:
     assert ocs("DELETE", "shares/999999")[0] == 404
     assert ocs("POST", "shares/pending/999999", who="bob")[0] == 404
     assert len(ocs("GET", "shares?reshares=true")[1]["data"]) == before
+
+
+def test_a_reshare_shows_the_resharer_their_own_view(ocs: Ocs) -> None:
+    ocs.stack.mkdir("/ocs-private")
+    folder = ocs.stack.mkdir("/ocs-private/shared")
+    inner = ocs.stack.mkdir("/ocs-private/shared/inner")
+    got = ocs.stack.share("alice", folder.id, 0, "dave", perms=1 | 16)
+    ocs.stack.answer("dave", got.id, 1, "from alice")
+    reshare = ocs.stack.share("dave", inner.id, 0, "carol", perms=1)
+    status, body = ocs("GET", "shares", who="dave")
+    (mine,) = [s for s in body["data"] if s["id"] == reshare.id]
+    assert (
+        mine["path"] == "/Shares/from alice/inner" and mine["uid_owner"] == "dave" and mine["uid_file_owner"] == "alice"
+    )
+    assert "ocs-private" not in json.dumps(body)  # the owner's own folders stay hers
 
 
 def test_sharees_find_users_and_groups(ocs: Ocs) -> None:
