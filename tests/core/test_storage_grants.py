@@ -230,6 +230,7 @@ def test_reshare_passes_on_at_most_the_bits_held(stack: Stack) -> None:
     carol = pb.Grant(grantee=pb.Grantee(type="user", id=CAROL.user_id), permissions=perm.READ)
     stack.call("AddGrant", pb.AddGrantRequest(ref=node(folder), grant=carol))
     fails(DENIED, "RemoveGrant", pb.RemoveGrantRequest(ref=node(folder), grantee=carol.grantee))
+    fails(DENIED, "AddGrant", pb.AddGrantRequest(ref=node(folder), grant=carol))  # nor replaces them
     stack.call(
         "RemoveGrant",
         pb.RemoveGrantRequest(ref=node(folder), grantee=pb.Grantee(type="user", id=DAVE.user_id)),
