@@ -443,6 +443,9 @@ def test_identity_claims_round_trip_and_malformed_ones_are_refused() -> None:
     base = {"iss": identity.ISSUER, "aud": identity.AUDIENCE, "sub": "u", "name": "n", "iat": now, "exp": now + 60}
     bad: list[dict[str, Any]] = [
         {"group_ids": "g1"},
+        {"group_ids": ""},
+        {"scope": {"resource": "sp!", "bits": 1}},
+        {"scope": {"resource": 7, "bits": 1}},
         {"group_ids": [1]},
         {"scope": "sp!node"},
         {"scope": {"resource": "sp!node"}},
