@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ocisd import authz
+from ocisd import authz, sessions
 from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.sharing.v1.contract import RESOURCES_DELETED
 from ocisd.bus.messages import Message
@@ -50,7 +50,13 @@ class Sharing(Extension):
                 except Exception as exc:  # noqa: BLE001 - the shares are gone; only an announcement failed
                     ctx.log.warning("cannot announce removed shares", error=str(exc))
 
+        def on_user_changed(msg: Message) -> None:
+            user_id = msg.data.get("user_id")
+            if self._store is store and msg.data.get("change") == "deleted" and isinstance(user_id, str):
+                manager.user_deleted(user_id)
+
         ctx.bus.subscribe(f"event.{RESOURCES_DELETED}", on_deleted)
+        ctx.bus.subscribe(f"event.{sessions.USERS_CHANGED}", on_user_changed)
         ctx.create_task(forget_deleted(), "resources-deleted")
         service = SharingService(manager)
         await ctx.serve_grpc(lambda server: sharing_pb2_grpc.add_SharingServicer_to_server(service, server))

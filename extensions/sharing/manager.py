@@ -290,6 +290,11 @@ class ShareManager:
         for share in self.store.remove_resources(resource_ids):
             await self._announce(contract.SHARE_REMOVED, share)
 
+    def user_deleted(self, user_id: str) -> None:
+        """Nobody is left to receive: the shares to a deleted user go (their grants name an id never reused)."""
+        for share in self.store.forget_user(user_id):
+            self._publish(contract.SHARE_REMOVED, share, [])
+
     async def _recipients(self, share: ShareRecord) -> list[str]:
         if share.share_type == USER:
             return [share.grantee_id]

@@ -80,6 +80,10 @@ class ShareStore(ABC):
         """Remove every share of these resources; the removed shares."""
 
     @abstractmethod
+    def forget_user(self, user_id: str) -> list[ShareRecord]:
+        """Remove the user shares to a deleted user and the user's states of group shares; the removed shares."""
+
+    @abstractmethod
     def created(
         self, user_id: str, with_owned: bool, resource_ids: Sequence[str], types: Sequence[int]
     ) -> list[ShareRecord]:

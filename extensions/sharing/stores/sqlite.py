@@ -116,10 +116,17 @@ class SqliteStore(ShareStore):
                 self._db.execute("DELETE FROM shares WHERE id = ?", (_id(share_id),))
         return found
 
+    def forget_user(self, user_id: str) -> list[ShareRecord]:
+        with self._transaction():
+            found = self._select("s.share_type = 0 AND s.grantee_id = ?", (user_id,))
+            self._db.execute("DELETE FROM shares WHERE share_type = 0 AND grantee_id = ?", (user_id,))
+            self._db.execute("DELETE FROM received WHERE user_id = ?", (user_id,))
+        return found
+
     def remove_resources(self, resource_ids: Sequence[str]) -> list[ShareRecord]:
-        marks = ", ".join("?" * len(resource_ids))
         if not resource_ids:
             return []
+        marks = ", ".join("?" * len(resource_ids))
         with self._transaction():
             found = self._select(f"s.resource_id IN ({marks})", resource_ids)
             self._db.execute(f"DELETE FROM shares WHERE resource_id IN ({marks})", resource_ids)

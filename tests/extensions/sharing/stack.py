@@ -79,6 +79,10 @@ class SharingStack:
         request = spb.UpdateReceivedShareRequest(id=share_id, state=state, mount_point=mount_point)
         return self.sharing("UpdateReceivedShare", request, who).share
 
+    def add_user(self, name: str) -> identity.Identity:
+        self.users[name] = identity.Identity(user_id=add_user(self.dep, name, PASSWORD), username=name)
+        return self.users[name]
+
     def admin_groups(self, method: str, request: Any) -> Any:
         admin = identity.Identity(user_id=config_value(self.dep, "admin_user_id"), username="admin")
         return self.call("groups", groups_pb2_grpc.GroupsStub, method, request, admin)
@@ -95,7 +99,7 @@ def setup(dep: Deployment, run: str = BACKEND, env: dict[str, str] | None = None
     dep.start_runtime(run, env=env)
     stack = SharingStack(dep)
     for name in USERS:
-        stack.users[name] = identity.Identity(user_id=add_user(dep, name, PASSWORD), username=name)
+        stack.add_user(name)
     team = stack.admin_groups("CreateGroup", groups_pb2.CreateGroupRequest(name="team", display_name="The Team"))
     stack.groups["team"] = team.id
     for member in ("bob", "carol"):

@@ -11,7 +11,8 @@ import pytest
 import zmq
 from argon2 import PasswordHasher
 
-from ocisd.api.identity.v1 import groups_pb2
+from ocisd import identity
+from ocisd.api.identity.v1 import groups_pb2, users_pb2, users_pb2_grpc
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.sharing.v1.contract import RESOURCES_DELETED
@@ -19,7 +20,7 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.bus.messages import encode_event
 from tests.support.bus import configured_keys, publisher, publishing
 from tests.support.harness import wait_until
-from tests.support.identity import service_call
+from tests.support.identity import config_value, service_call
 
 from .stack import Events, SharingStack, sharing_stack
 
@@ -285,3 +286,14 @@ def test_a_move_keeps_shares_and_a_delete_removes_them(stack: SharingStack) -> N
     )
     refused(lambda: by_token(stack, link.token), grpc.StatusCode.NOT_FOUND)
     assert share.id not in {r.share.id for r in stack.received("bob")}
+
+
+def test_shares_to_a_deleted_user_go_with_them(stack: SharingStack) -> None:
+    folder = stack.mkdir("/for-erin")
+    erin = stack.add_user("erin")
+    share = stack.share("alice", folder.id, USER, "erin", perms=1)
+    stack.answer("erin", share.id, ACCEPTED)
+    admin = identity.Identity(user_id=config_value(stack.dep, "admin_user_id"), username="admin")
+    stack.call("users", users_pb2_grpc.UsersStub, "DeleteUser", users_pb2.DeleteUserRequest(id=erin.user_id), admin)
+    wait_until(lambda: stack.events.of("share-removed", share.id), 15, what="the share to erin removed")  # type: ignore[attr-defined]
+    refused(lambda: stack.sharing("GetShare", spb.GetShareRequest(id=share.id), "alice"), grpc.StatusCode.NOT_FOUND)
