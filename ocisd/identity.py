@@ -35,13 +35,23 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True)
+class Scope:
+    """A public link's reach: one resource ("<space>!<node>") and what lies below it, with exactly `bits`."""
+
+    resource: str
+    bits: int
+
+
+@dataclass(frozen=True)
 class Identity:
     user_id: str
     username: str
     display_name: str = ""
     email: str = ""
-    groups: tuple[str, ...] = field(default_factory=tuple)
+    groups: tuple[str, ...] = field(default_factory=tuple)  # group names
     service: str = ""  # set on service tokens: the extension acting on its own behalf
+    group_ids: tuple[str, ...] = field(default_factory=tuple)  # what group grants name
+    scope: Scope | None = None  # set on public-link identities: they reach nothing else
 
 
 def service_identity(name: str) -> Identity:
@@ -59,11 +69,14 @@ def mint(secret: str, who: Identity, ttl: float = DEFAULT_TTL) -> str:
         "display_name": who.display_name,
         "email": who.email,
         "groups": list(who.groups),
+        "group_ids": list(who.group_ids),
         "iat": now,
         "exp": now + int(ttl),
     }
     if who.service:
         claims[SERVICE_CLAIM] = who.service
+    if who.scope is not None:
+        claims["scope"] = {"resource": who.scope.resource, "bits": who.scope.bits}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -82,7 +95,8 @@ def verify(secret: str, token: str) -> Identity:
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
     groups = claims.get("groups") or []
-    if not isinstance(claims.get("name"), str) or not isinstance(groups, list):
+    group_ids = claims.get("group_ids") or []
+    if not isinstance(claims.get("name"), str) or not isinstance(groups, list) or not _strings(group_ids):
         raise InvalidToken("malformed identity claims")
     return Identity(
         user_id=str(claims["sub"]),
@@ -91,7 +105,25 @@ def verify(secret: str, token: str) -> Identity:
         email=str(claims.get("email") or ""),
         groups=tuple(str(g) for g in groups),
         service=str(claims.get(SERVICE_CLAIM) or ""),
+        group_ids=tuple(group_ids),
+        scope=_scope(claims.get("scope")),
     )
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _scope(claim: object) -> Scope | None:
+    if claim is None:
+        return None
+    if not isinstance(claim, dict) or set(claim) != {"resource", "bits"}:
+        raise InvalidToken("malformed scope claim")
+    resource, bits = claim["resource"], claim["bits"]
+    # bool is an int subclass: refuse true/false as bits
+    if not isinstance(resource, str) or "!" not in resource or type(bits) is not int or not 0 < bits < 32:
+        raise InvalidToken("malformed scope claim")
+    return Scope(resource, bits)
 
 
 class ServiceToken:

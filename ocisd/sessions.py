@@ -41,7 +41,12 @@ class Issuer:
             reply = await self._groups.GroupsOfUser(groups_pb2.GroupsOfUserRequest(user_id=user.id))
         groups = tuple(g.name for g in reply.groups)
         who = identity.Identity(
-            user_id=user.id, username=user.username, display_name=user.display_name, email=user.email, groups=groups
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            email=user.email,
+            groups=groups,
+            group_ids=tuple(g.id for g in reply.groups),
         )
         token = identity.mint(self._shared.jwt_secret, who, self._ttl)
         return auth_pb2.AuthResponse(user=user, groups=groups, token=token, expires=time.time() + self._ttl)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
-from .resources import LockInfo, Node, Ref, Space, Staged, TrashItem, UploadOptions, Version
+from .resources import Grant, LockInfo, Node, Reach, Ref, Space, Staged, TrashItem, UploadOptions, Version
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
 COPY_BLOCK = 4 << 20
@@ -70,9 +70,10 @@ class Base(abc.ABC):
     async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node: ...
 
     @abc.abstractmethod
-    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> None:
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> list[str]:
         """Remove the node and its subtree: into the space's trash bin (noting `user` as who deleted it)
-        when the driver keeps one, else for good."""
+        when the driver keeps one, else for good. Their grants go with them: returns the ids of the
+        nodes that carried some (the sharing service drops their shares)."""
 
     @abc.abstractmethod
     async def move(self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], mtime: int) -> tuple[Node, bool]:
@@ -193,6 +194,23 @@ class Base(abc.ABC):
     async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
         """Make version `key` the file's content again (a new etag); the current content becomes a version."""
         raise _unsupported(self, "no-versions", "keeps no versions")
+
+    async def reach(self, ref: Ref) -> Reach:
+        """The way to `ref`'s target and the grants on it (see `Reach`); NOT_FOUND only for a base node
+        missing from `ref.space`, whatever lies below it (a caller without grants must learn nothing)."""
+        raise _unsupported(self, "no-grants", "keeps no grants")
+
+    async def add_grant(self, ref: Ref, grant: Grant) -> None:
+        """Give `grant` on the existing node at `ref`, replacing that grantee's grant there."""
+        raise _unsupported(self, "no-grants", "keeps no grants")
+
+    async def remove_grant(self, ref: Ref, grantee_type: str, grantee: str) -> None:
+        """Remove the grantee's grant on the node (NOT_FOUND if it has none)."""
+        raise _unsupported(self, "no-grants", "keeps no grants")
+
+    async def grants(self, ref: Ref) -> list[Grant]:
+        """The grants on the node itself (not those inherited from above)."""
+        raise _unsupported(self, "no-grants", "keeps no grants")
 
 
 def _unsupported(driver: Base, reason: str, what: str) -> errors.StorageError:

@@ -93,6 +93,29 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """ownCloud permission bits on a node (and below it) for a user or a group other than the owner."""
+
+    grantee_type: str  # "user" | "group"
+    grantee: str  # a user id or a group id
+    bits: int
+    expires: int  # unix seconds; 0 = never
+    creator: str  # user id of who added it
+    node: str = ""  # the node carrying it (filled when read back)
+
+
+@dataclass
+class Reach:
+    """The way from a reference's base node to its target, for checking a caller other than the owner:
+    `chain` lists node ids from the deepest existing node on the way (the target, or a folder above it)
+    up to the space root, `grants` the grants on them, `target` the target if it exists."""
+
+    chain: list[str]
+    grants: list[Grant]
+    target: Node | None
+
+
+@dataclass(frozen=True)
 class UploadOptions:
     size: int = -1
     checksum: str = ""  # "SHA1:<hex>" etc.

@@ -13,7 +13,7 @@ import time
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
 
-from . import garbage, locks, trash, tree, versions
+from . import garbage, grants, locks, trash, tree, versions
 from .blobs import BlobStore
 from .database import transaction
 from .locate import Located, existing, fill, locate, locate_existing
@@ -72,9 +72,9 @@ def delete(
     if_match: str,
     user: str,
     trashed_at: float | None,
-) -> None:
+) -> list[str]:
     """Move the node and its subtree into the space's trash bin at `trashed_at` (unix seconds), or drop
-    them at once when that is None (the bin is off)."""
+    them at once when that is None (the bin is off); returns the nodes whose grants went with them."""
     dropped: list[str] = []
     with transaction(db):
         loc = locate_existing(db, ref)
@@ -89,7 +89,9 @@ def delete(
             trash.move_in(db, loc, user, trashed_at)
         tree.propagate(db, parent.id, -node.size, time.time_ns())
         garbage.mark(db, dropped)
+        ungranted = grants.drop_below(db, ref.space, node.id)
     garbage.collect(db, blobs, dropped)
+    return ungranted
 
 
 def move(

@@ -16,8 +16,10 @@ from ocisd.storage.resources import (
     FILE,
     FOLDER,
     FOLDER_MIME,
+    Grant,
     LockInfo,
     Node,
+    Reach,
     Ref,
     Space,
     Staged,
@@ -27,7 +29,7 @@ from ocisd.storage.resources import (
     check_name,
 )
 
-from . import changes, garbage, locks, restore, search, trash, trash_changes, tree, uploads, versions
+from . import changes, garbage, grants, locks, restore, search, trash, trash_changes, tree, uploads, versions
 from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
@@ -86,9 +88,21 @@ class LocalDriver(Base):
     async def mkdir(self, ref: Ref, tokens: tuple[str, ...], mtime: int) -> Node:
         return await self._db.write(changes.mkdir, ref, tokens, mtime)
 
-    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> None:
+    async def delete(self, ref: Ref, tokens: tuple[str, ...], if_match: str, user: str = "") -> list[str]:
         when = self.clock() if self.config.trash_bin else None
-        await self._db.write(changes.delete, self._blobs, ref, tokens, if_match, user, when)
+        return await self._db.write(changes.delete, self._blobs, ref, tokens, if_match, user, when)
+
+    async def reach(self, ref: Ref) -> Reach:
+        return _snapshot(self._here, grants.reach, ref)
+
+    async def add_grant(self, ref: Ref, grant: Grant) -> None:
+        await self._db.write(grants.add, ref, grant)
+
+    async def remove_grant(self, ref: Ref, grantee_type: str, grantee: str) -> None:
+        await self._db.write(grants.remove, ref, grantee_type, grantee)
+
+    async def grants(self, ref: Ref) -> list[Grant]:
+        return await self._db.read(grants.listing, ref)
 
     async def trash_items(self, space_id: str) -> list[TrashItem]:
         return await self._db.read(trash.items, space_id)

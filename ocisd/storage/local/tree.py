@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS locks(
   expires INTEGER NOT NULL, user TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS locks_space ON locks(space);
 CREATE TABLE IF NOT EXISTS blob_gc(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS grants(
+  node TEXT NOT NULL, space TEXT NOT NULL, grantee_type TEXT NOT NULL, grantee TEXT NOT NULL,
+  bits INTEGER NOT NULL, expires INTEGER NOT NULL, creator TEXT NOT NULL,
+  PRIMARY KEY(node, grantee_type, grantee));
+CREATE INDEX IF NOT EXISTS grants_space ON grants(space);
 """
 
 COLUMNS = "id, space, parent, name, type, size, mtime, etag, rev, sha1, md5, adler32, mime, props"

@@ -91,7 +91,9 @@ class StorageExtension(Extension):
         if cfg.trash_bin:
             ctx.create_task(purger.run(), "trash-purge")
             ctx.features.append("trash-bin")
-        storage = StorageService(self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger)
+        storage = StorageService(
+            self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger, ctx.bus.publish_event
+        )
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
 
         def register(server: grpc.aio.Server) -> None:

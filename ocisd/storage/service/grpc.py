@@ -8,15 +8,18 @@ from typing import Any, TypeAlias
 
 import grpc.aio
 
+from ocisd.api.sharing.v1.permissions import CREATE, DELETE, READ, UPDATE
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
-from ocisd.api.storage.v1.contract import caller, handled, split_id
+from ocisd.api.storage.v1.contract import caller, external_id, handled, split_id
 from ocisd.identity import Identity
 from ocisd.storage.driver import Base
 from ocisd.storage.resources import Ref, Space, UploadOptions
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
+from .access import LOOK, PUT, Access, check
+from .grant_grpc import GrantMethods
 from .info import add_infos, lock_info, resource_info
 from .session_grpc import SessionMethods
 from .spaces import SpacePolicy
@@ -32,7 +35,11 @@ MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.StorageServicer):
+# Bus event when nodes carrying grants went (delete, purge): {"resource_ids": [...]}.
+RESOURCES_DELETED = "resources-deleted"
+
+
+class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods, pb_grpc.StorageServicer):
     def __init__(
         self,
         driver: Base,
@@ -41,8 +48,10 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
         sessions: UploadSessions,
         privileged: Callable[[Identity], bool],
         purger: TrashPurger,
+        publish: Callable[[str, dict[str, Any]], None],
     ) -> None:
         self._driver = driver
+        self._publish = publish  # bus events
         self._purger = purger
         self._privileged = privileged  # who may set quotas: the admin, extensions
         self._sessions = sessions
@@ -58,12 +67,16 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
                 self._known[space_id] = space
         return space
 
-    async def _ref(self, ref: pb.Reference) -> tuple[Ref, Identity, str]:
-        """The driver reference, the caller and the space owner; refuses other users' spaces.
+    async def _ref(self, ref: pb.Reference, need: int = READ) -> Access:
+        """The driver reference checked for an operation needing `need` (bits, or `access.PUT` …).
 
-        The caller's home is created on first use, whichever way it is referenced.
+        The space owner's own requests pay nothing for it; anyone else reaches nodes by node-id
+        reference as far as their grants (or public-link scope) go. The caller's home is created
+        on first use, whichever way it is referenced.
         """
         who = caller()
+        if who.scope is not None:
+            return await self._scoped(ref, who, need)
         home_id, home_owner = self._spaces.home(who)
         if ref.node_id:
             space_id, node = split_id(ref.node_id)
@@ -75,12 +88,30 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
             if out.space != home_id:
                 raise errors.not_found("no such space")
             await self._driver.ensure_space(home_id, home_owner)
-            return out, who, home_owner
-        self._spaces.check(who, space)
-        return out, who, space.owner
+            return Access(out, who, home_owner)
+        try:
+            self._spaces.check(who, space)
+        except errors.StorageError:
+            if not ref.node_id:
+                raise
+            return check(out, who, space.owner, await self._driver.reach(out), need)
+        return Access(out, who, space.owner)
+
+    async def _scoped(self, ref: pb.Reference, who: Identity, need: int) -> Access:
+        """A public-link identity: its scope resource and below, by node id only; no home, no other space."""
+        if not ref.node_id:
+            raise errors.not_found("a public link reaches only its own resource")
+        space_id, node = split_id(ref.node_id)
+        space = await self._space(space_id)
+        if space is None:
+            raise errors.not_found("no such resource")
+        out = Ref(space=space_id, path=ref.path, node=node)
+        return check(out, who, space.owner, await self._driver.reach(out), need)
 
     async def _home_response(self, context: Ctx) -> pb.HomeResponse:
         who = caller()
+        if who.scope is not None:
+            raise errors.forbidden("a public link has no home")
         space_id, owner = self._spaces.home(who)
         root = await self._driver.ensure_space(space_id, owner)
         return pb.HomeResponse(space_id=space_id, info=resource_info(root, owner))
@@ -95,12 +126,12 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
 
     @handled
     async def Stat(self, request: pb.StatRequest, context: Ctx) -> pb.StatResponse:
-        ref, _, owner = await self._ref(request.ref)
-        return pb.StatResponse(info=resource_info(await self._driver.stat(ref), owner))
+        a = await self._ref(request.ref, LOOK)
+        return pb.StatResponse(info=a.info(await self._driver.stat(a.ref)))
 
     @handled
     async def ListContainer(self, request: pb.ListContainerRequest, context: Ctx) -> pb.ListContainerResponse:
-        ref, _, owner = await self._ref(request.ref)
+        a = await self._ref(request.ref, LOOK)
         size = request.page_size or DEFAULT_PAGE
         if not 0 < size <= MAX_PAGE:
             raise errors.invalid("bad-page-size", f"page_size must be 1 to {MAX_PAGE}")
@@ -108,99 +139,101 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
             after = base64.urlsafe_b64decode(request.page_token.encode()).decode() if request.page_token else ""
         except ValueError:
             raise errors.invalid("bad-page-token", "malformed page token") from None
-        folder, kids, more = await self._driver.list_folder(ref, after, size)
+        if not a.may_read():  # a file drop: the folder, never what is in it
+            return pb.ListContainerResponse(info=a.info(await self._driver.stat(a.ref)))
+        folder, kids, more = await self._driver.list_folder(a.ref, after, size)
         token = base64.urlsafe_b64encode(kids[-1].name.encode()).decode() if more and kids else ""
-        reply = pb.ListContainerResponse(info=resource_info(folder, owner), next_page_token=token)
-        add_infos(reply.infos, kids, owner)
+        reply = pb.ListContainerResponse(info=a.info(folder), next_page_token=token)
+        add_infos(reply.infos, kids, a.owner, a.bits)
         return reply
 
     @handled
     async def Search(self, request: pb.SearchRequest, context: Ctx) -> pb.SearchResponse:
-        ref, _, owner = await self._ref(request.ref)
+        a = await self._ref(request.ref)
         if request.offset < 0:
             raise errors.invalid("bad-offset", "offset must not be negative")
         limit = min(request.limit, MAX_SEARCH) if request.limit > 0 else DEFAULT_SEARCH
-        found, total = await self._driver.search(ref, request.pattern, request.favorites, limit, request.offset)
+        found, total = await self._driver.search(a.ref, request.pattern, request.favorites, limit, request.offset)
         reply = pb.SearchResponse(total=total)
-        add_infos(reply.infos, found, owner)
+        add_infos(reply.infos, found, a.owner, a.bits)
         return reply
 
     @handled
     async def CreateContainer(self, request: pb.CreateContainerRequest, context: Ctx) -> pb.ResourceResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node = await self._driver.mkdir(ref, tuple(request.lock_tokens), request.mtime_ns)
-        return pb.ResourceResponse(info=resource_info(node, owner))
+        a = await self._ref(request.ref, CREATE)
+        node = await self._driver.mkdir(a.ref, tuple(request.lock_tokens), request.mtime_ns)
+        return pb.ResourceResponse(info=a.info(node))
 
     @handled
     async def Delete(self, request: pb.DeleteRequest, context: Ctx) -> pb.DeleteResponse:
-        ref, who, _ = await self._ref(request.ref)
-        await self._driver.delete(ref, tuple(request.lock_tokens), request.if_match, who.user_id)
+        a = await self._ref(request.ref, DELETE)
+        gone = await self._driver.delete(a.ref, tuple(request.lock_tokens), request.if_match, a.who.user_id)
+        if gone:
+            self._publish(RESOURCES_DELETED, {"resource_ids": [external_id(a.ref.space, n) for n in gone]})
         return pb.DeleteResponse()
 
-    async def _pair(self, request: Any) -> tuple[Ref, Ref, str]:
-        src, _, owner = await self._ref(request.source)
-        dst, _, _ = await self._ref(request.destination)
-        return src, dst, owner
+    async def _pair(self, request: Any, source_need: int) -> tuple[Access, Access]:
+        return await self._ref(request.source, source_need), await self._ref(request.destination, PUT)
 
     @handled
     async def Move(self, request: pb.MoveRequest, context: Ctx) -> pb.MoveCopyResponse:
-        src, dst, owner = await self._pair(request)
+        src, dst = await self._pair(request, DELETE)
         node, replaced = await self._driver.move(
-            src, dst, request.overwrite, tuple(request.lock_tokens), request.mtime_ns
+            src.ref, dst.ref, request.overwrite, tuple(request.lock_tokens), request.mtime_ns
         )
-        return pb.MoveCopyResponse(info=resource_info(node, owner), overwritten=replaced)
+        return pb.MoveCopyResponse(info=dst.info(node), overwritten=replaced)
 
     @handled
     async def Copy(self, request: pb.CopyRequest, context: Ctx) -> pb.MoveCopyResponse:
-        src, dst, owner = await self._pair(request)
+        src, dst = await self._pair(request, READ)
         node, replaced = await self._driver.copy(
-            src, dst, request.overwrite, tuple(request.lock_tokens), request.shallow, request.mtime_ns
+            src.ref, dst.ref, request.overwrite, tuple(request.lock_tokens), request.shallow, request.mtime_ns
         )
-        return pb.MoveCopyResponse(info=resource_info(node, owner), overwritten=replaced)
+        return pb.MoveCopyResponse(info=dst.info(node), overwritten=replaced)
 
     @handled
     async def SetArbitraryMetadata(self, request: pb.SetArbitraryMetadataRequest, context: Ctx) -> pb.ResourceResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node = await self._driver.set_props(ref, dict(request.metadata), tuple(request.lock_tokens))
-        return pb.ResourceResponse(info=resource_info(node, owner))
+        a = await self._ref(request.ref, UPDATE)
+        node = await self._driver.set_props(a.ref, dict(request.metadata), tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=a.info(node))
 
     @handled
     async def UnsetArbitraryMetadata(
         self, request: pb.UnsetArbitraryMetadataRequest, context: Ctx
     ) -> pb.ResourceResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node = await self._driver.unset_props(ref, list(request.keys), tuple(request.lock_tokens))
-        return pb.ResourceResponse(info=resource_info(node, owner))
+        a = await self._ref(request.ref, UPDATE)
+        node = await self._driver.unset_props(a.ref, list(request.keys), tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=a.info(node))
 
     @handled
     async def Lock(self, request: pb.LockRequest, context: Ctx) -> pb.LockResponse:
-        ref, who, owner = await self._ref(request.ref)
+        a = await self._ref(request.ref, PUT)  # locking a missing name creates an empty file
         exclusive = request.scope != pb.LOCK_SCOPE_SHARED
         lk, node, created = await self._driver.lock(
-            ref, exclusive, request.depth_infinity, request.owner, request.timeout_seconds, who.user_id
+            a.ref, exclusive, request.depth_infinity, request.owner, request.timeout_seconds, a.who.user_id
         )
-        return pb.LockResponse(lock=lock_info(lk, ref.space), info=resource_info(node, owner), created=created)
+        return pb.LockResponse(lock=lock_info(lk, a.ref.space), info=a.info(node), created=created)
 
     @handled
     async def RefreshLock(self, request: pb.RefreshLockRequest, context: Ctx) -> pb.LockResponse:
-        ref, _, owner = await self._ref(request.ref)
-        lk = await self._driver.refresh_lock(ref, request.token, request.timeout_seconds)
-        return pb.LockResponse(lock=lock_info(lk, ref.space), info=resource_info(await self._driver.stat(ref), owner))
+        a = await self._ref(request.ref, UPDATE)
+        lk = await self._driver.refresh_lock(a.ref, request.token, request.timeout_seconds)
+        return pb.LockResponse(lock=lock_info(lk, a.ref.space), info=a.info(await self._driver.stat(a.ref)))
 
     @handled
     async def Unlock(self, request: pb.UnlockRequest, context: Ctx) -> pb.UnlockResponse:
-        ref, _, _ = await self._ref(request.ref)
-        await self._driver.unlock(ref, request.token)
+        a = await self._ref(request.ref, UPDATE)
+        await self._driver.unlock(a.ref, request.token)
         return pb.UnlockResponse()
 
     @handled
     async def GetLock(self, request: pb.GetLockRequest, context: Ctx) -> pb.GetLockResponse:
-        ref, _, _ = await self._ref(request.ref)
-        return pb.GetLockResponse(locks=[lock_info(lk, ref.space) for lk in await self._driver.locks(ref)])
+        a = await self._ref(request.ref)
+        return pb.GetLockResponse(locks=[lock_info(lk, a.ref.space) for lk in await self._driver.locks(a.ref)])
 
     @handled
     async def InitiateUpload(self, request: pb.InitiateUploadRequest, context: Ctx) -> pb.InitiateUploadResponse:
-        ref, who, _ = await self._ref(request.ref)
+        a = await self._ref(request.ref, PUT)
         opts = UploadOptions(
             size=request.size if request.size >= 0 else -1,
             checksum=request.checksum,
@@ -209,8 +242,9 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
             mtime=request.mtime_ns,
             lock_tokens=tuple(request.lock_tokens),
         )
-        exists = await self._driver.check_upload(ref, opts)
-        claims = {"kind": "upload", "user": who.user_id, **ref_claims(ref), "opts": opts.__dict__}
+        opts = a.upload_options(opts)
+        exists = await self._driver.check_upload(a.ref, opts)
+        claims = {"kind": "upload", "user": a.who.user_id, **ref_claims(a.ref), "opts": opts.__dict__}
         url, token, expires = self._transfers.url(claims)
         return pb.InitiateUploadResponse(upload_url=url, token=token, expires=expires, exists=exists)
 
@@ -218,17 +252,16 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, pb_grpc.Stora
     async def InitiateFileDownload(
         self, request: pb.InitiateFileDownloadRequest, context: Ctx
     ) -> pb.InitiateFileDownloadResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node, _ = await self._driver.download(ref)  # the blob's path stays here: only our data server opens it
-        url, _, expires = self._transfers.url({"kind": "download", **ref_claims(ref)})
-        return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=resource_info(node, owner))
+        a = await self._ref(request.ref)
+        node, _ = await self._driver.download(a.ref)  # the blob's path stays here: only our data server opens it
+        url, _, expires = self._transfers.url({"kind": "download", **ref_claims(a.ref)})
+        return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=a.info(node))
 
     @handled
     async def GetQuota(self, request: pb.GetQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:
         if request.ref.space_id and not request.ref.node_id and self._privileged(caller()):
             return await self._quota_of(request.ref.space_id)  # the admin looks at any user's space
-        ref, _, _ = await self._ref(request.ref)
-        return await self._quota_of(ref.space)
+        return await self._quota_of((await self._ref(request.ref)).ref.space)
 
     @handled
     async def SetSpaceQuota(self, request: pb.SetSpaceQuotaRequest, context: Ctx) -> pb.GetQuotaResponse:

@@ -6,13 +6,26 @@ from typing import Any
 
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
+from ocisd.api.sharing.v1.permissions import ALL, CREATE, DELETE, FILE_ALL, SHARE, UPDATE, applicable
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import FILE_PERMISSIONS, FOLDER_PERMISSIONS, external_id
 from ocisd.storage.resources import FILE, LockInfo, Node
 
 
-def _fields(node: Node, owner: str) -> dict[str, Any]:
+def letters(bits: int, file: bool) -> str:
+    """ownCloud's WebDAV permission letters for `bits` (those inherited from a folder included)."""
+    out = ("R" if bits & SHARE else "") + ("D" if bits & DELETE else "") + ("NV" if bits & UPDATE else "")
+    if file:
+        return out + ("W" if bits & UPDATE else "")
+    return out + ("CK" if bits & CREATE else "")
+
+
+def _fields(node: Node, owner: str, bits: int | None) -> dict[str, Any]:
     file = node.type == FILE
+    if bits is None:  # the owner: the constants, nothing to compute on the hot path
+        perms, held = (FILE_PERMISSIONS, FILE_ALL) if file else (FOLDER_PERMISSIONS, ALL)
+    else:
+        perms, held = letters(bits, file), applicable(bits, not file)
     return {
         "id": external_id(node.space, node.id),
         "parent_id": external_id(node.space, node.parent) if node.parent else "",
@@ -24,8 +37,9 @@ def _fields(node: Node, owner: str) -> dict[str, Any]:
         "mtime_ns": node.mtime,
         "etag": node.etag,
         "mime_type": node.mime,
-        "permissions": FILE_PERMISSIONS if file else FOLDER_PERMISSIONS,
+        "permissions": perms,
         "owner_id": owner,
+        "permission_bits": held,
     }
 
 
@@ -40,16 +54,19 @@ def _extras(msg: pb.ResourceInfo, node: Node) -> None:
         msg.locks.extend(lock_info(lk, node.space) for lk in node.locks)
 
 
-def resource_info(node: Node, owner: str) -> pb.ResourceInfo:
-    msg = pb.ResourceInfo(**_fields(node, owner))
+def resource_info(node: Node, owner: str, bits: int | None = None) -> pb.ResourceInfo:
+    """The node as `owner`'s, seen by a caller holding `bits` (None: the owner)."""
+    msg = pb.ResourceInfo(**_fields(node, owner, bits))
     _extras(msg, node)
     return msg
 
 
-def add_infos(target: RepeatedCompositeFieldContainer[pb.ResourceInfo], nodes: list[Node], owner: str) -> None:
+def add_infos(
+    target: RepeatedCompositeFieldContainer[pb.ResourceInfo], nodes: list[Node], owner: str, bits: int | None = None
+) -> None:
     """Append many nodes to a repeated field (a listing page) without intermediate messages."""
     for node in nodes:
-        _extras(target.add(**_fields(node, owner)), node)
+        _extras(target.add(**_fields(node, owner, bits)), node)
 
 
 def lock_info(lk: LockInfo, space: str) -> pb.Lock:

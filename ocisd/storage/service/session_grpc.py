@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeAlias
 
 import grpc.aio
 
+from ocisd.api.sharing.v1.permissions import CREATE, UPDATE
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import caller, external_id, handled, split_session_id
@@ -18,6 +19,7 @@ from ocisd.storage.sessions.records import Session
 from ocisd.storage.sessions.upload_sessions import Finish, UploadSessions
 
 from . import transfer
+from .access import ANY, PUT, Access
 from .info import resource_info
 from .spaces import SpacePolicy
 
@@ -52,7 +54,7 @@ class Servicer(Protocol):
     _spaces: SpacePolicy
     _transfers: transfer.Transfers
 
-    async def _ref(self, ref: pb.Reference) -> tuple[Ref, Identity, str]: ...
+    async def _ref(self, ref: pb.Reference, need: int = ...) -> Access: ...
 
 
 def _session_id(servicer: Servicer, session_id: str) -> tuple[str, Identity]:
@@ -62,7 +64,11 @@ def _session_id(servicer: Servicer, session_id: str) -> tuple[str, Identity]:
     return external_id(space or servicer._spaces.home(who)[0], name), who
 
 
-async def _message(servicer: Servicer, s: Session, owner: str) -> pb.UploadSession:
+def _reference(t: Ref) -> pb.Reference:
+    return pb.Reference(space_id=t.space, path=t.path, node_id=external_id(t.space, t.node) if t.node else "")
+
+
+async def _message(servicer: Servicer, s: Session, owner: str, bits: int | None = None) -> pb.UploadSession:
     msg = pb.UploadSession(
         id=s.id,
         name=s.name,
@@ -77,14 +83,11 @@ async def _message(servicer: Servicer, s: Session, owner: str) -> pb.UploadSessi
         finished=bool(s.result),
     )
     if s.target is not None:
-        t = s.target
-        msg.target.CopyFrom(
-            pb.Reference(space_id=t.space, path=t.path, node_id=external_id(t.space, t.node) if t.node else "")
-        )
+        msg.target.CopyFrom(_reference(s.target))
     if s.result:
         with contextlib.suppress(errors.StorageError):  # the file may be gone since
             node, _ = await servicer._sessions.finished(s)
-            msg.info.CopyFrom(resource_info(node, owner))
+            msg.info.CopyFrom(resource_info(node, owner, bits))
         return msg
     msg.data_url = session_url(servicer._transfers, s)
     for name, size, mtime in await servicer._sessions.chunks(s.id):
@@ -99,16 +102,19 @@ class SessionMethods:
     async def CreateUploadSession(
         self: Servicer, request: pb.CreateUploadSessionRequest, context: Ctx
     ) -> pb.UploadSession:
-        ref, who, owner = await self._ref(request.ref)
+        targeted = has_target(request.ref)
+        a = await self._ref(request.ref, PUT if targeted else ANY)
+        if a.bits is not None and not targeted and not a.bits & (CREATE | UPDATE):
+            raise errors.forbidden("the share does not allow uploads")
         length = request.length if request.length >= 0 else -1
-        opts = _options(request)
-        target = ref if has_target(request.ref) else None
+        opts = a.upload_options(_options(request))
+        target = a.ref if targeted else None
         if target is not None:
             await self._sessions.driver.check_upload(target, replace(opts, size=length))
         elif length > 0:
-            await self._sessions.check_quota(ref.space, length)
-        s = self._sessions.new(who.user_id, ref.space, request.name, target, length, opts, dict(request.metadata))
-        return await _message(self, await self._sessions.create(s), owner)
+            await self._sessions.check_quota(a.ref.space, length)
+        s = self._sessions.new(a.who.user_id, a.ref.space, request.name, target, length, opts, dict(request.metadata))
+        return await _message(self, await self._sessions.create(s), a.owner, a.bits)
 
     @handled
     async def GetUploadSession(self: Servicer, request: pb.GetUploadSessionRequest, context: Ctx) -> pb.UploadSession:
@@ -119,19 +125,25 @@ class SessionMethods:
     async def ListUploadSessions(
         self: Servicer, request: pb.ListUploadSessionsRequest, context: Ctx
     ) -> pb.ListUploadSessionsResponse:
-        ref, who, owner = await self._ref(request.ref)
-        sessions = await self._sessions.records.of_user(who.user_id, ref.space, int(time.time()))
-        return pb.ListUploadSessionsResponse(sessions=[await _message(self, s, owner) for s in sessions])
+        a = await self._ref(request.ref, ANY)
+        sessions = await self._sessions.records.of_user(a.who.user_id, a.ref.space, int(time.time()))
+        return pb.ListUploadSessionsResponse(sessions=[await _message(self, s, a.owner, a.bits) for s in sessions])
 
     @handled
     async def FinishUploadSession(
         self: Servicer, request: pb.FinishUploadSessionRequest, context: Ctx
     ) -> pb.FinishUploadSessionResponse:
         session_id, who = _session_id(self, request.session_id)
-        target, _, owner = await self._ref(request.ref) if has_target(request.ref) else (None, who, who.user_id)
-        extra = Finish(target, request.length if request.HasField("length") else None, _options(request))
+        length = request.length if request.HasField("length") else None
+        if not has_target(request.ref):
+            node, created = await self._sessions.finish(
+                session_id, who.user_id, Finish(None, length, _options(request))
+            )
+            return pb.FinishUploadSessionResponse(info=resource_info(node, who.user_id), created=created)
+        a = await self._ref(request.ref, PUT)
+        extra = Finish(a.ref, length, a.upload_options(_options(request)))
         node, created = await self._sessions.finish(session_id, who.user_id, extra)
-        return pb.FinishUploadSessionResponse(info=resource_info(node, owner), created=created)
+        return pb.FinishUploadSessionResponse(info=a.info(node), created=created)
 
     @handled
     async def DeleteUploadSession(

@@ -12,9 +12,8 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import caller, handled
 from ocisd.identity import Identity
 from ocisd.storage.driver import Base
-from ocisd.storage.resources import Ref
 
-from .info import resource_info
+from .access import OWNER, Access
 from .trash_purge import TrashPurger
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -27,21 +26,21 @@ class Servicer(Protocol):
     _privileged: Callable[[Identity], bool]
     _purger: TrashPurger
 
-    async def _ref(self, ref: pb.Reference) -> tuple[Ref, Identity, str]: ...
+    async def _ref(self, ref: pb.Reference, need: int = ...) -> Access: ...
 
 
 class TrashMethods:
     @handled
     async def ListTrash(self: Servicer, request: pb.ListTrashRequest, context: Ctx) -> pb.ListTrashResponse:
-        ref, _, owner = await self._ref(request.ref)
+        a = await self._ref(request.ref, OWNER)
         reply = pb.ListTrashResponse()
-        for item in await self._driver.trash_items(ref.space):
+        for item in await self._driver.trash_items(a.ref.space):
             reply.items.add(
                 key=item.node.id,
                 original_path=item.node.path,
                 deleted=int(item.deleted),
                 deleted_by=item.deleted_by,
-                info=resource_info(item.node, owner),
+                info=a.info(item.node),
             )
         return reply
 
@@ -49,17 +48,17 @@ class TrashMethods:
     async def RestoreTrashItem(
         self: Servicer, request: pb.RestoreTrashItemRequest, context: Ctx
     ) -> pb.ResourceResponse:
-        ref, _, owner = await self._ref(request.ref)
-        dst, _, _ = await self._ref(request.destination)
+        a = await self._ref(request.ref, OWNER)
+        dst = await self._ref(request.destination, OWNER)
         if not request.key:
             raise errors.invalid("bad-key", "key names no trash item")
-        node = await self._driver.restore_trash(ref.space, request.key, dst, tuple(request.lock_tokens))
-        return pb.ResourceResponse(info=resource_info(node, owner))
+        node = await self._driver.restore_trash(a.ref.space, request.key, dst.ref, tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=a.info(node))
 
     @handled
     async def PurgeTrash(self: Servicer, request: pb.PurgeTrashRequest, context: Ctx) -> pb.PurgeTrashResponse:
-        ref, _, _ = await self._ref(request.ref)
-        return pb.PurgeTrashResponse(purged=await self._driver.purge_trash(ref.space, request.key))
+        a = await self._ref(request.ref, OWNER)
+        return pb.PurgeTrashResponse(purged=await self._driver.purge_trash(a.ref.space, request.key))
 
     @handled
     async def PurgeExpiredTrash(

@@ -6,14 +6,14 @@ from typing import Any, Protocol, TypeAlias
 
 import grpc.aio
 
+from ocisd.api.sharing.v1.permissions import UPDATE
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import handled
-from ocisd.identity import Identity
 from ocisd.storage.driver import Base
-from ocisd.storage.resources import Ref, Version
+from ocisd.storage.resources import Version
 
 from . import transfer
-from .info import resource_info
+from .access import Access
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -24,7 +24,7 @@ class Servicer(Protocol):
     _driver: Base
     _transfers: transfer.Transfers
 
-    async def _ref(self, ref: pb.Reference) -> tuple[Ref, Identity, str]: ...
+    async def _ref(self, ref: pb.Reference, need: int = ...) -> Access: ...
 
 
 def version_message(v: Version) -> pb.FileVersion:
@@ -40,26 +40,24 @@ class VersionMethods:
     async def ListFileVersions(
         self: Servicer, request: pb.ListFileVersionsRequest, context: Ctx
     ) -> pb.ListFileVersionsResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node, found = await self._driver.list_versions(ref)
-        return pb.ListFileVersionsResponse(
-            info=resource_info(node, owner), versions=[version_message(v) for v in found]
-        )
+        a = await self._ref(request.ref)
+        node, found = await self._driver.list_versions(a.ref)
+        return pb.ListFileVersionsResponse(info=a.info(node), versions=[version_message(v) for v in found])
 
     @handled
     async def InitiateVersionDownload(
         self: Servicer, request: pb.InitiateVersionDownloadRequest, context: Ctx
     ) -> pb.InitiateFileDownloadResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node, _ = await self._driver.download_version(ref, request.key)
-        claims = {"kind": "download", **transfer.ref_claims(ref), "version": request.key}
+        a = await self._ref(request.ref)
+        node, _ = await self._driver.download_version(a.ref, request.key)
+        claims = {"kind": "download", **transfer.ref_claims(a.ref), "version": request.key}
         url, _, expires = self._transfers.url(claims)
-        return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=resource_info(node, owner))
+        return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=a.info(node))
 
     @handled
     async def RestoreFileVersion(
         self: Servicer, request: pb.RestoreFileVersionRequest, context: Ctx
     ) -> pb.ResourceResponse:
-        ref, _, owner = await self._ref(request.ref)
-        node = await self._driver.restore_version(ref, request.key, tuple(request.lock_tokens))
-        return pb.ResourceResponse(info=resource_info(node, owner))
+        a = await self._ref(request.ref, UPDATE)
+        node = await self._driver.restore_version(a.ref, request.key, tuple(request.lock_tokens))
+        return pb.ResourceResponse(info=a.info(node))
