@@ -52,7 +52,7 @@ class SharesFolder:
         info.name = mount
         info.path = f"{mounts.PATH}/{mount}"
         info.parent_id = self.folder_id()
-        info.permissions = mounts.letters(info.permission_bits, info.type == pb.RESOURCE_TYPE_CONTAINER)
+        info.permissions = mounts.letters(info.permissions)
         return info
 
     async def listing(self) -> tuple[pb.ResourceInfo, list[pb.ResourceInfo]]:

@@ -63,7 +63,7 @@ class MountView:
 
     def _info(self, info: pb.ResourceInfo) -> None:
         info.path = self.path(info.path)
-        info.permissions = mounts.letters(info.permission_bits, info.type == pb.RESOURCE_TYPE_CONTAINER)
+        info.permissions = mounts.letters(info.permissions)
         if info.path == self.root:
             info.name = self.root.rsplit("/", 1)[-1]
             info.parent_id = self.folder_id

@@ -1,15 +1,13 @@
 """Where accepted shares appear: the `/Shares` folder of a recipient's home, served by storage-shares.
 
 The gateway sends a home-space reference at `/Shares` or below to storage-shares;
-entries there carry ownCloud's permission letters built from the storage's
-permission bits (`letters`).
+entries there carry ownCloud's permission letters: the storage's (which follow
+the caller's bits there) plus S and M (`letters`).
 """
 
 from __future__ import annotations
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
-
-from . import permissions as bits
 
 FOLDER = "Shares"
 PATH = "/" + FOLDER
@@ -25,11 +23,8 @@ def below_shares(ref: pb.Reference, home_space: str) -> bool:
     return path == PATH or path.startswith(PATH + "/")
 
 
-def letters(held: int, is_folder: bool) -> str:
-    """oc:permissions of something shared with the caller: S(hared), R(eshare), M(ounted), then what it may do."""
-    out = "S" + ("R" if held & bits.SHARE else "") + "M"
-    out += "D" if held & bits.DELETE else ""
-    out += "NV" if held & bits.UPDATE else ""
-    if is_folder:
-        return out + ("CK" if held & bits.CREATE else "")
-    return out + ("W" if held & bits.UPDATE else "")
+def letters(storage_letters: str) -> str:
+    """oc:permissions of something shared with the caller: S(hared), R(eshare) when the storage's
+    letters hold it, M(ounted), then the storage's other letters (D, NV, W or CK)."""
+    reshare = "R" if "R" in storage_letters else ""
+    return "S" + reshare + "M" + storage_letters.replace("R", "")
