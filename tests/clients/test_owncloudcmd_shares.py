@@ -1,8 +1,9 @@
 """The desktop sync engine (`owncloudcmd`) syncs a share both ways: the recipient's client picks up the
 owner's change below /Shares, and the owner sees the editor's.
 
-One runtime (the WebDAV stack, its front door, the frontend, `sharing`, `storage-shares`)
-behind the TLS proxy; admin shares `proj` with bob as editor and bob accepts it.
+The WebDAV stack, its front door, the frontend, `sharing` and `storage-shares` behind
+the TLS proxy, once in one runtime and once under supervisord; admin shares `proj` with bob
+as editor and bob accepts it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ocisd import identity
 from ocisd.api.sharing.v1 import permissions as bits
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.sharing.v1 import sharing_pb2_grpc as spb_grpc
-from tests.clients.test_owncloudcmd import FRONT, start
+from tests.clients.test_owncloudcmd import FRONT, Client, start, supervised
 from tests.support import tools, webdav_stack
 from tests.support.harness import Deployment
 from tests.support.identity import add_user, call, token_for
@@ -29,9 +32,18 @@ def sharing(dep: Deployment, user_id: str, username: str, method: str, request: 
     return call(dep, "sharing", spb_grpc.SharingStub, method, request, token)
 
 
-def test_recipient_and_owner_sync_a_shared_folder(dep: Deployment, tmp_path: Path) -> None:
-    client = start(dep, f"{webdav_stack.names(False)},{FRONT},sharing,storage-shares")
-    admin = client.dav
+@pytest.mark.parametrize("deployed", ["one-runtime", "supervisord"])
+def test_recipient_and_owner_sync_a_shared_folder(dep: Deployment, tmp_path: Path, deployed: str) -> None:
+    names = f"{webdav_stack.names(False)},{FRONT},sharing,storage-shares"
+    if deployed == "supervisord":  # every extension its own program, storage-shares and sharing included
+        with supervised(dep, names) as (_, client):
+            sync_both_ways(client, tmp_path)
+    else:
+        sync_both_ways(start(dep, names), tmp_path)
+
+
+def sync_both_ways(client: Client, tmp_path: Path) -> None:
+    dep, admin = client.dep, client.dav
     admin_id = webdav_stack.secrets(dep)["admin_user_id"]
     bob_id = add_user(dep, "bob", BOB_PW)
     assert admin.request("MKCOL", "proj").status == 201
