@@ -86,6 +86,21 @@ class SharesFolder:
     async def info(self) -> pb.ResourceInfo:
         return (await self.listing())[0]
 
+    async def rename(self, mount: str, new: str) -> pb.MoveCopyResponse:
+        """Moving a mount point within `/Shares` accepts the share again under the new name."""
+        mounted = await self.accepted()
+        share = mounted.get(mount)
+        if share is None:
+            raise errors.not_found(f"no share is mounted at {mounts.PATH}/{mount}")
+        if new in mounted:
+            raise errors.StorageError(errors.Kind.EXISTS, "exists", f"{mounts.PATH}/{new} is taken")
+        request = spb.UpdateReceivedShareRequest(id=share.share.id, state=spb.SHARE_STATE_ACCEPTED, mount_point=new)
+        renamed = (await self._sharing.UpdateReceivedShare(request)).share
+        info = await self._entry(renamed.mount_point, renamed)
+        if info is None:
+            raise errors.not_found("the shared resource is gone")
+        return pb.MoveCopyResponse(info=info)
+
     async def decline(self, share: spb.ReceivedShare) -> pb.DeleteResponse:
         """Deleting a mount point declines the share (the owner's data stays)."""
         request = spb.UpdateReceivedShareRequest(id=share.share.id, state=spb.SHARE_STATE_DECLINED)

@@ -41,6 +41,9 @@ class SharesStorage:
             raise errors.forbidden(f"{method} takes no reference below {mounts.PATH}")
         if all(p == ("", "") for p in places.values()):
             return await self._on_folder(method, request)
+        source, target = places.get("source"), places.get("destination")
+        if method == "Move" and source and target and source[0] and target[0] and not source[1] and not target[1]:
+            return await self._folder.rename(source[0], target[0])
         found = [p for p in places.values() if p is not None and p[0]]
         if len(found) < len(places) or len({mount for mount, _ in found}) > 1:
             raise errors.StorageError(errors.Kind.UNSUPPORTED, "cross-space", "across the /Shares mount boundary")
@@ -54,7 +57,7 @@ class SharesStorage:
         if method == "Delete" and rests["ref"] == "":
             return await self._folder.decline(share)
         if method in ("Move", "Copy") and "" in rests.values():
-            raise errors.forbidden("a mount point is neither moved nor copied onto")
+            raise errors.forbidden("a mount point is only renamed within /Shares")
         for field, rest in rests.items():
             getattr(request, field).CopyFrom(pb.Reference(node_id=share.share.resource_id, path=rest))
         reply = await getattr(self._gw, method)(request)

@@ -103,6 +103,15 @@ def test_accepted_shares_are_mounted_and_a_clash_gets_a_number(mounted: Users) -
     clash = mounted.share("other/proj", bits.VIEWER)
     assert mounted.answer(clash, spb.SHARE_STATE_ACCEPTED) == "proj (2)"
     assert bob.base + "/Shares/" + quote("proj (2)") + "/" in propfind(bob, "Shares")
+    # Moving a mount point within /Shares renames it (accepted again under the new name); a taken name is refused.
+    taken = bob.request(
+        "MOVE", "Shares/proj%20(2)", headers={"Destination": bob.base + "/Shares/view", "Overwrite": "F"}
+    )
+    assert taken.status == 412
+    renamed = bob.request("MOVE", "Shares/proj%20(2)", headers={"Destination": bob.base + "/Shares/renamed"})
+    assert renamed.status == 201
+    assert bob.base + "/Shares/renamed/" in propfind(bob, "Shares")
+    assert bob.request("GET", "Shares/proj/a.txt").status == 200  # the other mount is untouched
 
 
 def test_a_viewer_reads_but_cannot_write(mounted: Users) -> None:
