@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocisd.extension import Context, Extension
 
-from .capabilities import upload_checksum
+from .capabilities import default_permissions, upload_checksum
 from .config import FrontendConfig
 from .http import make_app
 
@@ -25,6 +25,7 @@ class Frontend(Extension):
     @classmethod
     def check(cls, config: FrontendConfig) -> None:
         upload_checksum(config)
+        default_permissions(config)
 
     async def start(self, ctx: Context) -> None:
         await ctx.serve_http(make_app(ctx.config, ctx.registry, ctx.rpc, ctx.shared))

@@ -23,6 +23,7 @@ FILES_ROUTE = "/remote.php/dav/files/"
 TRASH_ROUTE = "/remote.php/dav/trash-bin/"
 TRASH_FEATURE = "trash-bin"  # what a storage provider keeping trash bins announces
 META_ROUTE = "/remote.php/dav/meta/"  # versions of a file, by id
+SHARES_ROUTE = "/ocs/v1.php/apps/files_sharing/api/v1/shares"
 
 
 def live_routes(registry: Registry) -> set[str]:
@@ -41,6 +42,12 @@ def upload_checksum(cfg: FrontendConfig) -> str:
             f"frontend checksums_preferred_upload_type: expected one of {', '.join(CHECKSUMS)}, found {wanted!r}"
         )
     return wanted
+
+
+def default_permissions(cfg: FrontendConfig) -> int:
+    if not 1 <= cfg.default_permissions <= 31:
+        raise ConfigError(f"frontend default_permissions: expected 1 to 31, found {cfg.default_permissions}")
+    return cfg.default_permissions
 
 
 def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict[str, Any]:
@@ -77,5 +84,40 @@ def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict
         "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": upload_checksum(cfg)},
         "dav": dav,
         "files": files,
-        "files_sharing": {"api_enabled": False, "public": {"enabled": False}, "resharing": False},
+        "files_sharing": files_sharing(cfg, SHARES_ROUTE in routes and bool(registry.healthy("sharing"))),
+    }
+
+
+def files_sharing(cfg: FrontendConfig, live: bool) -> dict[str, Any]:
+    """ownCloud's sharing block: on while the OCS share API and the sharing service are live."""
+    enforced_for = {
+        "read_only": cfg.public_share_must_have_password,
+        "read_write": cfg.public_share_must_have_password or cfg.public_writeable_share_must_have_password,
+        "upload_only": cfg.public_share_must_have_password or cfg.public_writeable_share_must_have_password,
+    }
+    no_expiry = {"enabled": False}
+    return {
+        "api_enabled": live,
+        "public": {
+            "enabled": live,
+            "password": {"enforced": cfg.public_share_must_have_password, "enforced_for": enforced_for},
+            "expire_date": no_expiry,
+            "send_mail": False,
+            "social_share": False,
+            "upload": live,
+            "multiple": True,
+            "supports_upload_only": True,
+            "defaultPublicLinkShareName": "Public link",
+        },
+        "user": {"send_mail": False, "expire_date": no_expiry},
+        "group": {"expire_date": no_expiry},
+        "resharing": live,
+        "group_sharing": live,
+        "auto_accept_share": False,
+        "share_with_group_members_only": False,
+        "share_with_membership_groups_only": False,
+        "federation": {"outgoing": False, "incoming": False},
+        "default_permissions": default_permissions(cfg),
+        "search_min_length": cfg.search_min_length,
+        "user_enumeration": {"enabled": True, "group_members_only": False},
     }

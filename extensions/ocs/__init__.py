@@ -10,7 +10,7 @@ from .http import ROUTES, make_app
 
 class Ocs(Extension):
     name = "ocs"
-    summary = "OCS provisioning API: cloud/users, cloud/groups, cloud/user/signing-key"
+    summary = "OCS provisioning and share APIs: cloud/users, cloud/groups, files_sharing shares and sharees"
     config = OcsConfig
     routes = ROUTES
 

@@ -16,9 +16,12 @@ from ocisd.ocs import UNAUTHORISED, respond
 from ocisd.rpc.client import RpcClients
 
 from .provisioning import OcsFailure, Provisioning, failure_of, user_data
+from .sharees import Sharees
+from .shares import API, ShareApi, add_routes, answering
 
 PREFIXES = ("/ocs/v1.php", "/ocs/v2.php")
 ROUTES = tuple(f"{p}/cloud/{what}" for p in PREFIXES for what in ("users", "groups", "user/signing-key"))
+ROUTES += tuple(f"{p}/{API}/{what}" for p in PREFIXES for what in ("shares", "sharees"))
 Handler = Callable[[web.Request], Awaitable[Any]]
 
 
@@ -117,6 +120,7 @@ def make_app(rpc: RpcClients, shared: SharedConfig) -> web.Application:
             return respond(r, None, UNAUTHORISED)
         return respond(r, {"user": who.username, "signing-key": signing_key(shared, who.user_id)})
 
+    sharees = Sharees(rpc, shared)
     app = web.Application()
     for p in PREFIXES:
         app.router.add_get(f"{p}/cloud/users", admin(list_users))
@@ -134,4 +138,6 @@ def make_app(rpc: RpcClients, shared: SharedConfig) -> web.Application:
         app.router.add_get(f"{p}/cloud/groups/{{group}}", admin(group_members))
         app.router.add_delete(f"{p}/cloud/groups/{{group}}", admin(delete_group))
         app.router.add_get(f"{p}/cloud/user/signing-key", get_signing_key)
+        app.router.add_get(f"{p}/{API}/sharees", answering(sharees.search))
+    add_routes(app, PREFIXES, ShareApi(rpc, shared.url))
     return app
