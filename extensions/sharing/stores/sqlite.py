@@ -1,0 +1,181 @@
+"""The default share store: one SQLite file (WAL) in the extension's data dir."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ocisd.directory.sqlite import connect
+
+from . import ACCEPTED, PENDING, Duplicate, Received, ShareRecord, ShareStore, unique_name
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS shares (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    share_type INTEGER NOT NULL,
+    resource_id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    creator_id TEXT NOT NULL,
+    grantee_id TEXT NOT NULL,
+    permissions INTEGER NOT NULL,
+    ctime INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    is_folder INTEGER NOT NULL,
+    parent_share_id TEXT NOT NULL,
+    target TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS shares_grantee ON shares(resource_id, share_type, grantee_id)
+    WHERE share_type IN (0, 1);
+CREATE UNIQUE INDEX IF NOT EXISTS shares_token ON shares(token) WHERE token != '';
+CREATE INDEX IF NOT EXISTS shares_creator ON shares(creator_id);
+CREATE INDEX IF NOT EXISTS shares_owner ON shares(owner_id);
+CREATE INDEX IF NOT EXISTS shares_to ON shares(grantee_id);
+CREATE TABLE IF NOT EXISTS received (
+    share_id INTEGER NOT NULL REFERENCES shares(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    mount_point TEXT NOT NULL,
+    PRIMARY KEY (share_id, user_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS received_mount ON received(user_id, mount_point) WHERE state = 1;
+"""
+
+FIELDS = [f.name for f in dataclasses.fields(ShareRecord)]
+COLUMNS = ", ".join(f"s.{f}" for f in FIELDS)
+CHANGEABLE = {"permissions", "expires", "password_hash", "name"}
+
+
+def _share(row: Sequence[Any]) -> ShareRecord:
+    values = dict(zip(FIELDS, row))
+    values["id"] = str(values["id"])
+    values["is_folder"] = bool(values["is_folder"])
+    return ShareRecord(**values)
+
+
+def _id(share_id: str) -> int:
+    """Share ids are integers; anything else matches no share."""
+    return int(share_id) if share_id.isdigit() else -1
+
+
+class SqliteStore(ShareStore):
+    def __init__(self, config: Any, data_dir: Path) -> None:
+        super().__init__(config, data_dir)
+        self._db = connect(data_dir / "shares.db", SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _select(self, where: str, args: Sequence[Any]) -> list[ShareRecord]:
+        rows = self._db.execute(f"SELECT {COLUMNS} FROM shares s WHERE {where} ORDER BY s.id", args)
+        return [_share(r) for r in rows]
+
+    def add(self, share: ShareRecord) -> ShareRecord:
+        values = dataclasses.asdict(share)
+        del values["id"]
+        marks = ", ".join("?" * len(values))
+        try:
+            cur = self._db.execute(f"INSERT INTO shares ({', '.join(values)}) VALUES ({marks})", list(values.values()))
+        except sqlite3.IntegrityError as exc:
+            raise Duplicate(str(exc)) from None
+        return dataclasses.replace(share, id=str(cur.lastrowid))
+
+    def get(self, share_id: str) -> ShareRecord | None:
+        found = self._select("s.id = ?", (_id(share_id),))
+        return found[0] if found else None
+
+    def by_token(self, token: str) -> ShareRecord | None:
+        found = self._select("s.token = ? AND s.token != ''", (token,))
+        return found[0] if found else None
+
+    def update(self, share_id: str, changes: dict[str, Any]) -> ShareRecord | None:
+        if not set(changes) <= CHANGEABLE:
+            raise ValueError(f"cannot change {sorted(set(changes) - CHANGEABLE)}")
+        if changes:
+            assignments = ", ".join(f"{k} = ?" for k in changes)
+            self._db.execute(f"UPDATE shares SET {assignments} WHERE id = ?", [*changes.values(), _id(share_id)])
+        return self.get(share_id)
+
+    def remove(self, share_id: str) -> ShareRecord | None:
+        with self._transaction():
+            found = self.get(share_id)
+            if found is not None:
+                self._db.execute("DELETE FROM shares WHERE id = ?", (_id(share_id),))
+        return found
+
+    def remove_resources(self, resource_ids: Sequence[str]) -> list[ShareRecord]:
+        marks = ", ".join("?" * len(resource_ids))
+        if not resource_ids:
+            return []
+        with self._transaction():
+            found = self._select(f"s.resource_id IN ({marks})", resource_ids)
+            self._db.execute(f"DELETE FROM shares WHERE resource_id IN ({marks})", resource_ids)
+        return found
+
+    def created(
+        self, user_id: str, with_owned: bool, resource_ids: Sequence[str], types: Sequence[int]
+    ) -> list[ShareRecord]:
+        where = "(s.creator_id = ? OR s.owner_id = ?)" if with_owned else "s.creator_id = ?"
+        args: list[Any] = [user_id, user_id] if with_owned else [user_id]
+        if resource_ids:
+            where += f" AND s.resource_id IN ({', '.join('?' * len(resource_ids))})"
+            args += list(resource_ids)
+        if types:
+            where += f" AND s.share_type IN ({', '.join('?' * len(types))})"
+            args += list(types)
+        return self._select(where, args)
+
+    def received(self, user_id: str, group_ids: Sequence[str]) -> list[Received]:
+        groups = ", ".join("?" * len(group_ids))
+        rows = self._db.execute(
+            f"SELECT {COLUMNS}, r.state, r.mount_point FROM shares s"
+            " LEFT JOIN received r ON r.share_id = s.id AND r.user_id = ?"
+            " WHERE s.creator_id != ? AND ((s.share_type = 0 AND s.grantee_id = ?)"
+            f" OR (s.share_type = 1 AND s.grantee_id IN ({groups}))) ORDER BY s.id",
+            [user_id, user_id, user_id, *group_ids],
+        )
+        out = []
+        for row in rows:
+            share = _share(row[: len(FIELDS)])
+            state, mount = row[len(FIELDS) :]
+            out.append(Received(share, PENDING if state is None else state, mount or share.target))
+        return out
+
+    def answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
+        with self._transaction() as db:
+            share = self.get(share_id)
+            if share is None:
+                return None
+            row = db.execute(
+                "SELECT mount_point FROM received WHERE share_id = ? AND user_id = ?", (_id(share_id), user_id)
+            ).fetchone()
+            mount = wanted or (row[0] if row else "") or share.target
+            if state == ACCEPTED:
+                taken = db.execute(
+                    "SELECT mount_point FROM received WHERE user_id = ? AND state = ? AND share_id != ?",
+                    (user_id, ACCEPTED, _id(share_id)),
+                )
+                mount = unique_name(mount, {r[0] for r in taken})
+            db.execute(
+                "INSERT INTO received (share_id, user_id, state, mount_point) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (share_id, user_id) DO UPDATE SET state = excluded.state,"
+                " mount_point = excluded.mount_point",
+                (_id(share_id), user_id, state, mount),
+            )
+        return Received(share, state, mount)
+
+    def close(self) -> None:
+        self._db.close()
