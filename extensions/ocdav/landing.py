@@ -87,10 +87,11 @@ class Landing:
         token, _, rest = request.path[len(LANDING) :].partition("/")
         if not token or rest or request.method not in ("GET", "HEAD", "POST"):
             return _page("Not found", "<h1>No such link</h1>", 404)
-        password, action = "", ""
+        password, action, as_get = "", "", request
         if request.method == "POST":
             if (request.content_length or 0) > MAX_FORM:
                 return _page("Too large", "<h1>Form too large</h1>", 413)
+            as_get = request.clone(method="GET")  # the download's answer; a read request cannot be cloned
             form = await request.post()
             password, action = str(form.get("password", "")), str(form.get("action", ""))
         try:
@@ -106,7 +107,7 @@ class Landing:
                 gateway = self._services.gateway
                 if action == "download":
                     init = await gateway.call("InitiateFileDownload", pb.InitiateFileDownloadRequest(ref=ref))
-                    return await self._services.data.download(request.clone(method="GET"), init.download_url)
+                    return await self._services.data.download(as_get, init.download_url)
                 info = (await gateway.call("Stat", pb.StatRequest(ref=ref))).info
         except DavError as exc:
             return _page("Unavailable", f"<h1>{html.escape(exc.message)}</h1>", exc.status)
