@@ -83,13 +83,13 @@ def delete(
         if if_match and node.etag != if_match:
             raise errors.precondition("etag-mismatch", f"{loc.path} has another etag")
         locks.check(db, ref.space, [loc.path], tokens, recursive=True, membership=True)
+        ungranted = grants.drop_below(db, ref.space, node.id)
         if trashed_at is None:
             dropped = tree.delete_subtree(db, node.id)
         else:
             trash.move_in(db, loc, user, trashed_at)
         tree.propagate(db, parent.id, -node.size, time.time_ns())
         garbage.mark(db, dropped)
-        ungranted = grants.drop_below(db, ref.space, node.id)
     garbage.collect(db, blobs, dropped)
     return ungranted
 

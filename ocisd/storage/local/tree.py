@@ -178,10 +178,12 @@ def relink(db: sqlite3.Connection, node_id: str, parent: str, name: str) -> None
 
 
 def delete_subtree(db: sqlite3.Connection, node_id: str) -> list[str]:
-    """Remove the node and everything below, their versions too; returns the blob names that became garbage."""
+    """Remove the node and everything below, their versions and grants too; returns the blob names that
+    became garbage."""
     rows = list(subtree(db, node_id))
     db.executemany("DELETE FROM nodes WHERE id=?", ((r[0],) for r in rows))
     db.executemany("DELETE FROM locks WHERE node=?", ((r[0],) for r in rows))
+    db.executemany("DELETE FROM grants WHERE node=?", ((r[0],) for r in rows))
     kept = versions.drop_nodes(db, (r[0] for r in rows if r[2] != FOLDER))
     return [blob_name(r[0], r[3]) for r in rows if r[3]] + kept
 

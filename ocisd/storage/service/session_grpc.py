@@ -95,6 +95,21 @@ async def _message(servicer: Servicer, s: Session, owner: str, bits: int | None 
     return msg
 
 
+async def _session_access(servicer: Servicer, ref: pb.Reference) -> Access:
+    """Where a session may go: its target file (checked like an upload), or a space, named by no
+    reference (the caller's home) or by a folder's id (a grantee's session in the owner's space)."""
+    if has_target(ref) and not (ref.node_id and not ref.path):
+        return await servicer._ref(ref, PUT)
+    a = await servicer._ref(ref, ANY)
+    if has_target(ref) and a.target is None:  # the owner: nothing known yet of the node named
+        a = replace(a, target=await servicer._sessions.driver.stat(a.ref))
+    if a.target is not None and not a.target.is_folder:
+        return await servicer._ref(ref, PUT)
+    if a.bits is not None and not a.bits & (CREATE | UPDATE):
+        raise errors.forbidden("the share does not allow uploads")
+    return a
+
+
 class SessionMethods:
     """Mixed into `grpc.StorageService` (see `Servicer`)."""
 
@@ -102,13 +117,11 @@ class SessionMethods:
     async def CreateUploadSession(
         self: Servicer, request: pb.CreateUploadSessionRequest, context: Ctx
     ) -> pb.UploadSession:
-        targeted = has_target(request.ref)
-        a = await self._ref(request.ref, PUT if targeted else ANY)
-        if a.bits is not None and not targeted and not a.bits & (CREATE | UPDATE):
-            raise errors.forbidden("the share does not allow uploads")
+        a = await _session_access(self, request.ref)
         length = request.length if request.length >= 0 else -1
         opts = a.upload_options(_options(request))
-        target = a.ref if targeted else None
+        into_space = not has_target(request.ref) or (a.target is not None and a.target.is_folder)
+        target = None if into_space else a.ref
         if target is not None:
             await self._sessions.driver.check_upload(target, replace(opts, size=length))
         elif length > 0:
@@ -134,13 +147,14 @@ class SessionMethods:
         self: Servicer, request: pb.FinishUploadSessionRequest, context: Ctx
     ) -> pb.FinishUploadSessionResponse:
         session_id, who = _session_id(self, request.session_id)
+        s = await self._sessions.get(session_id, who.user_id)
+        ref = request.ref
+        if not has_target(ref):  # the session's own target, checked again: a grant may have gone since
+            if s.target is None:
+                raise errors.invalid("no-target", "the upload session has no target file")
+            ref = _reference(s.target)
+        a = await self._ref(ref, ANY if s.result else PUT)  # a retry answers with the file it committed
         length = request.length if request.HasField("length") else None
-        if not has_target(request.ref):
-            node, created = await self._sessions.finish(
-                session_id, who.user_id, Finish(None, length, _options(request))
-            )
-            return pb.FinishUploadSessionResponse(info=resource_info(node, who.user_id), created=created)
-        a = await self._ref(request.ref, PUT)
         extra = Finish(a.ref, length, a.upload_options(_options(request)))
         node, created = await self._sessions.finish(session_id, who.user_id, extra)
         return pb.FinishUploadSessionResponse(info=a.info(node), created=created)
