@@ -12,6 +12,7 @@ from .gateway import Gateway
 from .http import make_app
 from .paths import ROUTES
 from .request import Services
+from .sharing import Sharing
 from .transfer import DataServers
 
 READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes to the client
@@ -38,7 +39,7 @@ class Ocdav(Extension):
         )
         cfg: OcdavConfig = ctx.config
         data = DataServers(self._http, ctx.local_http, ctx.registry, ctx.metrics)
-        services = Services(Gateway(ctx.rpc), self._http, data, cfg)
+        services = Services(Gateway(ctx.rpc), self._http, data, cfg, Sharing(ctx.rpc, ctx.shared.url))
         app = make_app(services, ctx.metrics)
         app[landing.KEY] = landing.Landing(ctx.rpc, ctx.shared.jwt_secret, services)
         await ctx.serve_http(app, public=status.ROUTES + landing.ROUTES)
