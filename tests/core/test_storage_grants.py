@@ -295,8 +295,17 @@ def test_grantee_sessions_land_in_the_owners_space(stack: Stack) -> None:
     assert http("PUT", f"{s.data_url}/001", b"nk").status == 201
     finish = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "sub/chunked.txt"))
     stack.call("FinishUploadSession", finish, BOB)
+    # Chunking NG: the session in the grantee's own home, the target in the share.
+    s = stack.call(
+        "CreateUploadSession", pb.CreateUploadSessionRequest(ref=pb.Reference(), name="ng-1", length=-1), BOB
+    )
+    assert http("PUT", f"{s.data_url}/0", b"ng").status == 201
+    finish = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "ng.txt"))
+    assert stack.call("FinishUploadSession", finish, BOB).info.owner_id == ALICE.user_id
+    assert stack.call("FinishUploadSession", finish, BOB).created  # a retry answers with the same commit
     assert stack.download("/sessions/tus.txt").body == b"tus!"
     assert stack.download("/sessions/sub/chunked.txt").body == b"chunk"
+    assert stack.download("/sessions/ng.txt").body == b"ng"
     # A viewer gets no session at all.
     grant(stack, folder, perm.VIEWER, to=DAVE.user_id)
     fails(DENIED, "CreateUploadSession", pb.CreateUploadSessionRequest(ref=node(folder, "v.txt"), length=1), DAVE)
