@@ -88,6 +88,16 @@ def test_wrong_passwords_are_throttled(env: Stack) -> None:
     assert locked.status == 429 and int(locked.headers["Retry-After"]) > 0
 
 
+def test_guessing_tokens_is_throttled_per_address(env: Stack) -> None:
+    _, dav, sharing = env
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    statuses = [public(dav, f"Guess{i:04d}", "GET", "x.txt", headers=guesser).status for i in range(21)]
+    assert statuses == [404] * 20 + [429], statuses
+    token = sharing.link(make_folder(dav, "guessed", {"x.txt": b"x"}), permissions.VIEWER).token
+    assert public(dav, token, "GET", "x.txt", headers=guesser).status == 429  # that address is locked out
+    assert public(dav, token, "GET", "x.txt").status == 200  # nobody else is
+
+
 def test_upload_link_creates_and_updates_not_deletes(env: Stack) -> None:
     _, dav, sharing = env
     rid = make_folder(dav, "inbox", {"old.txt": b"old"})
