@@ -17,7 +17,7 @@ import grpc.aio
 from aiohttp import web
 
 from ocisd import identity
-from ocisd.api.sharing.v1 import sharing_pb2, sharing_pb2_grpc
+from ocisd.api.sharing.v1 import permissions, sharing_pb2, sharing_pb2_grpc
 from ocisd.api.sharing.v1.links import CLIENT_IP_HEADER, LANDING
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.authz import acting_as
@@ -64,8 +64,10 @@ def _size(n: int) -> str:
     return f"{value:.1f} {unit} ({n} bytes)"
 
 
-def _details(info: pb.ResourceInfo, password: str) -> str:
+def _details(info: pb.ResourceInfo, bits: int, password: str) -> str:
     name = html.escape(info.name or "shared")
+    if not bits & permissions.READ:  # a file drop: what is inside, even its size, stays hidden
+        return f"<h1>{name}/</h1><p>A file drop: upload files into it with a WebDAV client.</p>"
     size = f"<p>Size: {_size(info.size)}</p>"
     if info.type == pb.RESOURCE_TYPE_CONTAINER:
         return f"<h1>{name}/</h1>{size}<p>A shared folder: open it with a WebDAV client.</p>"
@@ -111,7 +113,7 @@ class Landing:
                 info = (await gateway.call("Stat", pb.StatRequest(ref=ref))).info
         except DavError as exc:
             return _page("Unavailable", f"<h1>{html.escape(exc.message)}</h1>", exc.status)
-        return _page(info.name or "Shared", _details(info, password))
+        return _page(info.name or "Shared", _details(info, link.share.permissions, password))
 
     @staticmethod
     def _refused(exc: grpc.aio.AioRpcError, tried: bool) -> web.Response:

@@ -124,6 +124,8 @@ def test_file_drop_never_collides_and_shows_nothing(env: Stack) -> None:
     assert dav.request("GET", "drop/report%20(2).pdf").body == b"one"
     assert dav.request("GET", "drop/report%20(3).pdf").body == b"two"
     assert dav.request("GET", "drop/.env").body == b"dot"
+    page = dav.request("GET", f"/s/{token}", auth=False)
+    assert page.status == 200 and b"file drop" in page.body and b"bytes" not in page.body
 
 
 def test_single_file_link_is_the_file(env: Stack) -> None:
