@@ -212,6 +212,10 @@ class Base(abc.ABC):
         """The grants on the node itself (not those inherited from above)."""
         raise _unsupported(self, "no-grants", "keeps no grants")
 
+    async def grants_on(self, node_ids: list[str]) -> list[Grant]:
+        """The grants on these nodes (a listing's children), each with its `node`."""
+        raise _unsupported(self, "no-grants", "keeps no grants")
+
 
 def _unsupported(driver: Base, reason: str, what: str) -> errors.StorageError:
     return errors.StorageError(errors.Kind.UNSUPPORTED, reason, f"{type(driver).__name__} {what}")

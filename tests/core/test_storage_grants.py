@@ -164,6 +164,14 @@ def test_custom_bits_each_operation_needs_its_own(stack: Stack) -> None:
     stack.call("Delete", pb.DeleteRequest(ref=node(folder, "sub/b.txt")), BOB)
     fails(DENIED, "Delete", pb.DeleteRequest(ref=node(folder, "c.txt")))
     assert stack.call("Stat", pb.StatRequest(ref=node(sub)), BOB).info.permission_bits == perm.EDITOR
+    listing = stack.call("ListContainer", pb.ListContainerRequest(ref=node(folder)), BOB).infos
+    assert {i.name: i.permission_bits for i in listing} == {
+        "a.txt": perm.READ,
+        "c.txt": perm.READ,
+        "dir": perm.READ | perm.CREATE,
+        "fresh.txt": perm.READ,
+        "sub": perm.EDITOR,
+    }
     # Removing the grant takes the bits away again.
     stack.call("RemoveGrant", pb.RemoveGrantRequest(ref=node(folder), grantee=pb.Grantee(type="user", id=BOB.user_id)))
     fails(NOT_FOUND, "Stat", pb.StatRequest(ref=node(folder)))
@@ -295,8 +303,25 @@ def test_grantee_sessions_land_in_the_owners_space(stack: Stack) -> None:
     assert http("PUT", f"{s.data_url}/001", b"nk").status == 201
     finish = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "sub/chunked.txt"))
     stack.call("FinishUploadSession", finish, BOB)
-    assert stack.download("/sessions/tus.txt").body == b"tus!"
+    # Chunking NG: the session in the grantee's own home, the target in the share.
+    s = stack.call(
+        "CreateUploadSession", pb.CreateUploadSessionRequest(ref=pb.Reference(), name="ng-1", length=-1), BOB
+    )
+    assert http("PUT", f"{s.data_url}/0", b"ng").status == 201
+    finish = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "ng.txt"))
+    assert stack.call("FinishUploadSession", finish, BOB).info.owner_id == ALICE.user_id
+    assert stack.call("FinishUploadSession", finish, BOB).created  # a retry answers with the same commit
+    # UPDATE without CREATE: a session in the folder may replace a file, never make one.
+    grant(stack, folder, perm.READ | perm.UPDATE, to=CAROL.user_id)
+    s = stack.call("CreateUploadSession", pb.CreateUploadSessionRequest(ref=node(folder), length=-1), CAROL)
+    assert http("PUT", f"{s.data_url}/0", b"TUS").status == 201
+    new = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "carol-new.txt"))
+    fails(DENIED, "FinishUploadSession", new, CAROL)
+    replaced = pb.FinishUploadSessionRequest(session_id=s.id, ref=node(folder, "tus.txt"))
+    assert not stack.call("FinishUploadSession", replaced, CAROL).created
+    assert stack.download("/sessions/tus.txt").body == b"TUS"
     assert stack.download("/sessions/sub/chunked.txt").body == b"chunk"
+    assert stack.download("/sessions/ng.txt").body == b"ng"
     # A viewer gets no session at all.
     grant(stack, folder, perm.VIEWER, to=DAVE.user_id)
     fails(DENIED, "CreateUploadSession", pb.CreateUploadSessionRequest(ref=node(folder, "v.txt"), length=1), DAVE)

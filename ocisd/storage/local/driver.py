@@ -104,6 +104,9 @@ class LocalDriver(Base):
     async def grants(self, ref: Ref) -> list[Grant]:
         return await self._db.read(grants.listing, ref)
 
+    async def grants_on(self, node_ids: list[str]) -> list[Grant]:
+        return await self._db.read(grants.on, node_ids)
+
     async def trash_items(self, space_id: str) -> list[TrashItem]:
         return await self._db.read(trash.items, space_id)
 

@@ -20,7 +20,7 @@ from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import split_id
 from ocisd.identity import Identity
-from ocisd.storage.resources import Node, Reach, Ref, UploadOptions
+from ocisd.storage.resources import Grant, Node, Reach, Ref, UploadOptions
 
 from .info import resource_info
 
@@ -59,6 +59,21 @@ class Access:
         return opts
 
 
+def _mine(who: Identity, g: Grant, now: float) -> bool:
+    named = g.grantee == who.user_id if g.grantee_type == "user" else g.grantee in who.group_ids
+    return named and (g.expires == 0 or g.expires > now)
+
+
+def own_grants(who: Identity, grants: list[Grant]) -> dict[str, int]:
+    """Node id → the bits the caller's own unexpired grants give on that very node."""
+    now = time.time()
+    out: dict[str, int] = {}
+    for g in grants:
+        if who.scope is None and _mine(who, g, now):
+            out[g.node] = out.get(g.node, 0) | g.bits
+    return out
+
+
 def held(who: Identity, reach: Reach, now: float) -> tuple[int, bool]:
     """The caller's bits on the way `reach` describes, and whether their grant (or scope) sits on its
     deepest existing node itself."""
@@ -68,8 +83,7 @@ def held(who: Identity, reach: Reach, now: float) -> tuple[int, bool]:
         return (who.scope.bits, scope_node == here) if scope_node in reach.chain else (0, False)
     bits, on_it = 0, False
     for g in reach.grants:
-        mine = g.grantee == who.user_id if g.grantee_type == "user" else g.grantee in who.group_ids
-        if mine and (g.expires == 0 or g.expires > now):
+        if _mine(who, g, now):
             bits |= g.bits
             on_it = on_it or g.node == here
     return bits, on_it

@@ -18,7 +18,7 @@ from ocisd.storage.driver import Base
 from ocisd.storage.resources import Ref, Space, UploadOptions
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
-from .access import LOOK, PUT, Access, check
+from .access import LOOK, PUT, Access, check, own_grants
 from .grant_grpc import GrantMethods
 from .info import add_infos, lock_info, resource_info
 from .session_grpc import SessionMethods
@@ -144,7 +144,10 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
         folder, kids, more = await self._driver.list_folder(a.ref, after, size)
         token = base64.urlsafe_b64encode(kids[-1].name.encode()).decode() if more and kids else ""
         reply = pb.ListContainerResponse(info=a.info(folder), next_page_token=token)
-        add_infos(reply.infos, kids, a.owner, a.bits)
+        extra = None
+        if a.bits is not None and a.who.scope is None and kids:  # a grant on a child adds to it
+            extra = own_grants(a.who, await self._driver.grants_on([kid.id for kid in kids]))
+        add_infos(reply.infos, kids, a.owner, a.bits, extra)
         return reply
 
     @handled

@@ -62,11 +62,20 @@ def resource_info(node: Node, owner: str, bits: int | None = None) -> pb.Resourc
 
 
 def add_infos(
-    target: RepeatedCompositeFieldContainer[pb.ResourceInfo], nodes: list[Node], owner: str, bits: int | None = None
+    target: RepeatedCompositeFieldContainer[pb.ResourceInfo],
+    nodes: list[Node],
+    owner: str,
+    bits: int | None = None,
+    more: dict[str, int] | None = None,
 ) -> None:
-    """Append many nodes to a repeated field (a listing page) without intermediate messages."""
+    """Append many nodes to a repeated field (a listing page) without intermediate messages; `more`
+    adds bits some nodes' own grants give."""
+    if bits is None or not more:
+        for node in nodes:
+            _extras(target.add(**_fields(node, owner, bits)), node)
+        return
     for node in nodes:
-        _extras(target.add(**_fields(node, owner, bits)), node)
+        _extras(target.add(**_fields(node, owner, bits | more.get(node.id, 0))), node)
 
 
 def lock_info(lk: LockInfo, space: str) -> pb.Lock:

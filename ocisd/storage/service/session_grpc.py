@@ -119,9 +119,9 @@ class SessionMethods:
     ) -> pb.UploadSession:
         a = await _session_access(self, request.ref)
         length = request.length if request.length >= 0 else -1
-        opts = a.upload_options(_options(request))
         into_space = not has_target(request.ref) or (a.target is not None and a.target.is_folder)
         target = None if into_space else a.ref
+        opts = _options(request) if into_space else a.upload_options(_options(request))  # bound at finish
         if target is not None:
             await self._sessions.driver.check_upload(target, replace(opts, size=length))
         elif length > 0:

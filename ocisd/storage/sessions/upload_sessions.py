@@ -200,8 +200,6 @@ class UploadSessions:
             target = extra.target or s.target
             if target is None:
                 raise errors.invalid("no-target", "the upload session has no target file")
-            if target.space != s.space:
-                raise errors.StorageError(errors.Kind.UNSUPPORTED, "cross-space", "target in another space")
             length = s.length if extra.length is None else extra.length
             opts = _merged(s.opts, extra.opts, length)
             if s.rev and (node := await self._committed(target, s.rev)) is not None:
@@ -246,7 +244,7 @@ class UploadSessions:
 
     async def _done(self, s: Session, node: Node, created: bool) -> tuple[Node, bool]:
         # The record keeps the answer for retries until the session expires; the bytes go now.
-        await self.records.set_result(s.id, {"node": node.id, "created": created})
+        await self.records.set_result(s.id, {"node": node.id, "space": node.space, "created": created})
         await self._drop(s.id)
         return node, created
 
@@ -258,7 +256,8 @@ class UploadSessions:
 
     async def finished(self, s: Session) -> tuple[Node, bool]:
         """The committed file of a finished session, and whether the commit created it."""
-        node = await self.driver.stat(Ref(space=s.space, node=str(s.result["node"])))
+        # The target may be in another space of this provider (a grantee's upload into a share).
+        node = await self.driver.stat(Ref(space=str(s.result.get("space", s.space)), node=str(s.result["node"])))
         return node, bool(s.result["created"])
 
     async def delete(self, session_id: str, user: str) -> None:
