@@ -53,7 +53,7 @@ class Users:
         share_id: str = self.sharing("admin", "CreateShare", request).share.id
         return share_id
 
-    def answer(self, share_id: str, state: int) -> str:
+    def answer(self, share_id: str, state: Any) -> str:
         request = spb.UpdateReceivedShareRequest(id=share_id, state=state)
         mount: str = self.sharing("bob", "UpdateReceivedShare", request).share.mount_point
         return mount
