@@ -37,7 +37,7 @@ async def _quota(dav: Dav) -> int:
 async def annotate(dav: Dav, renderer: props.Renderer, infos: list[pb.ResourceInfo]) -> None:
     """What the sharing properties of these resources need, when they are asked for: one call each."""
     view = renderer.view
-    if renderer.asks(props.SHARE_TYPES):
+    if renderer.asks(props.SHARE_TYPES) and dav.who.scope is None:  # a public link shares nothing itself
         view.share_types = await dav.services.sharing.share_types([i.id for i in infos if i.id])
     if renderer.asks(props.OWNER_DISPLAY_NAME):
         others = {i.owner_id for i in infos if i.owner_id and i.owner_id != dav.who.user_id}
