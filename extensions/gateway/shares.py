@@ -26,6 +26,10 @@ from ocisd.logs import Logger
 from ocisd.rpc.client import RpcClients
 
 NONE_TTL = 60.0  # a group share reaches a user without an event naming them: look again after this long
+# The folder is an addition to the home root: a failing storage-shares (or sharing) delays a root by this
+# much at most, and then not again for FAILED_TTL.
+FOLDER_TIMEOUT = 2.0
+FAILED_TTL = 5.0
 MAX_REMEMBERED = 100_000
 ROOT_METHODS = {"Stat": pb.StatResponse, "ListContainer": pb.ListContainerResponse}
 
@@ -70,13 +74,13 @@ class SharesFolders:
             return None
         request = pb.StatRequest(ref=pb.Reference(path=mounts.PATH))
         try:
-            reply = await self._rpc.call(self._provider, pb_grpc.StorageStub, "Stat", request)
+            reply = await self._rpc.call(self._provider, pb_grpc.StorageStub, "Stat", request, timeout=FOLDER_TIMEOUT)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                if len(self._nothing) >= MAX_REMEMBERED:
-                    self._nothing.clear()
-                self._nothing[who.user_id] = now + NONE_TTL
-            else:  # the home itself still answers; the folder shows again once storage-shares does
+            if len(self._nothing) >= MAX_REMEMBERED:
+                self._nothing.clear()
+            found_none = exc.code() == grpc.StatusCode.NOT_FOUND
+            self._nothing[who.user_id] = now + (NONE_TTL if found_none else FAILED_TTL)
+            if not found_none:  # the home itself still answers; the folder shows again once storage-shares does
                 self._log.warning("no /Shares folder for the home root", code=exc.code().name)
             return None
         info: pb.ResourceInfo = reply.info

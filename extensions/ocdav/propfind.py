@@ -35,13 +35,16 @@ async def _quota(dav: Dav) -> int:
 
 
 async def annotate(dav: Dav, renderer: props.Renderer, infos: list[pb.ResourceInfo]) -> None:
-    """What the sharing properties of these resources need, when they are asked for: one call each."""
+    """What the sharing properties of these resources need, when they are asked for: one call each.
+
+    Added to what earlier pages found (only shared items and other owners: small), since with
+    Depth infinity a folder's siblings are rendered after its children."""
     view = renderer.view
-    if renderer.asks(props.SHARE_TYPES):
-        view.share_types = await dav.services.sharing.share_types([i.id for i in infos if i.id])
+    if renderer.asks(props.SHARE_TYPES) and dav.who.scope is None:  # a public link shares nothing itself
+        view.share_types.update(await dav.services.sharing.share_types([i.id for i in infos if i.id]))
     if renderer.asks(props.OWNER_DISPLAY_NAME):
-        others = {i.owner_id for i in infos if i.owner_id and i.owner_id != dav.who.user_id}
-        view.owner_names = await dav.services.sharing.display_names(others) if others else {}
+        others = {i.owner_id for i in infos if i.owner_id and i.owner_id != dav.who.user_id} - set(view.owner_names)
+        view.owner_names.update(await dav.services.sharing.display_names(others) if others else {})
 
 
 async def _below(

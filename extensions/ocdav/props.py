@@ -105,11 +105,7 @@ QUOTA_PROPS = {clark(DAV, "quota-available-bytes")}
 
 
 def wants_quota(req: PropfindRequest) -> bool:
-    return wants(req, QUOTA_PROPS)
-
-
-def wants(req: PropfindRequest, names: set[str]) -> bool:
-    return req.kind == "allprop" or (req.kind == "prop" and any(p in names for p in req.props))
+    return req.kind == "allprop" or any(p in QUOTA_PROPS for p in req.props)
 
 
 def _dead(res: Resource) -> dict[str, str]:

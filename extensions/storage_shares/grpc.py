@@ -23,9 +23,11 @@ from .paths import MountView, split
 
 SERVICE = "ocisd.storage.v1.Storage"
 REF_FIELDS = ("ref", "source", "destination")
-# What may be asked of `/Shares` itself; anything else there (or at a name no share is mounted at) is refused.
 NO_INFO = ("GetLock", "Search")  # answers without the resource itself: a Stat tells where the mount lies
+# At a name where no share is mounted these would create something: 403, not 404.
 CREATING = {"CreateContainer", "InitiateUpload", "CreateUploadSession", "Lock", "Copy", "Move"}
+# The owner's space as a whole (its trash bin, its quota setting) is never reached through a mount.
+WHOLE_SPACE = {"ListTrash", "RestoreTrashItem", "PurgeTrash", "PurgeExpiredTrash", "SetSpaceQuota"}
 
 
 class SharesStorage:
@@ -37,8 +39,8 @@ class SharesStorage:
         who = caller()
         home = home_space_id(who.user_id)
         places = {f: split(getattr(request, f), home) for f in REF_FIELDS if _has_ref(request, f)}
-        if not places:
-            raise errors.forbidden(f"{method} takes no reference below {mounts.PATH}")
+        if not places or method in WHOLE_SPACE:
+            raise errors.forbidden(f"{method} is not served below {mounts.PATH}")
         if all(p == ("", "") for p in places.values()):
             return await self._on_folder(method, request)
         source, target = places.get("source"), places.get("destination")

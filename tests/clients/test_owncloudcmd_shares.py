@@ -54,7 +54,13 @@ def sync_both_ways(client: Client, tmp_path: Path) -> None:
         resource_id=resource_id, share_type=spb.SHARE_TYPE_USER, grantee_id=bob_id, permissions=bits.EDITOR
     )
     share = sharing(dep, admin_id, "admin", "CreateShare", create).share
-    sharing(dep, bob_id, "bob", "UpdateReceivedShare", spb.UpdateReceivedShareRequest(id=share.id, state=1))
+    sharing(
+        dep,
+        bob_id,
+        "bob",
+        "UpdateReceivedShare",
+        spb.UpdateReceivedShareRequest(id=share.id, state=spb.SHARE_STATE_ACCEPTED),
+    )
 
     mine, theirs = tmp_path / "admin", tmp_path / "bob"
     res = client.sync(theirs, user="bob", password=BOB_PW)

@@ -53,7 +53,7 @@ class Users:
         share_id: str = self.sharing("admin", "CreateShare", request).share.id
         return share_id
 
-    def answer(self, share_id: str, state: int) -> str:
+    def answer(self, share_id: str, state: Any) -> str:
         request = spb.UpdateReceivedShareRequest(id=share_id, state=state)
         mount: str = self.sharing("bob", "UpdateReceivedShare", request).share.mount_point
         return mount
@@ -166,3 +166,19 @@ def test_share_properties_for_owner_and_recipient(mounted: Users) -> None:
     assert theirs["owner-display-name"] not in ("", "bob")
     assert theirs["privatelink"].endswith("/f/" + theirs["fileid"])
     assert theirs["fileid"] == fileid(admin, "proj")
+
+
+def test_an_editors_chunked_upload_lands_in_the_owners_folder(mounted: Users) -> None:
+    """Chunking NG, as the desktop client sends files over 10 MB: a session, chunks, MOVE .file into the mount."""
+    bob = mounted.bob
+    uploads = "/remote.php/dav/uploads/bob/t-share"
+    data = b"0123456789" * 1000
+    assert bob.request("MKCOL", uploads, headers={"OC-Total-Length": str(len(data))}).status == 201
+    for offset in (0, 5000):
+        chunk = data[offset : offset + 5000]
+        put = bob.request("PUT", f"{uploads}/{offset:016d}", chunk, {"OC-Chunk-Offset": str(offset)})
+        assert put.status == 201
+    headers = {"Destination": bob.base + "/Shares/proj/chunked.bin", "OC-Total-Length": str(len(data))}
+    assembled = bob.request("MOVE", uploads + "/.file", None, headers)
+    assert assembled.status == 201, assembled.body
+    assert mounted.admin.request("GET", "proj/chunked.bin").body == data

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import webdav_stack
-from tests.support.harness import deployment, free_port, wait_until
+from tests.support.harness import Proc, deployment, free_port, wait_until
 from tests.support.proxy import spawn_module
 from tests.support.webdav_stack import DavStack
 
@@ -35,6 +35,7 @@ class Shares:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.stand_in: Proc | None = None
         self.write([])
 
     def write(self, items: list[dict[str, Any]]) -> None:
@@ -60,7 +61,7 @@ def stack() -> Iterator[tuple[DavStack, Shares]]:
             "started": 0,
             "addresses": {"grpc": f"127.0.0.1:{free_port()}"},
         }
-        spawn_module(
+        shares.stand_in = spawn_module(
             dep,
             "stand-in-sharing",
             "tests.extensions.storage_shares.stand_in_sharing",
@@ -179,3 +180,14 @@ def test_a_gone_resource_is_left_out_and_delete_declines(mounted: tuple[DavStack
     assert dav.request("GET", "docs/a.txt").status == 200  # the owner's data stays
     assert dav.request("PROPFIND", "Shares", PROPS, {"Depth": "0"}).status == 404
     wait_until(lambda: dav.base + "/Shares/" not in propfind(dav, ""), what="/Shares gone from the root")
+
+
+def test_without_the_sharing_service_the_home_root_still_answers(mounted: tuple[DavStack, Shares, str]) -> None:
+    dav, shares, docs = mounted
+    shares.write([{"id": "s3", "resource_id": docs, "mount_point": "again"}])
+    wait_until(lambda: dav.base + "/Shares/" in propfind(dav, ""), what="/Shares back in the root")
+    assert shares.stand_in is not None
+    shares.stand_in.stop()
+    wait_until(lambda: dav.base + "/Shares/" not in propfind(dav, ""), what="a root without /Shares")
+    assert dav.request("PROPFIND", "Shares/again", PROPS, {"Depth": "0"}).status == 503
+    assert dav.request("GET", "docs/a.txt").status == 200
