@@ -200,6 +200,14 @@ def test_landing_page(env: Stack) -> None:
     assert (got.status, got.body) == (200, b"0123456789")
     assert dav.request("GET", "/s/NoSuchToken123", auth=False).status == 404
 
+    folder = sharing.link(make_folder(dav, "gallery", {"one.txt": b"1", "two.txt": b"22", "sub/x": b""}), 1).token
+    listed = dav.request("GET", f"/s/{folder}", auth=False)
+    assert all(name in listed.body for name in (b"gallery/", b"one.txt", b"two.txt", b"sub/")), listed.body
+    got = dav.request("POST", f"/s/{folder}", b"action=download&entry=two.txt", form, auth=False)
+    assert (got.status, got.body) == (200, b"22")
+    assert dav.request("POST", f"/s/{folder}", b"action=download&entry=sub%2Fx", form, auth=False).status == 404
+    assert dav.request("POST", f"/s/{folder}", b"action=download&entry=..", form, auth=False).status == 404
+
 
 @tools.needs("rclone")
 def test_rclone_copies_into_upload_link_and_lists_view_link(env: Stack, tmp_path: Path) -> None:
