@@ -12,10 +12,13 @@ failures it sees.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from ocisd.config.schema import Duration, setting
 
 MAX_KEYS = 100_000  # bounded memory under a spray of usernames or addresses
 NO_ADDRESS = "unknown"
@@ -119,6 +122,15 @@ class LoginThrottle:
         pair, address = self._keys(subject, client_ip)
         return combine(self._pair.verdict(pair), self._address.verdict(address))
 
+    async def admit(self, subject: str, client_ip: str) -> float:
+        """0 once the secret may be checked (after any delay); else the seconds until the lockout ends."""
+        verdict = self.verdict(subject, client_ip)
+        if verdict.retry_after > 0:
+            return verdict.retry_after
+        if verdict.delay > 0:
+            await asyncio.sleep(verdict.delay)
+        return 0.0
+
     def failed(self, subject: str, client_ip: str) -> None:
         pair, address = self._keys(subject, client_ip)
         self._pair.failed(pair)
@@ -127,3 +139,27 @@ class LoginThrottle:
     def succeeded(self, subject: str, client_ip: str) -> None:
         """Forgets the pair's failures; the address keeps its count (a valid account must not reset it)."""
         self._pair.succeeded(self._keys(subject, client_ip)[0])
+
+
+@dataclass
+class ThrottleSettings:
+    """The knobs of an extension that checks secrets; its config dataclass inherits them."""
+
+    throttle_free_attempts: int = setting(3, "Failures per subject and client address before delays begin.")
+    throttle_base_delay: Duration = setting(Duration(0.5), "First delay; it doubles with each further failure.")
+    throttle_max_delay: Duration = setting(Duration(8.0), "Longest delay before a secret is checked.")
+    ip_lockout: int = setting(
+        50,
+        "Failures per client address, any subject, after which it gets 429 for the cool-down"
+        " (IPv6 per /64; requests without an address share one bucket).",
+    )
+    throttle_cooldown: Duration = setting(Duration(300.0), "How long failures are remembered and a lockout lasts.")
+
+    def login_throttle(self, pair_lockout: int) -> LoginThrottle:
+        """Per (subject, address): delays, then a lockout after `pair_lockout` failures; per address: a lockout."""
+        delays = (float(self.throttle_base_delay), float(self.throttle_max_delay))
+        cooldown = float(self.throttle_cooldown)
+        return LoginThrottle(
+            Throttle(self.throttle_free_attempts, *delays, pair_lockout, cooldown),
+            Throttle(self.ip_lockout, *delays, self.ip_lockout, cooldown),  # no delays below the lockout
+        )

@@ -6,7 +6,6 @@ from ocisd import identity, sessions
 from ocisd.api.identity.v1 import auth_pb2_grpc
 from ocisd.bus.messages import Message
 from ocisd.extension import Context, Extension
-from ocisd.throttle import LoginThrottle, Throttle
 
 from .cache import VerificationCache
 from .config import AuthBasicConfig
@@ -26,12 +25,7 @@ class AuthBasic(Extension):
         cfg = ctx.config
         # A cached login must never hand out an internal token close to expiry.
         cache = VerificationCache(min(float(cfg.cache_ttl), identity.DEFAULT_TTL / 2), cfg.cache_size)
-
-        delays = (cfg.throttle_base_delay, cfg.throttle_max_delay)
-        throttle = LoginThrottle(
-            Throttle(cfg.throttle_free_attempts, *delays, cfg.user_ip_lockout, cfg.throttle_cooldown),
-            Throttle(cfg.ip_lockout, *delays, cfg.ip_lockout, cfg.throttle_cooldown),  # no delays, a lockout
-        )
+        throttle = cfg.login_throttle(cfg.user_ip_lockout)
 
         def on_user_changed(msg: Message) -> None:
             # Handlers outlive a restart (the bus has no unsubscribe): only the live instance acts.

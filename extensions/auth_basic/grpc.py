@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Any
 
@@ -43,13 +42,11 @@ class AuthBasicService(auth_pb2_grpc.AuthBasicServicer):
             self._attempts.labels("cached").inc()
             return cached
         subject = contract.key(username)
-        verdict = self._throttle.verdict(subject, ip)
-        if verdict.retry_after > 0:
+        locked = await self._throttle.admit(subject, ip)
+        if locked:
             self._attempts.labels("throttled").inc()
-            context.set_trailing_metadata((("retry-after", str(math.ceil(verdict.retry_after))),))
+            context.set_trailing_metadata((("retry-after", str(math.ceil(locked))),))
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many failed logins; try again later")
-        if verdict.delay > 0:
-            await asyncio.sleep(verdict.delay)
         with self._issuer.as_system():
             reply = await self._issuer.users.VerifyPassword(
                 users_pb2.VerifyPasswordRequest(username=username, password=password)

@@ -10,3 +10,6 @@ class GatewayConfig:
     storage_providers: list[str] = setting(
         ["storage-users"], "Extensions holding personal spaces; each instance announces its home range."
     )
+    shares_provider: str = setting(
+        "storage-shares", "Extension serving each home's /Shares folder (accepted received shares)."
+    )

@@ -18,9 +18,10 @@ from ocisd import identity
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import abort, caller, home_space_id, split_id, split_session_id
-from ocisd.rpc.client import REQUEST_ID, RpcClients
+from ocisd.rpc.client import REQUEST_ID, RpcClients, Target
 
 from .providers import NoProvider, Providers
+from .shares import ROOT_METHODS, SharesFolders, is_home_root, targets_shares
 
 SERVICE = "ocisd.storage.v1.Storage"
 HOME_METHODS = ("GetHome", "CreateHome")
@@ -42,18 +43,25 @@ def _raw(data: bytes) -> bytes:
 
 
 class Forwarder:
-    def __init__(self, providers: Providers, rpc: RpcClients) -> None:
+    def __init__(self, providers: Providers, rpc: RpcClients, shares: SharesFolders, shares_provider: str) -> None:
         self._providers = providers
         self._rpc = rpc
+        self._shares = shares
+        self._shares_provider = shares_provider
 
     def handler(self, method: str, request_cls: Any) -> grpc.RpcMethodHandler:
         path = f"/{SERVICE}/{method}"
 
         async def forward(request: tuple[bytes, Any], context: grpc.aio.ServicerContext) -> bytes:
             raw, message = request
+            targets: list[Target] | None
             try:
                 who = caller()
-                provider, targets = await self._providers.route(space_of(method, message, who))
+                home = home_space_id(who.user_id)
+                if targets_shares(message, home):
+                    provider, targets = self._shares_provider, None
+                else:
+                    provider, targets = await self._providers.route(space_of(method, message, who))
             except errors.StorageError as exc:
                 await abort(context, exc)
                 raise AssertionError("unreachable") from None
@@ -64,7 +72,12 @@ class Forwarder:
             request_id = next((str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
             reset = REQUEST_ID.set(request_id)
             try:
-                return await self._rpc.call_raw(provider, path, raw, timeout=context.time_remaining(), targets=targets)
+                answer = await self._rpc.call_raw(
+                    provider, path, raw, timeout=context.time_remaining(), targets=targets
+                )
+                if method in ROOT_METHODS and is_home_root(message, home):
+                    answer = await self._shares.decorate(method, message, answer, who)
+                return answer
             except grpc.aio.AioRpcError as exc:
                 await context.abort(
                     exc.code(), exc.details() or "", trailing_metadata=tuple(exc.trailing_metadata() or ())

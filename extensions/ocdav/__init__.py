@@ -6,12 +6,13 @@ import aiohttp
 
 from ocisd.extension import Context, Extension
 
-from . import meta, status, trashbin, uploads
+from . import landing, meta, public, status, trashbin, uploads
 from .config import OcdavConfig
 from .gateway import Gateway
 from .http import make_app
 from .paths import ROUTES
 from .request import Services
+from .sharing import Sharing
 from .transfer import DataServers
 
 READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes to the client
@@ -24,7 +25,7 @@ class Ocdav(Extension):
     )
     config = OcdavConfig
     depends = ("gateway",)
-    routes = ROUTES + uploads.ROUTES + meta.ROUTES + trashbin.ROUTES + status.ROUTES
+    routes = ROUTES + uploads.ROUTES + meta.ROUTES + trashbin.ROUTES + status.ROUTES + public.ROUTES + landing.ROUTES
 
     def __init__(self) -> None:
         self._http: aiohttp.ClientSession | None = None
@@ -38,8 +39,10 @@ class Ocdav(Extension):
         )
         cfg: OcdavConfig = ctx.config
         data = DataServers(self._http, ctx.local_http, ctx.registry, ctx.metrics)
-        services = Services(Gateway(ctx.rpc), self._http, data, cfg)
-        await ctx.serve_http(make_app(services, ctx.metrics), public=status.ROUTES)
+        services = Services(Gateway(ctx.rpc), self._http, data, cfg, Sharing(ctx.rpc, ctx.shared.url))
+        app = make_app(services, ctx.metrics)
+        app[landing.KEY] = landing.Landing(ctx.rpc, ctx.shared.jwt_secret, services)
+        await ctx.serve_http(app, public=status.ROUTES + landing.ROUTES)
 
     async def stop(self) -> None:
         if self._http is not None:

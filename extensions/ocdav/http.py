@@ -15,6 +15,7 @@ from . import (
     copymove,
     delete,
     get,
+    landing,
     legacy_chunking,
     lock,
     meta,
@@ -22,6 +23,7 @@ from . import (
     options,
     propfind,
     proppatch,
+    public,
     put,
     report,
     status,
@@ -64,6 +66,7 @@ ROUTED: tuple[tuple[Callable[[str], DavPath | None], dict[str, Handler]], ...] =
     (meta.parse, meta.HANDLERS),
     (uploads.parse, UPLOAD_HANDLERS),
     (trashbin.parse, trashbin.HANDLERS),
+    (public.parse, public.HANDLERS),
 )
 UNAUTHENTICATED = DavError(401, "authentication required", headers={"WWW-Authenticate": 'Basic realm="ocisd"'})
 log = get_logger("ocdav")
@@ -84,6 +87,8 @@ def make_app(services: Services, metrics: CollectorRegistry) -> web.Application:
         head = request.method == "HEAD"
         if request.path in status.ROUTES:  # public: asked before logging in
             return await status.handle(request)
+        if request.path.startswith(landing.ROUTES):  # public: the link's password form posts here
+            return await request.app[landing.KEY].handle(request)
         try:
             # Folders with their own handlers: a file's versions by id, upload folders, the trash bin.
             target, table = next(

@@ -34,6 +34,19 @@ async def _quota(dav: Dav) -> int:
     return props.QUOTA_UNLIMITED if reply.unlimited else max(reply.remaining, 0)
 
 
+async def annotate(dav: Dav, renderer: props.Renderer, infos: list[pb.ResourceInfo]) -> None:
+    """What the sharing properties of these resources need, when they are asked for: one call each.
+
+    Added to what earlier pages found (only shared items and other owners: small), since with
+    Depth infinity a folder's siblings are rendered after its children."""
+    view = renderer.view
+    if renderer.asks(props.SHARE_TYPES) and dav.who.scope is None:  # a public link shares nothing itself
+        view.share_types.update(await dav.services.sharing.share_types([i.id for i in infos if i.id]))
+    if renderer.asks(props.OWNER_DISPLAY_NAME):
+        others = {i.owner_id for i in infos if i.owner_id and i.owner_id != dav.who.user_id} - set(view.owner_names)
+        view.owner_names.update(await dav.services.sharing.display_names(others) if others else {})
+
+
 async def _below(
     dav: Dav, path: str, infos: list[pb.ResourceInfo], renderer: props.Renderer, infinite: bool
 ) -> AsyncIterator[str]:
@@ -43,6 +56,7 @@ async def _below(
         yield renderer.render(child)
         if infinite and child.is_dir:
             async for page in _pages(dav, child.path):
+                await annotate(dav, renderer, list(page.infos))
                 async for part in _below(dav, child.path, list(page.infos), renderer, infinite):
                     yield part
 
@@ -62,8 +76,10 @@ async def handle(dav: Dav) -> web.StreamResponse:
             if exc.status != 409:
                 raise
             pages = None
-    first = from_info(page.info if page is not None else await dav.gw.stat(dav.path), dav.path)
+    first_info = page.info if page is not None else await dav.gw.stat(dav.path)
+    first = from_info(first_info, dav.path)
     renderer = props.Renderer(req, dav.view(await _quota(dav) if props.wants_quota(req) else None))
+    await annotate(dav, renderer, [first_info, *(page.infos if page is not None else ())])
     resp = web.StreamResponse(status=207, headers={"Content-Type": xml.CONTENT_TYPE})
     resp.enable_chunked_encoding()
     await resp.prepare(dav.request)
@@ -73,6 +89,8 @@ async def handle(dav: Dav) -> web.StreamResponse:
         parts = [p async for p in _below(dav, dav.path, list(page.infos), renderer, infinite)]
         await resp.write("".join(parts).encode())
         page = await anext(pages, None)
+        if page is not None:
+            await annotate(dav, renderer, list(page.infos))
     await resp.write(b"</d:multistatus>")
     await resp.write_eof()
     return resp

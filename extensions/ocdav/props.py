@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from . import paths, xml
@@ -12,6 +12,8 @@ from .resource import Resource
 from .xml import DAV, OC, PropfindRequest, clark
 
 FAVORITE = clark(OC, "favorite")
+SHARE_TYPES = clark(OC, "share-types")
+OWNER_DISPLAY_NAME = clark(OC, "owner-display-name")
 _PLAIN = re.compile(r"[A-Za-z0-9/._~-]*\Z")  # what quote() leaves alone: most names skip it
 QUOTA_UNLIMITED = -3  # what ownCloud clients read as "no quota"
 
@@ -21,8 +23,12 @@ class View:
     """What rendering needs beyond the resource: the href base and facts about the caller's space."""
 
     base: str
-    owner_display_name: str = ""
+    owner_display_name: str = ""  # the caller's; other owners' come from `owner_names`
     quota_available: int | None = None  # None = not asked for
+    private_links: str = ""  # "<OCIS_URL>/f/"
+    # Filled page by page, only when the properties are asked for (propfind.annotate):
+    share_types: dict[str, list[int]] = field(default_factory=dict)  # resource id -> types the caller shared
+    owner_names: dict[str, str] = field(default_factory=dict)  # owner user id -> display name
 
 
 def _lockdiscovery(res: Resource, view: View) -> str:
@@ -53,6 +59,14 @@ def _dir_only(get: Callable[[Resource, View], str | None]) -> Callable[[Resource
     return lambda res, view: get(res, view) if res.is_dir else None
 
 
+def _share_types(res: Resource, view: View) -> str:
+    return "".join(f"<oc:share-type>{t}</oc:share-type>" for t in view.share_types.get(res.id, ()))
+
+
+def _owner_display_name(res: Resource, view: View) -> str:
+    return xml.text(view.owner_names.get(res.owner_id, view.owner_display_name))
+
+
 def _quota_available(res: Resource, view: View) -> str | None:
     return None if view.quota_available is None else str(view.quota_available)
 
@@ -77,8 +91,11 @@ LIVE: dict[str, Getter] = {
     clark(OC, "checksums"): _checksums,
     FAVORITE: lambda res, view: "1" if res.props.get(FAVORITE) == "1" else "0",
     clark(OC, "owner-id"): lambda res, view: xml.text(res.owner_id),
-    clark(OC, "owner-display-name"): lambda res, view: xml.text(view.owner_display_name),
-    clark(OC, "share-types"): lambda res, view: "",
+    OWNER_DISPLAY_NAME: _owner_display_name,
+    SHARE_TYPES: _share_types,
+    clark(OC, "privatelink"): lambda res, view: (
+        xml.text(view.private_links + res.id) if res.id and view.private_links else None
+    ),
     clark(OC, "data-fingerprint"): lambda res, view: "",
 }
 # Set through PROPPATCH, stored as plain text: "1" or "0".
@@ -104,6 +121,10 @@ class Renderer:
         self._base = quote(view.base, safe="/")
         names = req.props if req.kind == "prop" else list(LIVE)
         self._plan = [(name, LIVE.get(name), *xml.tags(name)) for name in names]
+
+    def asks(self, name: str) -> bool:
+        """Is the value of property `name` rendered (allprop or named)?"""
+        return self.kind != "propname" and any(n == name for n, *_ in self._plan)
 
     def href(self, res: Resource) -> str:
         path = res.path

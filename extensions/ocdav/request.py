@@ -19,6 +19,7 @@ from .errors import DavError
 from .gateway import Gateway
 from .paths import DavPath
 from .props import View
+from .sharing import Sharing
 from .transfer import DataServers
 
 
@@ -30,6 +31,7 @@ class Services:
     http: aiohttp.ClientSession
     data: DataServers
     config: OcdavConfig
+    sharing: Sharing
 
 
 class Dav:
@@ -53,7 +55,8 @@ class Dav:
         return sorted(ifheader.tokens(self.if_lists))
 
     def view(self, quota_available: int | None = None) -> View:
-        return View(self.target.base, self.who.display_name or self.who.username, quota_available)
+        name = self.who.display_name or self.who.username
+        return View(self.target.base, name, quota_available, self.services.sharing.private_links)
 
     def depth(self, default: str, allowed: tuple[str, ...]) -> str:
         value = self.request.headers.get("Depth", default).strip().lower()

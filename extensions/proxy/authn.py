@@ -18,6 +18,8 @@ that never reach an upstream as sent: a client cannot forge the internal token.
 - Without credentials a public route is forwarded as is; a protected one gets
   401 with Basic and Bearer challenges, except XHR requests (`X-Requested-With`),
   which get no Basic challenge, so browsers show no login dialog loop.
+- Public link routes (links.py) authenticate the link instead: its token and password go to
+  storage-publiclink, and the link's scoped internal token is forwarded (never the password).
 - A verified `Authorization` value is reused for `cache_ttl` (keyed by an HMAC,
   never stored as sent) and forgotten at once when the user changes.
 """
@@ -42,10 +44,12 @@ from multidict import CIMultiDict
 
 from ocisd import identity, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
+from ocisd.api.sharing.v1.links import CLIENT_IP_HEADER
 from ocisd.authz import acting_as, is_public
 from ocisd.bus.messages import Message
 from ocisd.extension import Context
 
+from . import links
 from .routes import Route
 
 ACCESS_TOKEN = identity.HTTP_HEADER
@@ -117,6 +121,7 @@ def _basic_credentials(value: str) -> tuple[str, str]:
 class Authenticator:
     def __init__(self, ctx: Context, public: Sequence[str], cache_ttl: float) -> None:
         self._basic = ctx.rpc.stub("auth-basic", auth_pb2_grpc.AuthBasicStub)
+        self._links = links.LinkGate(ctx, min(cache_ttl, identity.DEFAULT_TTL / 2))
         self._bearer = ctx.rpc.stub("auth-bearer", auth_pb2_grpc.AuthBearerStub)
         self._public = tuple(public)
         self._log = ctx.log
@@ -133,6 +138,8 @@ class Authenticator:
         self._cache = {k: v for k, v in self._cache.items() if v[1] != user_id}
 
     async def authenticate(self, request: web.BaseRequest, route: Route, client_ip: str) -> Outcome:
+        if links.is_link_path(request.path):
+            return await self._link(request, client_ip)
         authorization = request.headers.get("Authorization", "")
         if not authorization:
             if matches_public(request.path, self._public):
@@ -155,6 +162,21 @@ class Authenticator:
         except Refusal as refusal:
             return self._refuse(request, refusal)
         return Outcome(headers={ACCESS_TOKEN: token})
+
+    async def _link(self, request: web.BaseRequest, client_ip: str) -> Outcome:
+        """A public link request: the landing page passes with the client address, WebDAV needs the link."""
+        if request.path.startswith(links.LANDING):
+            return Outcome(headers={CLIENT_IP_HEADER: client_ip}, strip=(ACCESS_TOKEN, CLIENT_IP_HEADER))
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        try:
+            basic = _basic_credentials(value) if scheme.lower() == "basic" else None
+            token, password = links.link_credentials(request, basic)
+            access = await self._links.access_token(token, password, client_ip)
+        except Refusal as refusal:
+            return self._refuse(request, refusal)
+        except links.LinkRefused as refused:
+            return self._refuse(request, Refusal(refused.status, str(refused), refused.retry_after))
+        return Outcome(headers={ACCESS_TOKEN: access}, strip=(ACCESS_TOKEN, "Authorization"))
 
     async def _verify(self, digest: bytes, authorization: str, client_ip: str) -> str:
         """The internal token for `authorization` (cached), or Refusal."""

@@ -200,12 +200,14 @@ class GetLinkByTokenResponse(_message.Message):
     def __init__(self, share: _Optional[_Union[Share, _Mapping]] = ..., password_hash: _Optional[str] = ...) -> None: ...
 
 class AuthenticateLinkRequest(_message.Message):
-    __slots__ = ("token", "password")
+    __slots__ = ("token", "password", "client_ip")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
     token: str
     password: str
-    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    client_ip: str
+    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ..., client_ip: _Optional[str] = ...) -> None: ...
 
 class AuthenticateLinkResponse(_message.Message):
     __slots__ = ("share", "access_token", "expires")
