@@ -84,25 +84,27 @@ def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict
         "checksums": {"supportedTypes": CHECKSUMS, "preferredUploadType": upload_checksum(cfg)},
         "dav": dav,
         "files": files,
-        "files_sharing": files_sharing(cfg, SHARES_ROUTE in routes and bool(registry.healthy("sharing"))),
+        "files_sharing": files_sharing(cfg, shared, SHARES_ROUTE in routes and bool(registry.healthy("sharing"))),
     }
 
 
-def files_sharing(cfg: FrontendConfig, live: bool) -> dict[str, Any]:
+def files_sharing(cfg: FrontendConfig, shared: SharedConfig, live: bool) -> dict[str, Any]:
     """ownCloud's sharing block: on while the OCS share API and the sharing service are live."""
     if not live:
         return {"api_enabled": False, "public": {"enabled": False}, "resharing": False}
     enforced_for = {
-        "read_only": cfg.public_share_must_have_password,
-        "read_write": cfg.public_share_must_have_password or cfg.public_writeable_share_must_have_password,
-        "upload_only": cfg.public_share_must_have_password or cfg.public_writeable_share_must_have_password,
+        "read_only": shared.sharing_public_share_must_have_password,
+        "read_write": shared.sharing_public_share_must_have_password
+        or shared.sharing_public_writeable_share_must_have_password,
+        "upload_only": shared.sharing_public_share_must_have_password
+        or shared.sharing_public_writeable_share_must_have_password,
     }
     no_expiry = {"enabled": False}
     return {
         "api_enabled": True,
         "public": {
             "enabled": True,
-            "password": {"enforced": cfg.public_share_must_have_password, "enforced_for": enforced_for},
+            "password": {"enforced": shared.sharing_public_share_must_have_password, "enforced_for": enforced_for},
             "expire_date": no_expiry,
             "send_mail": False,
             "social_share": False,

@@ -14,11 +14,5 @@ class FrontendConfig:
         "SHA1", "Checksum clients compute and send with uploads: SHA1, MD5 or ADLER32 (the server stores all three)."
     )
     default_language: str = setting("en", "Language reported for users in cloud/user.")
-    public_share_must_have_password: bool = setting(
-        False, "Tell clients every public link needs a password (set sharing's setting of that name to enforce it)."
-    )
-    public_writeable_share_must_have_password: bool = setting(
-        False, "Tell clients links that allow uploads need a password (sharing's setting of that name enforces it)."
-    )
     default_permissions: int = setting(31, "Permissions clients preselect for a new user or group share (1..31).")
     search_min_length: int = setting(2, "Characters clients type before they ask for sharees.")

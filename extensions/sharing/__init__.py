@@ -30,7 +30,7 @@ class Sharing(Extension):
 
     async def start(self, ctx: Context) -> None:
         store = self._store = stores.load(ctx.config, ctx.data_dir)
-        manager = ShareManager(store, ctx.rpc, ctx.bus, ctx.config)
+        manager = ShareManager(store, ctx.rpc, ctx.bus, ctx.shared)
         deleted: asyncio.Queue[list[str]] = asyncio.Queue()
 
         def on_deleted(msg: Message) -> None:

@@ -8,7 +8,3 @@ class SharingConfig:
     grpc_addr: str = setting("127.0.0.1:9150", "gRPC address of the Sharing service.")
     debug_addr: str = setting("127.0.0.1:9151", "Debug address: /healthz, /readyz, /metrics.")
     driver: str = setting("sqlite", "Share store: sqlite, or a dotted path module:Class of a third-party store.")
-    public_share_must_have_password: bool = setting(False, "Refuse public links without a password.")
-    public_writeable_share_must_have_password: bool = setting(
-        False, "Refuse public links that allow uploads (create, update or delete) without a password."
-    )

@@ -28,6 +28,7 @@ from ocisd.api.sharing.v1.contract import SharingError, exists, forbidden, inval
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.bus.client import BusClient
+from ocisd.config.shared import SharedConfig
 from ocisd.rpc.client import RpcClients
 
 from . import rules
@@ -54,13 +55,13 @@ def _failed(exc: grpc.aio.AioRpcError, what: str) -> SharingError:
 
 
 class ShareManager:
-    def __init__(self, store: ShareStore, rpc: RpcClients, bus: BusClient, config: Any) -> None:
+    def __init__(self, store: ShareStore, rpc: RpcClients, bus: BusClient, shared: SharedConfig) -> None:
         self.store = store
         self._storage: Any = rpc.stub("gateway", storage_pb2_grpc.StorageStub)
         self._users: Any = rpc.stub("users", users_pb2_grpc.UsersStub)
         self._groups: Any = rpc.stub("groups", groups_pb2_grpc.GroupsStub)
         self._bus = bus
-        self._config = config
+        self._shared = shared  # the link password policy
         self._hasher = PasswordHasher()
 
     async def _stat(self, resource_id: str) -> pb.ResourceInfo:
@@ -127,8 +128,8 @@ class ShareManager:
                 raise invalid("bad-password", "only links have passwords")
             return ""
         writeable = bool(permissions & (bits.CREATE | bits.UPDATE | bits.DELETE))
-        must = self._config.public_share_must_have_password or (
-            writeable and self._config.public_writeable_share_must_have_password
+        must = self._shared.sharing_public_share_must_have_password or (
+            writeable and self._shared.sharing_public_writeable_share_must_have_password
         )
         if must and not password:
             raise invalid("password-required", "this link needs a password")

@@ -82,6 +82,12 @@ class SharedConfig:
         "Keep no versions: an overwrite drops the previous revision, and clients are not offered versions"
         " (files.versioning), as oCIS's OCIS_DISABLE_VERSIONING.",
     )
+    sharing_public_share_must_have_password: bool = setting(
+        False, "Every public link needs a password: sharing refuses one without, clients are told (capabilities)."
+    )
+    sharing_public_writeable_share_must_have_password: bool = setting(
+        False, "Public links that allow uploads need a password: sharing refuses one without, clients are told."
+    )
     drain_timeout: Duration = setting(
         Duration(2.0),
         "On a graceful stop, how long an extension keeps serving after its `bye` (peers stop choosing it) "

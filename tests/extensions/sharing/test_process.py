@@ -29,7 +29,7 @@ def test_shares_survive_a_sigkill_of_the_sharing_process() -> None:
 
             sharing.signal(signal.SIGKILL)
             sharing.popen.wait(10)
-            dep.start_extension("sharing", env={"SHARING_PUBLIC_WRITEABLE_SHARE_MUST_HAVE_PASSWORD": "true"})
+            dep.start_extension("sharing", env={"OCIS_SHARING_PUBLIC_WRITEABLE_SHARE_MUST_HAVE_PASSWORD": "true"})
             (got,) = [r for r in stack.received("bob") if r.share.id == user_share.id]
             assert got.state == spb.SHARE_STATE_ACCEPTED and got.mount_point == "kept by bob"
             request = spb.GetLinkByTokenRequest(token=link.token)
