@@ -271,6 +271,10 @@ class Supervisor:
                 self.call("ocis.swap", group, program)
         return summary, failures
 
+    def stop_program(self, program: str) -> None:
+        """Stop one program of the group and leave it stopped (a restart under way is cancelled)."""
+        self._stop_quietly(f"{GROUP}:{program_name(program)}")
+
     def _stop_quietly(self, spec: str) -> None:
         try:
             self._raw("supervisor.stopProcess", spec, True)
