@@ -272,12 +272,13 @@ class Supervisor:
         return summary, failures
 
     def stop_program(self, program: str) -> None:
-        """Stop one program of the group and leave it stopped (a restart under way is cancelled)."""
-        self._stop_quietly(f"{GROUP}:{program_name(program)}")
+        """Have one program of the group stopped, without waiting, and left stopped (a restart under
+        way is cancelled)."""
+        self._stop_quietly(f"{GROUP}:{program_name(program)}", wait=False)
 
-    def _stop_quietly(self, spec: str) -> None:
+    def _stop_quietly(self, spec: str, wait: bool = True) -> None:
         try:
-            self._raw("supervisor.stopProcess", spec, True)
+            self._raw("supervisor.stopProcess", spec, wait)
         except xmlrpc.client.Fault as exc:
             if exc.faultCode != Faults.NOT_RUNNING:
                 raise SupervisorError(f"stopProcess {spec}: {exc.faultString}") from None
