@@ -15,21 +15,13 @@ from ocisd.discovery import BUS
 from ocisd.orchestrate.check import Checker, Report, Result, deployment
 from ocisd.orchestrate.deployment import SECOND_BROKER, TempDeployment
 from ocisd.orchestrate.faults import named
+from tests.support.bus_outage import answers, start_hello, stop_all
 from tests.support.harness import BIN, http_get, metric_value
-from tests.support.hello_pair import own_addresses
 
 HEARTBEAT = 1.0  # OCIS_HEARTBEAT_INTERVAL's default, which the deployments keep
 OUTAGE = 30.0
 READY = 'health="ready",name="hello"'
 SECOND_PROGRAM = f"ocis-{SECOND_BROKER}"
-
-
-def answers(url: str) -> bool:
-    """`url` answers 200 (a process not listening yet does not)."""
-    try:
-        return http_get(url, timeout=2)[0] == 200
-    except OSError:
-        return False
 
 
 async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -63,34 +55,11 @@ class Bus:
     def everywhere(self, check: Callable[[str], bool]) -> bool:
         return all(check(n) for n in self.debug)
 
-    def start_hello(self) -> subprocess.Popen[bytes]:
-        """One more `ocis hello server` on its own ports, ready (it needs no bus to be ready)."""
-        env = {**self.dep.env, **own_addresses("hello")}
-        proc = subprocess.Popen(
-            [str(BIN / "ocis"), "hello", "server"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.hellos.append(proc)
-        debug = env["HELLO_DEBUG_ADDR"]
-        deadline = time.monotonic() + 30
-        while not answers(f"http://{debug}/readyz"):
-            assert proc.poll() is None and time.monotonic() < deadline, "extra hello did not become ready"
-            time.sleep(0.05)
-        return proc
+    def start_hello(self) -> None:
+        self.hellos.append(start_hello(self.dep.env)[0])
 
     def close(self) -> None:
-        for proc in self.hellos:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.hellos:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all(self.hellos)
 
 
 @asynccontextmanager
