@@ -8,15 +8,20 @@ import asyncio
 import json
 import subprocess
 import time
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+import zmq
 
 from ocisd.discovery import BUS
 from ocisd.orchestrate.check import Checker, Report, Result, deployment
 from ocisd.orchestrate.deployment import SECOND_BROKER, TempDeployment
 from ocisd.orchestrate.faults import named
+from tests.support.bus import forged, publisher, publishing
 from tests.support.bus_outage import answers, start_hello, stop_all
-from tests.support.harness import BIN, http_get, metric_value
+from tests.support.harness import BIN, http_get, metric_value, wait_until
 
 HEARTBEAT = 1.0  # OCIS_HEARTBEAT_INTERVAL's default, which the deployments keep
 OUTAGE = 30.0
@@ -133,11 +138,36 @@ def test_only_broker_stopped_30s_then_killed_and_restarted() -> None:
     asyncio.run(only_broker_outage())
 
 
+def second_broker_admits_only_the_client_key(bus: Bus) -> None:
+    """CURVE across all brokers: the second admits the client key `ocis init` wrote, and no other."""
+    cfg = tomllib.loads((Path(bus.dep.env["OCIS_CONFIG_DIR"]) / "ocis.toml").read_text())
+    server = cfg["bus_server_public_key"].encode()
+    trusted = (server, cfg["bus_client_public_key"].encode(), cfg["bus_client_secret_key"].encode())
+    stranger = (server, *zmq.curve_keypair())
+    second = bus.dep.env["OCIS_BUS_PUB_ADDR"].split(",")[1]
+    ctx = zmq.Context()
+    ours, theirs = publisher(ctx, second, trusted), publisher(ctx, second, stranger)
+    try:
+        with publishing(ours, forged("heartbeat", "probe", "127.0.0.1:9")):
+            with publishing(theirs, forged("heartbeat", "intruder", "127.0.0.1:9")):
+                wait_until(
+                    lambda: bus.value("proxy", "ocisd_registry_instances", 'health="ready",name="probe"') == 1,
+                    10,
+                    what="a record through the second broker",
+                )
+                assert bus.value("proxy", "ocisd_registry_instances", 'health="ready",name="intruder"') == 0
+    finally:
+        ours.close()
+        theirs.close()
+        ctx.term()
+
+
 async def two_brokers_one_lost() -> None:
     async with deployed(brokers=2) as (bus, checker):
         dep = bus.dep
         # Every message comes through both brokers and is handled once.
         assert bus.value("proxy", "ocisd_bus_duplicate_messages_total") > 0
+        await asyncio.to_thread(second_broker_admits_only_the_client_key, bus)
         results: list[Result] = []
         passed(await checker.run([named("broker-kill")], None, results.append), results)  # the second, for good
         await until(
