@@ -49,7 +49,8 @@ from ocisd.logs import get_logger
 Handler = Callable[[Message], None]
 SYNC_RETRY = 0.05  # a sync request sent before the connections are up is lost: ask again this often
 PINGS_PER_HEARTBEAT = 2
-SEQ_WINDOW = 4096  # a sender's message this far behind its newest is taken as heard already
+SEQ_WINDOW = 1024  # a sender's message this far behind its newest is taken as heard already
+WINDOW_BITS = (1 << SEQ_WINDOW) - 1
 MAX_SENDERS = 10_000  # senders remembered for de-duplication; the longest silent is forgotten first
 
 
@@ -83,21 +84,26 @@ def apply_curve_client(sock: zmq.Socket[Any], shared: SharedConfig) -> None:
 
 
 class Seen:
-    """The (sender, sequence number) pairs heard lately: a message that comes through two brokers counts once."""
+    """The (sender, sequence number) pairs heard lately: a message that comes through two brokers counts once.
+
+    Per sender: its newest number and a bit per number of the SEQ_WINDOW before it (bit 0: the newest)."""
 
     def __init__(self) -> None:
-        self._senders: OrderedDict[str, tuple[int, set[int]]] = OrderedDict()  # src -> (newest seq, seqs heard)
+        self._senders: OrderedDict[str, tuple[int, int]] = OrderedDict()  # src -> (newest seq, bits heard)
 
     def first(self, src: str, seq: int) -> bool:
         """Whether (src, seq) is heard for the first time; remembers it."""
-        newest, heard = self._senders.pop(src, (-1, set()))
-        fresh = seq > newest - SEQ_WINDOW and seq not in heard
-        if fresh:
-            heard.add(seq)
-            newest = max(newest, seq)
-            if len(heard) > 2 * SEQ_WINDOW:
-                heard = {s for s in heard if s > newest - SEQ_WINDOW}
-        self._senders[src] = (newest, heard)
+        newest, bits = self._senders.pop(src, (-1, 0))
+        if seq > newest:
+            ahead = seq - newest
+            bits = ((bits << ahead) | 1) & WINDOW_BITS if ahead < SEQ_WINDOW else 1
+            newest, fresh = seq, True
+        else:
+            behind = newest - seq
+            fresh = behind < SEQ_WINDOW and not (bits >> behind) & 1
+            if fresh:
+                bits |= 1 << behind
+        self._senders[src] = (newest, bits)
         while len(self._senders) > MAX_SENDERS:
             self._senders.popitem(last=False)
         return fresh

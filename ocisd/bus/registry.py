@@ -57,7 +57,8 @@ class Registry:
             metrics.register(_InstancesCollector(self))
             connected = Gauge(
                 "ocisd_bus_connected",
-                "1 while this process hears the bus (its own pings come back), else 0.",
+                "1 while this process hears the bus (any message, at least its own ping, within 1.5 heartbeats), "
+                "else 0: while 0, its registry keeps every instance, marked stale.",
                 registry=metrics,
             )
             connected.set_function(lambda: float(self.hears_bus()))
