@@ -1,7 +1,7 @@
 """Round-robin over a route's upstreams, a keep-alive pool per upstream, cool-down for failing ones.
 
 An announced upstream going into cool-down is direct evidence for the registry
-(`gone`): its instance is dropped, even while the bus is silent.
+(`gone`): while the bus is silent, its instance is dropped.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ while it does not (every broker down, or this process was stopped) nothing
 expires: every remote instance is kept, marked stale, and still used. Only
 direct evidence drops one meanwhile: its connection refused (`refused`) or the
 proxy's cool-down (`drop`). Once the bus is heard again, expiry resumes after a
-grace of two heartbeats, time enough for every live instance to be heard again.
+grace of two heartbeats, time enough for every live instance to be heard again;
+while it is heard, heartbeats, `bye` and expiry alone decide.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Registry:
         if rec is None:
             return
         if msg.kind == "bye":
-            self.drop(rec.instance)
+            self._forget_remote(rec.instance)
             return
         self._upsert(rec, local=False, age=msg.age)
 
@@ -117,18 +118,25 @@ class Registry:
             self._notify("removed", entry.record)
 
     def drop(self, instance: str) -> None:
-        """Direct evidence that a remote instance is gone (the proxy's cool-down): forget it now.
-        If it lives after all, its next heartbeat brings it back."""
+        """Direct evidence that a remote instance is gone (the proxy's cool-down): while the bus is
+        silent, forget it now. While the bus is heard its heartbeats tell (a failure seen through a
+        channel still backing off, or at the URL a restarted instance reuses, must not drop a live one)."""
+        if not self.hears_bus():
+            self._forget_remote(instance)
+
+    def refused(self, address: str, since: float) -> None:
+        """A connection to `address` was refused after `since` (monotonic): while the bus is silent,
+        drop the remote instances there not heard from since."""
+        if self.hears_bus():
+            return
+        for instance, entry in list(self._entries.items()):
+            if address in entry.record.addresses.values() and entry.last_seen < since:
+                self._forget_remote(instance)
+
+    def _forget_remote(self, instance: str) -> None:
         entry = self._entries.get(instance)
         if entry is not None and not entry.local:
             self._forget(instance)
-
-    def refused(self, address: str, since: float) -> None:
-        """A connection to `address` was refused after `since` (monotonic): drop the remote instances
-        there not heard from since (one heard later may be a restart that listens now)."""
-        for instance, entry in list(self._entries.items()):
-            if address in entry.record.addresses.values() and entry.last_seen < since:
-                self.drop(instance)
 
     def _upsert(self, rec: InstanceRecord, local: bool, age: float = 0.0) -> None:
         """`age`: how long ago the record was heard (a snapshot's); it expires as if heard then."""

@@ -4,7 +4,7 @@
 registry, balances round-robin over healthy instances, sets a deadline, sends
 the caller's identity and a request id as metadata, and retries UNAVAILABLE
 once on another instance. A refused connection is direct evidence for the
-registry: the remote instance there is dropped (even while the bus is silent).
+registry: while the bus is silent, the remote instance there is dropped.
 A callee with no live instance, or whose instances
 refuse connections (a crash, a restart), is a pause and not an error: the call
 waits up to `OCIS_GRPC_NO_INSTANCE_WAIT` (within its deadline) for one to
