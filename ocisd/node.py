@@ -21,7 +21,7 @@ class Node:
         self.host = socket.gethostname()
         self.metrics = CollectorRegistry()
         self.registry = Registry(shared.heartbeat_interval, self.metrics)
-        self.bus = BusClient(shared, self.metrics)
+        self.bus = BusClient(shared, self.metrics, heard=self.registry.heard)
         self.rpc = RpcClients(self.registry, shared.grpc_deadline, self.metrics, shared.grpc_no_instance_wait)
         self.rpc.local_hop = shared.local_hop
         self._expiry: asyncio.Task[None] | None = None

@@ -2,7 +2,8 @@
 
 Instances on this host are measured with psutil; a PID is trusted only when its
 process started no later than the instance did (a reused PID belongs to someone
-else). Instances on other hosts show what their heartbeat carries.
+else). Instances on other hosts show what their heartbeat carries. An instance
+kept while the bus is silent, not heard lately, is marked stale.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Row:
     restarts: int
     uptime: float
     source: str  # "local" (psutil) or "heartbeat"
+    stale: bool = False  # not heard lately: kept because the bus is (or just was) silent
 
 
 class Sampler:
@@ -112,8 +114,12 @@ class Watcher:
             await asyncio.sleep(0.05)
 
     def rows(self) -> list[Row]:
-        records = [e.record for e in self.node.registry.entries()]
-        rows = self.sampler.measure(records, self.node.host)
+        registry = self.node.registry
+        entries = registry.entries()
+        rows = self.sampler.measure([e.record for e in entries], self.node.host)
+        stale = {e.record.instance for e in entries if registry.stale(e)}
+        for row in rows:
+            row.stale = row.instance in stale
         return sorted(rows, key=lambda r: (r.host, r.name, r.pid, r.instance))
 
 

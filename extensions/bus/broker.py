@@ -2,7 +2,9 @@
 
 With CURVE on (`curve_on`: the config holds the keys and bus_curve is not false),
 the broker answers ZAP requests itself and admits only the client public keys
-it knows: the configured client key and the extra allowed ones.
+it knows: the configured client key and the extra allowed ones. Several brokers
+(one per pair of the address lists) share the server key pair and admit the
+same client keys, so any one of them serves every process.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ class Broker:
         self.snapshot = Snapshot(shared.heartbeat_interval)
         self.forwarded = Counter("ocisd_bus_forwarded_messages", "Messages the broker forwarded.", registry=metrics)
 
-    def bind(self) -> None:
-        for sock, addr in ((self.xsub, self._shared.bus_pub_addr), (self.xpub, self._shared.bus_sub_addr)):
+    def bind(self, pub: str, sub: str) -> None:
+        """Listen at `pub` (processes publish here) and `sub` (processes subscribe here)."""
+        for sock, addr in ((self.xsub, pub), (self.xpub, sub)):
             try:
                 sock.bind(addr)
             except zmq.ZMQError as exc:

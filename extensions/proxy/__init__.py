@@ -68,7 +68,9 @@ class Proxy(Extension):
         if ssl_ctx is not None:
             self._acme = await renewal.start(ctx, cfg, ssl_ctx)
         table = RouteTable(parse_overrides(cfg.routes), ctx.node.host, float(cfg.no_instance_wait))
-        self._balancer = Balancer(float(cfg.upstream_cooldown), float(cfg.upstream_timeout), not ctx.shared.insecure)
+        self._balancer = Balancer(
+            float(cfg.upstream_cooldown), float(cfg.upstream_timeout), not ctx.shared.insecure, ctx.registry.drop
+        )
         self._access = AccessLog(ctx.metrics, cfg.access_log)
         authenticator = authn.Authenticator(ctx, cfg.public_routes, cfg.auth_cache_ttl)
         local = LocalApps(ctx.local_http, cfg.tls)

@@ -1,18 +1,26 @@
-"""Round-robin over a route's upstreams, a keep-alive pool per upstream, cool-down for failing ones."""
+"""Round-robin over a route's upstreams, a keep-alive pool per upstream, cool-down for failing ones.
+
+An announced upstream going into cool-down is direct evidence for the registry
+(`gone`): while the bus is silent, its instance is dropped.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from .routes import Route, Upstream
+from .routes import STATIC, Route, Upstream
 from .upstream import Pool
 
 FAILURES_BEFORE_COOLDOWN = 2
 
 
 class Balancer:
-    def __init__(self, cooldown: float, read_timeout: float, verify_tls: bool) -> None:
+    def __init__(
+        self, cooldown: float, read_timeout: float, verify_tls: bool, gone: Callable[[str], None] = lambda _: None
+    ) -> None:
         self._cooldown = cooldown
+        self._gone = gone  # called with the instance id of an upstream that went into cool-down
         self._read_timeout = read_timeout
         self._verify = verify_tls
         self._pools: dict[str, Pool] = {}
@@ -45,6 +53,8 @@ class Balancer:
         self._failures[up.url] = count
         if count >= FAILURES_BEFORE_COOLDOWN:
             self._cool_until[up.url] = time.monotonic() + self._cooldown
+            if up.instance != STATIC:
+                self._gone(up.instance)
 
     def succeeded(self, up: Upstream) -> None:
         if up.url in self._failures:

@@ -1,4 +1,10 @@
-"""A process's connection to the bus broker: one PUB and one SUB socket.
+"""A process's connection to the bus brokers: one PUB and one SUB socket, each connected to every broker.
+
+Every message published reaches each broker and comes back through each: it is
+stamped with this process's sender id and a sequence number, and one heard
+again (through another broker) is handled once. A ping of its own every half
+heartbeat tells the process whether it hears the bus (`heard` is called for
+every valid message, the pings included).
 
 Messages that fail validation are dropped and counted, never raised in the
 receive loop; so is a record claiming this host with a PID that is not a live
@@ -12,9 +18,11 @@ after `ocis init`) unless `bus_curve` is false.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +31,16 @@ import zmq
 import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter
 
-from ocisd.bus.messages import InstanceRecord, Message, MessageError, decode, encode_event, encode_sync
+from ocisd.bus.messages import (
+    InstanceRecord,
+    Message,
+    MessageError,
+    decode,
+    encode_event,
+    encode_ping,
+    encode_sync,
+    stamp,
+)
 from ocisd.config.loader import DEFAULT_SOURCE, EffectiveConfig
 from ocisd.config.schema import ConfigError
 from ocisd.config.shared import SharedConfig
@@ -31,6 +48,10 @@ from ocisd.logs import get_logger
 
 Handler = Callable[[Message], None]
 SYNC_RETRY = 0.05  # a sync request sent before the connections are up is lost: ask again this often
+PINGS_PER_HEARTBEAT = 2
+SEQ_WINDOW = 1024  # a sender's message this far behind its newest is taken as heard already
+WINDOW_BITS = (1 << SEQ_WINDOW) - 1
+MAX_SENDERS = 10_000  # senders remembered for de-duplication; the longest silent is forgotten first
 
 
 def curve_on(shared: SharedConfig) -> bool:
@@ -62,13 +83,45 @@ def apply_curve_client(sock: zmq.Socket[Any], shared: SharedConfig) -> None:
     sock.curve_secretkey = shared.bus_client_secret_key.encode()
 
 
+class Seen:
+    """The (sender, sequence number) pairs heard lately: a message that comes through two brokers counts once.
+
+    Per sender: its newest number and a bit per number of the SEQ_WINDOW before it (bit 0: the newest)."""
+
+    def __init__(self) -> None:
+        self._senders: OrderedDict[str, tuple[int, int]] = OrderedDict()  # src -> (newest seq, bits heard)
+
+    def first(self, src: str, seq: int) -> bool:
+        """Whether (src, seq) is heard for the first time; remembers it."""
+        newest, bits = self._senders.pop(src, (-1, 0))
+        if seq > newest:
+            ahead = seq - newest
+            bits = ((bits << ahead) | 1) & WINDOW_BITS if ahead < SEQ_WINDOW else 1
+            newest, fresh = seq, True
+        else:
+            behind = newest - seq
+            fresh = behind < SEQ_WINDOW and not (bits >> behind) & 1
+            if fresh:
+                bits |= 1 << behind
+        self._senders[src] = (newest, bits)
+        while len(self._senders) > MAX_SENDERS:
+            self._senders.popitem(last=False)
+        return fresh
+
+
 class BusClient:
-    def __init__(self, shared: SharedConfig, metrics: CollectorRegistry) -> None:
+    def __init__(
+        self, shared: SharedConfig, metrics: CollectorRegistry, heard: Callable[[], None] = lambda: None
+    ) -> None:
         self._shared = shared
+        self._heard = heard
+        self._id = uuid.uuid4().hex
+        self._seq = itertools.count()
+        self._seen = Seen()
         self._ctx = zmq.asyncio.Context()
         self._handlers: list[tuple[str, Handler]] = []
         self._host = socket.gethostname()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         # Not under `ocisd.bus`, the broker extension's logger: this client is the process's.
         self._log = get_logger("node.bus")
         self.dropped = Counter(
@@ -79,6 +132,11 @@ class BusClient:
             registry=metrics,
         )
         self.received = Counter("ocisd_bus_received_messages", "Bus messages received.", registry=metrics)
+        self.duplicates = Counter(
+            "ocisd_bus_duplicate_messages",
+            "Bus messages heard again through another broker, handled once.",
+            registry=metrics,
+        )
         self._pub = self._socket(zmq.PUB)
         # Queue nothing while the broker is away: replayed stale heartbeats would lie.
         self._pub.setsockopt(zmq.IMMEDIATE, 1)
@@ -95,9 +153,20 @@ class BusClient:
         return sock
 
     def start(self) -> None:
-        self._pub.connect(self._shared.bus_pub_addr)
-        self._sub.connect(self._shared.bus_sub_addr)
-        self._task = asyncio.get_running_loop().create_task(self._receive_loop(), name="bus-receive")
+        for pub, sub in self._shared.bus_brokers():
+            self._pub.connect(pub)
+            self._sub.connect(sub)
+        self.subscribe(f"ping.{self._id}", lambda _: None)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._receive_loop(), name="bus-receive"),
+            loop.create_task(self._ping_loop(), name="bus-ping"),
+        ]
+
+    async def _ping_loop(self) -> None:
+        while True:
+            self.send(encode_ping(self._id))
+            await asyncio.sleep(float(self._shared.heartbeat_interval) / PINGS_PER_HEARTBEAT)
 
     def subscribe(self, prefix: str, handler: Handler) -> None:
         """Call `handler` for every valid message whose topic starts with `prefix`."""
@@ -135,9 +204,9 @@ class BusClient:
         return done.is_set()
 
     def send(self, frames: list[bytes]) -> None:
-        """Publish without waiting; a full queue drops the message (the bus is soft state)."""
+        """Publish to every broker without waiting; a full queue drops the message (the bus is soft state)."""
         try:
-            self._pub.send_multipart(frames, flags=zmq.NOBLOCK)
+            self._pub.send_multipart(stamp(frames, self._id, next(self._seq)), flags=zmq.NOBLOCK)
         except zmq.Again:
             self._log.debug("bus send queue full, message dropped")
 
@@ -154,9 +223,13 @@ class BusClient:
             except MessageError as exc:
                 self.dropped.labels(reason=exc.reason).inc()
                 continue
+            if msg.src and not self._seen.first(msg.src, msg.seq):
+                self.duplicates.inc()
+                continue
             if msg.record is not None and msg.kind != "bye" and not self._plausible(msg.record):
                 self.dropped.labels(reason="pid").inc()
                 continue
+            self._heard()
             for prefix, handler in list(self._handlers):
                 if msg.topic.startswith(prefix):
                     try:
@@ -179,9 +252,9 @@ class BusClient:
             return False
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._pub.close(linger=0)
         self._sub.close(linger=0)
         self._ctx.term()

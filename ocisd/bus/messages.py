@@ -13,6 +13,12 @@ Topics read `<kind>.<name>`:
 - `snapshot.<nonce>`      the broker's answer, to that process only: one message per record
                           (payload `record` and `age`, seconds since the broker last heard it),
                           then one with `done` true
+- `ping.<sender>`         a process's probe of the bus, heard only by itself: it hears the bus
+                          while its pings come back
+
+A process stamps what it publishes with `src` (its sender id, fresh each run)
+and `seq` (its count of messages): with several brokers every message arrives
+once through each, and the receiver handles a (src, seq) once.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 RECORD_KINDS = ("announce", "heartbeat", "bye")
 MAX_NONCE = 64
+MAX_SEQ = 2**53  # JSON numbers stay exact below this
 
 
 class MessageError(ValueError):
@@ -100,7 +107,7 @@ def _typed(data: dict[str, Any], key: str, kind: Any) -> Any:
 
 @dataclass
 class Message:
-    """A decoded bus message: `kind` is announce|heartbeat|bye|event|sync|snapshot.
+    """A decoded bus message: `kind` is announce|heartbeat|bye|event|sync|snapshot|ping.
 
     A snapshot message carries a `record` and its `age`, or none and `done`."""
 
@@ -111,6 +118,8 @@ class Message:
     data: dict[str, Any] = field(default_factory=dict)
     age: float = 0.0
     done: bool = False
+    src: str = ""  # sender id and sequence number, when stamped (`stamp`)
+    seq: int = -1
 
 
 def encode_record(kind: str, record: InstanceRecord) -> list[bytes]:
@@ -135,6 +144,28 @@ def encode_snapshot(nonce: str, record: dict[str, Any] | None, age: float = 0.0)
     payload: dict[str, Any] = {"v": SCHEMA_VERSION, "kind": "snapshot"}
     payload.update({"done": True} if record is None else {"record": record, "age": round(age, 3)})
     return [f"snapshot.{nonce}".encode(), json.dumps(payload, separators=(",", ":")).encode()]
+
+
+def encode_ping(sender: str) -> list[bytes]:
+    return [f"ping.{sender}".encode(), json.dumps({"v": SCHEMA_VERSION, "kind": "ping"}).encode()]
+
+
+def stamp(frames: list[bytes], src: str, seq: int) -> list[bytes]:
+    """`frames` (made by an `encode_*` here: the payload is one JSON object) with `src` and `seq` added."""
+    topic, payload = frames
+    return [topic, payload[:-1] + b',"src":' + json.dumps(src).encode() + b',"seq":' + str(seq).encode() + b"}"]
+
+
+def _origin(payload: dict[str, Any]) -> tuple[str, int]:
+    """A stamped message's (src, seq), ("", -1) for one not stamped; both or neither, well-formed."""
+    if "src" not in payload and "seq" not in payload:
+        return "", -1
+    src, seq = payload.get("src"), payload.get("seq")
+    if not isinstance(src, str) or not 0 < len(src) <= MAX_NONCE or not src.isalnum():
+        raise MessageError("bad src")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
+        raise MessageError("bad seq")
+    return src, seq
 
 
 def _nonce(topic: str, kind: str) -> str:
@@ -170,6 +201,12 @@ def decode(frames: list[bytes]) -> Message:
         raise MessageError("payload is not an object")
     if payload.get("v") != SCHEMA_VERSION:
         raise MessageError(f"unknown schema version {payload.get('v')!r}", "version")
+    msg = _decode(topic, payload)
+    msg.src, msg.seq = _origin(payload)
+    return msg
+
+
+def _decode(topic: str, payload: dict[str, Any]) -> Message:
     kind = payload.get("kind")
     if kind in RECORD_KINDS:
         record = InstanceRecord.from_dict(payload.get("record"))
@@ -181,7 +218,7 @@ def decode(frames: list[bytes]) -> Message:
         if not isinstance(event, str) or not isinstance(data, dict) or topic != f"event.{event}":
             raise MessageError("bad event")
         return Message(topic=topic, kind=kind, event=event, data=data)
-    if kind == "sync":
+    if kind in ("sync", "ping"):
         _nonce(topic, kind)
         return Message(topic=topic, kind=kind)
     if kind == "snapshot":

@@ -12,7 +12,7 @@ from ocisd.cli.command import Command, print_table
 from ocisd.discovery import installed
 from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, run_check
 from ocisd.orchestrate.deployment import MODES
-from ocisd.orchestrate.faults import schedule
+from ocisd.orchestrate.faults import Fault, named, schedule
 
 
 def _extensions(value: str) -> list[str]:
@@ -50,6 +50,35 @@ def _setup(p: argparse.ArgumentParser) -> None:
         "SIGKILL or SIGSTOP of any of them hits the runtime process",
     )
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout; progress goes to stderr")
+    c.add_argument(
+        "--fault",
+        type=_fault,
+        default=None,
+        metavar="FAULT",
+        help="inject just this fault instead of the seeded schedule: 'bus-outage 30s' (the only broker SIGSTOPped "
+        "that long, then SIGKILLed and restarted by supervisord; supervisor mode) or 'broker-kill' (with "
+        "--brokers 2: the second broker SIGKILLed for good)",
+    )
+    c.add_argument("--brokers", type=int, choices=(1, 2), default=1, help="bus brokers in the deployment (default 1)")
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return named(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _faults(args: argparse.Namespace) -> list[Fault]:
+    """The named fault, or (far more than fit: the duration ends the run) the seeded schedule."""
+    fault: Fault | None = args.fault
+    if fault is None:
+        return schedule(args.seed, args.extensions or list(installed()), count=max(1, int(args.duration)))
+    if fault.kind == "broker-kill" and args.brokers < 2:
+        raise ValueError("broker-kill needs --brokers 2: with one broker, killing it for good stops the bus")
+    if fault.kind == "bus-outage" and (args.brokers > 1 or args.mode != "supervisor"):
+        raise ValueError("bus-outage stops the only broker: --brokers 1 in supervisor mode")
+    return [fault]
 
 
 def _secs(value: float | None) -> str:
@@ -117,10 +146,16 @@ def _say(to_stderr: bool) -> Callable[[str], None]:
 
 def _run(args: argparse.Namespace) -> int:
     say = _say(args.json)
-    targets = args.extensions or list(installed())
-    # Far more faults than fit: the duration ends the run.
-    faults = schedule(args.seed, targets, count=max(1, int(args.duration)))
-    say(f"orchestrate check: {args.mode} mode, {args.duration:.0f} s of faults, seed {args.seed}")
+    try:
+        faults = _faults(args)
+    except ValueError as exc:
+        print(f"ocis: {exc}", file=sys.stderr)
+        return 2
+    duration = None if args.fault else args.duration
+    if args.fault:
+        say(f"orchestrate check: {args.mode} mode, {args.brokers} broker(s), fault {args.fault.label}")
+    else:
+        say(f"orchestrate check: {args.mode} mode, {args.duration:.0f} s of faults, seed {args.seed}")
 
     def progress(r: Result) -> None:
         say(f"  {r.fault.label} {r.fault.extension}: healthy again after {_secs(r.workload)}")
@@ -128,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             say(f"    not recovered: {r.diagnosis}")
 
     try:
-        report = asyncio.run(run_check(args.mode, faults, args.duration, progress, args.seed, say))
+        report = asyncio.run(run_check(args.mode, faults, duration, progress, args.seed, say, args.brokers))
     except RuntimeError as exc:
         print(f"ocis: {exc}", file=sys.stderr)
         return 1

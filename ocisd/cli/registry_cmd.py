@@ -17,7 +17,7 @@ from ocisd.node import Node
 JOIN_AT_MOST = 1.5  # seconds on the bus, whatever the heartbeat interval
 # Heartbeats drift a little past the interval; wait this much longer than one.
 INTERVAL_SLACK = 1.1
-COLUMNS = ["name", "instance", "host", "pid", "addresses", "health", "age"]
+COLUMNS = ["name", "instance", "host", "pid", "addresses", "health", "age", "stale"]
 
 
 async def listen(shared: SharedConfig) -> list[dict[str, Any]]:
@@ -43,6 +43,7 @@ async def listen(shared: SharedConfig) -> list[dict[str, Any]]:
                 "addresses": e.record.addresses,
                 "health": e.record.health,
                 "age": round(e.age(now), 3),
+                "stale": node.registry.stale(e, now),
             }
             for e in node.registry.entries()
         ]
@@ -68,6 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         for row in rows:
             row["addresses"] = " ".join(f"{k}={v}" for k, v in sorted(row["addresses"].items()))
             row["age"] = f"{row['age']:.1f}s"
+            row["stale"] = "stale" if row["stale"] else ""
         print_table(rows, COLUMNS)
     return 0 if rows else 1
 

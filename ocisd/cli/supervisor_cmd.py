@@ -36,6 +36,14 @@ def _setup(p: argparse.ArgumentParser) -> None:
         f"every port + (k-1) x {config.INSTANCE_PORT_STEP}",
     )
     g.add_argument(
+        "--broker",
+        type=int,
+        default=None,
+        metavar="N",
+        help="this host's ocis-bus binds pair N (from 0) of the comma-separated OCIS_BUS_PUB_ADDR/OCIS_BUS_SUB_ADDR: "
+        "one broker on each of two hosts (--instances bus=2 runs both on this one)",
+    )
+    g.add_argument(
         "--portable",
         action="store_true",
         help="no machine-specific paths: the repository venv's ocis and ~/.ocis/config (as in supervisor.d/)",
@@ -67,8 +75,8 @@ def _report(failures: list[Failure]) -> int:
 def _generate(args: argparse.Namespace, directory: Path) -> int:
     # The same selection `ocis server` makes from OCIS_RUN_EXTENSIONS: all when empty, unknown names refused.
     names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})
-    instances = config.parse_instances(args.instances, names)
-    ocis, programs = config.layout(names, os.environ, args.portable, instances)
+    instances = config.parse_instances(args.instances, names, config.broker_count(os.environ))
+    ocis, programs = config.layout(names, os.environ, args.portable, instances, args.broker)
     conf = config.write(directory, ocis, programs)
     print(f"wrote {conf} ({len(programs)} programs: {', '.join(p.program for p in programs)})")
     return 0

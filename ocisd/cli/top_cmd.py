@@ -37,6 +37,7 @@ def _text_row(row: dict[str, Any]) -> dict[str, Any]:
         "rss": _mib(row["rss"]),
         "uss": _mib(row["uss"]),
         "uptime": f"{row['uptime']:.0f}s",
+        "health": f"{row['health']} (stale)" if row["stale"] else row["health"],
     }
 
 
@@ -54,7 +55,10 @@ async def _follow(shared: SharedConfig, as_json: bool) -> None:
             rows: list[Row] = watcher.rows()
             if not as_json:
                 sys.stdout.write(CLEAR)
-                print(f"ocis top  {time.strftime('%H:%M:%S')}  {len(rows)} instances  bus {shared.bus_sub_addr}\n")
+                bus = "heard" if watcher.node.registry.hears_bus() else "SILENT (instances kept, marked stale)"
+                print(
+                    f"ocis top  {time.strftime('%H:%M:%S')}  {len(rows)} instances  bus {shared.bus_sub_addr}: {bus}\n"
+                )
             _print([asdict(r) for r in rows], as_json)
             sys.stdout.flush()
             await asyncio.sleep(REFRESH)

@@ -197,6 +197,7 @@ def load(
                 f"{layers.origins[key]}: expected one of {', '.join(allowed)}, found {layers.values[key]!r}"
             )
     shared = SharedConfig(**{k: layers.values[k] for k in shared_keys})
+    shared.bus_brokers()  # refuses malformed or unpaired bus address lists at start-up
     own = own_cls(**{s.key: layers.values[s.key] for s in own_settings}) if own_cls is not None else None
     return EffectiveConfig(
         name=name,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from ocisd.config.schema import Duration, setting
+from ocisd.config.schema import ConfigError, Duration, setting
+
+# A ZeroMQ endpoint a bus process connects to: tcp://host:port (host a name, IPv4 or [IPv6]) or ipc://path.
+_BUS_ADDRESS = re.compile(r"tcp://(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}|ipc://\S+")
 
 # The secrets `ocis init` generates; nothing has a built-in default for them.
 INIT_SECRETS = (
@@ -52,8 +56,16 @@ class SharedConfig:
     insecure: bool = setting(False, "Skip TLS verification of outgoing connections.")
     base_data_path: str = setting("~/.ocis", "Directory under which extensions keep data.")
     runtime_addr: str = setting("127.0.0.1:9250", "Control endpoint of `ocis server`.")
-    bus_pub_addr: str = setting("tcp://127.0.0.1:9233", "Bus address processes publish to.")
-    bus_sub_addr: str = setting("tcp://127.0.0.1:9234", "Bus address processes subscribe to.")
+    bus_pub_addr: str = setting(
+        "tcp://127.0.0.1:9233",
+        "Bus address processes publish to; a comma-separated list for several brokers (every process "
+        "publishes to all), paired in order with bus_sub_addr.",
+    )
+    bus_sub_addr: str = setting(
+        "tcp://127.0.0.1:9234",
+        "Bus address processes subscribe to; a comma-separated list for several brokers (every process "
+        "subscribes at all), paired in order with bus_pub_addr.",
+    )
     bus_curve: bool = setting(
         True,
         "Authenticate and encrypt the bus with ZeroMQ CURVE whenever the config holds its keys (`ocis init` "
@@ -94,8 +106,32 @@ class SharedConfig:
         "before it closes its listeners; at least one heartbeat interval (the default grows to it).",
     )
 
+    def bus_brokers(self) -> list[tuple[str, str]]:
+        """(publish, subscribe) address of each broker, from the two comma-separated lists; ConfigError
+        when an address is malformed or the lists do not pair up."""
+        pubs, subs = (_addresses(key, text) for key, text in (("pub", self.bus_pub_addr), ("sub", self.bus_sub_addr)))
+        if len(pubs) != len(subs):
+            raise ConfigError(
+                f"bus_pub_addr names {len(pubs)} brokers and bus_sub_addr {len(subs)}: the lists pair up, one "
+                "publish and one subscribe address per broker"
+            )
+        if len(set(pubs + subs)) != 2 * len(pubs):
+            raise ConfigError("bus_pub_addr and bus_sub_addr name an address twice: each broker needs its own two")
+        return list(zip(pubs, subs))
+
     @property
     def drain(self) -> float:
         """Seconds a graceful stop drains: drain_timeout, at least one heartbeat interval (a default
         drain_timeout grows to it; a shorter one set explicitly is refused at start-up)."""
         return max(float(self.drain_timeout), float(self.heartbeat_interval))
+
+
+def _addresses(key: str, text: str) -> list[str]:
+    found = [a.strip() for a in text.split(",")]
+    for addr in found:
+        if not _BUS_ADDRESS.fullmatch(addr):
+            raise ConfigError(
+                f"bus_{key}_addr: {addr!r} is not a bus address (tcp://host:port or ipc://path; "
+                "several separated by commas)"
+            )
+    return found

@@ -4,6 +4,8 @@ supervisor mode: one program per extension (`ocis <name> server`), as
 `ocis supervisor generate` writes it. runtime mode: one program, `ocis server`
 running every extension; supervisord then only restarts the whole runtime
 after it died, which is what an operator of the runtime would set up.
+With `brokers=2` the bus address lists name two brokers and a second one,
+`ocis bus server` as program `ocis-bus-2`, runs beside the first in either mode.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from ocisd.config import loader
 from ocisd.config.schema import env_name, env_prefix, settings_of
-from ocisd.discovery import installed, order
+from ocisd.discovery import BUS, installed, order
 from ocisd.runtime import control
 from ocisd.supervisor import config
 from ocisd.supervisor.control import Supervisor, SupervisorError, kill_leftovers, run_tool
@@ -26,6 +28,7 @@ from ocisd.supervisor.environment import captured_env, ocis_executable, owner
 
 MODES = ("supervisor", "runtime")
 RUNTIME_PROGRAM = "server"
+SECOND_BROKER = "bus-2"  # the program of the second broker, when there are two
 ADMIN = "admin"  # the user `ocis init` creates, who does the file workload
 ADMIN_PASSWORD = "orchestrate"
 
@@ -40,8 +43,9 @@ def _free_port(taken: set[int]) -> int:
             return port
 
 
-def isolated_env(root: Path, base: Mapping[str, str]) -> dict[str, str]:
-    """`base` without any ocisd setting, plus a config and data dir under `root` and free loopback ports."""
+def isolated_env(root: Path, base: Mapping[str, str], brokers: int = 1) -> dict[str, str]:
+    """`base` without any ocisd setting, plus a config and data dir under `root` and free loopback ports
+    (`brokers` pairs of bus addresses)."""
     known = list(installed())
     env = {k: v for k, v in base.items() if not k.startswith("OCIS_") and owner(k, known) is None}
     taken: set[int] = set()
@@ -49,11 +53,12 @@ def isolated_env(root: Path, base: Mapping[str, str]) -> dict[str, str]:
         OCIS_CONFIG_DIR=str(root / "config"),
         OCIS_BASE_DATA_PATH=str(root / "data"),
         OCIS_RUNTIME_ADDR=f"127.0.0.1:{_free_port(taken)}",
-        OCIS_BUS_PUB_ADDR=f"tcp://127.0.0.1:{_free_port(taken)}",
-        OCIS_BUS_SUB_ADDR=f"tcp://127.0.0.1:{_free_port(taken)}",
+        OCIS_BUS_PUB_ADDR=",".join(f"tcp://127.0.0.1:{_free_port(taken)}" for _ in range(brokers)),
+        OCIS_BUS_SUB_ADDR=",".join(f"tcp://127.0.0.1:{_free_port(taken)}" for _ in range(brokers)),
         OCIS_LOG_LEVEL="warning",
         PYTHONUNBUFFERED="1",
     )
+
     for name, cls in installed().items():
         for s in settings_of(cls.config) if cls.config is not None else []:
             if s.key.endswith("_addr"):
@@ -62,26 +67,36 @@ def isolated_env(root: Path, base: Mapping[str, str]) -> dict[str, str]:
 
 
 class TempDeployment:
-    def __init__(self, mode: str, extensions: Sequence[str]) -> None:
+    def __init__(self, mode: str, extensions: Sequence[str], brokers: int = 1) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if brokers not in (1, 2):
+            raise ValueError("a temp deployment runs one or two brokers")
         self.mode = mode
         self.extensions = order(list(extensions))
         # mkdtemp in the system temp dir keeps supervisord's socket path short.
         self.root = Path(tempfile.mkdtemp(prefix="oco-"))
-        self.env = isolated_env(self.root, os.environ)
+        self.env = isolated_env(self.root, os.environ, brokers)
         self.supervisor = Supervisor(self.root / "sup", self.env)
+        self.brokers = brokers
+
+    def _second_broker(self) -> config.Program:
+        env = captured_env([BUS], self.env, installed())
+        taken = {int(a.rsplit(":", 1)[1]) for a in self.env.values() if a.startswith("127.0.0.1:")}
+        env.update(BUS_BROKER="1", BUS_DEBUG_ADDR=f"127.0.0.1:{_free_port(taken)}")
+        return config.Program(SECOND_BROKER, [BUS, "server"], 10, config.environment(env))
 
     def addr(self, extension: str, key: str) -> str:
         return self.env[env_name(env_prefix(extension), key)]
 
     def _programs(self) -> list[config.Program]:
         known = installed()
+        more = [self._second_broker()] if self.brokers > 1 else []
         if self.mode == "runtime":
             env = {**captured_env(self.extensions, self.env, known), "OCIS_RUN_EXTENSIONS": ",".join(self.extensions)}
-            return [config.Program(RUNTIME_PROGRAM, ["server"], 10, config.environment(env))]
+            return [config.Program(RUNTIME_PROGRAM, ["server"], 10, config.environment(env)), *more]
         envs = {n: config.environment(captured_env([n], self.env, known)) for n in self.extensions}
-        return config.extension_programs(self.extensions, envs)
+        return config.extension_programs(self.extensions, envs) + more
 
     def start(self) -> None:
         run_tool([ocis_executable(), "init", "--admin-password", ADMIN_PASSWORD], self.env, "ocis init failed")
@@ -91,13 +106,17 @@ class TempDeployment:
             raise SupervisorError("; ".join(f"{f.program} {f.state}:\n{f.log_tail}" for f in failures))
 
     def program(self, extension: str) -> str:
+        """The program serving `extension` (or SECOND_BROKER: that one)."""
+        if extension == SECOND_BROKER:
+            return config.program_name(SECOND_BROKER)
         return config.program_name(RUNTIME_PROGRAM if self.mode == "runtime" else extension)
 
     def pid_of(self, extension: str) -> int:
         return self.supervisor.pid_of(self.program(extension))
 
     def all_running(self) -> bool:
-        return all(p["statename"] == "RUNNING" for p in self.supervisor.processes())
+        """Every program RUNNING, but one stopped on purpose (a broker killed for good)."""
+        return all(p["statename"] in ("RUNNING", "STOPPED") for p in self.supervisor.processes())
 
     def diagnose(self, extension: str) -> str:
         """supervisord's state of the program serving `extension` and the end of its log."""

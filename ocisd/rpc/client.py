@@ -3,7 +3,9 @@
 `clients.stub("hello", HelloStub).Greet(request)` resolves `hello` through the
 registry, balances round-robin over healthy instances, sets a deadline, sends
 the caller's identity and a request id as metadata, and retries UNAVAILABLE
-once on another instance. A callee with no live instance, or whose instances
+once on another instance. A refused connection is direct evidence for the
+registry: while the bus is silent, the remote instance there is dropped.
+A callee with no live instance, or whose instances
 refuse connections (a crash, a restart), is a pause and not an error: the call
 waits up to `OCIS_GRPC_NO_INSTANCE_WAIT` (within its deadline) for one to
 appear or answer. An instance draining before its stop (`bye`) is chosen only
@@ -267,6 +269,7 @@ class RpcClients:
         method = fn._method.decode()
         here = self.local.find(addr, method) if in_process and self.local_hop else None
         path, code = ("remote" if here is None else "local"), grpc.StatusCode.OK
+        began = time.monotonic()
         try:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -277,6 +280,8 @@ class RpcClients:
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
             self._log.debug("rpc call failed", callee=extension, method=method, path=path, code=code.name)
+            if here is None and _refused(exc):
+                self._registry.refused(addr, began)
             raise
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED

@@ -11,6 +11,11 @@ which records the configured addresses, so port 0 cannot stand in. supervisord's
 `numprocs` would share one `environment=` and could only number the processes,
 not give each its own ports; one section per instance keeps the command
 `ocis <name> server` and shows each instance's addresses in the file.
+
+The bus broker runs once per pair of OCIS_BUS_PUB_ADDR/OCIS_BUS_SUB_ADDR:
+`--instances bus=2` runs two on this host (`ocis-bus-2` binds the second pair,
+BUS_BROKER=1), `--broker N` makes this host's `ocis-bus` bind pair N (one broker
+on each of two hosts).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ UMASK = "077"  # supervisord's own logs and socket; each program sets its umask 
 # Instance k of an extension listens on its configured ports + (k-1) x this step: above ocisd's
 # default ports (9100-9235) so no instance lands on another extension's default.
 INSTANCE_PORT_STEP = 1000
+BROKER_VAR = "BUS_BROKER"  # which pair of the bus address lists a broker binds
 
 
 def stop_wait_secs(shared: SharedConfig) -> int:
@@ -102,8 +108,9 @@ def environment(env: Mapping[str, str]) -> str:
     return ",".join(f"{key}={quote(value)}" for key, value in sorted(env.items()))
 
 
-def parse_instances(text: str, names: Sequence[str]) -> dict[str, int]:
-    """`ocdav=2,hello=3` → {"ocdav": 2, "hello": 3}; names outside `names` and the broker are refused."""
+def parse_instances(text: str, names: Sequence[str], brokers: int = 1) -> dict[str, int]:
+    """`ocdav=2,hello=3` → {"ocdav": 2, "hello": 3}; names outside `names` are refused, and more
+    brokers than the bus address lists pair up (`brokers`)."""
     counts: dict[str, int] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
         name, _, count = item.partition("=")
@@ -111,8 +118,11 @@ def parse_instances(text: str, names: Sequence[str]) -> dict[str, int]:
             raise GenerateError(f"--instances: expected NAME=COUNT with COUNT >= 1, found {item!r}")
         if name not in names:
             raise GenerateError(f"--instances: {name!r} is not among the generated extensions: {', '.join(names)}")
-        if name == BUS and int(count) > 1:
-            raise GenerateError("--instances: the bus broker runs once (its addresses are every process's)")
+        if name == BUS and int(count) > brokers:
+            raise GenerateError(
+                f"--instances: the bus broker runs once per pair of OCIS_BUS_PUB_ADDR/OCIS_BUS_SUB_ADDR "
+                f"(they name {brokers})"
+            )
         counts[name] = int(count)
     return counts
 
@@ -134,7 +144,23 @@ def instance_addresses(name: str, k: int, env: Mapping[str, str]) -> dict[str, s
                     f"{name} instance {k}: {s.key} port {port} + {(k - 1) * INSTANCE_PORT_STEP} is not a usable port"
                 )
             out[env_name(env_prefix(name), s.key)] = addresses.join(host, moved)
+    if name == BUS:
+        out[BROKER_VAR] = str(k - 1)
     return out
+
+
+def broker_count(env: Mapping[str, str]) -> int:
+    """How many brokers the bus address lists of `env` pair up."""
+    return len(loader.load(None, None, installed(), env).shared.bus_brokers())
+
+
+def check_broker(broker: int, env: Mapping[str, str]) -> None:
+    """Refuse `--broker N` outside the brokers the bus address lists of `env` name."""
+    count = broker_count(env)
+    if not 0 <= broker < count:
+        raise GenerateError(
+            f"--broker {broker}: OCIS_BUS_PUB_ADDR/OCIS_BUS_SUB_ADDR name {count} brokers (0 to {count - 1})"
+        )
 
 
 def extension_programs(
@@ -155,15 +181,27 @@ def extension_programs(
 
 
 def layout(
-    names: Sequence[str], env: Mapping[str, str], portable: bool = False, instances: Mapping[str, int] | None = None
+    names: Sequence[str],
+    env: Mapping[str, str],
+    portable: bool = False,
+    instances: Mapping[str, int] | None = None,
+    broker: int | None = None,
 ) -> tuple[str, list[Program]]:
     """The ocis command and programs for `names`: this shell's executable and environment,
     or (portable) the repository venv's `ocis` and the default config dir, for the committed `supervisor.d/`.
-    `instances`: how many of an extension to run (default one); their ports come from this shell's config."""
+    `instances`: how many of an extension to run (default one); their ports come from this shell's config.
+    `broker`: which pair of the bus address lists this host's broker binds."""
     counts = instances or {}
+    if broker is not None:
+        check_broker(broker, env)
+        if counts.get(BUS, 1) > 1:
+            raise GenerateError("--broker names this host's one broker: not with --instances bus=N")
+        env = {**env, BROKER_VAR: str(broker)}
     if portable:
         base = f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"'
         envs = {n: base for n in names}
+        if broker is not None and BUS in envs:
+            envs[BUS] += f',{BROKER_VAR}="{broker}"'
         further = {
             n: [f"{base},{environment(instance_addresses(n, k, env))}" for k in range(2, counts.get(n, 1) + 1)]
             for n in names

@@ -271,9 +271,14 @@ class Supervisor:
                 self.call("ocis.swap", group, program)
         return summary, failures
 
-    def _stop_quietly(self, spec: str) -> None:
+    def stop_program(self, program: str) -> None:
+        """Have one program of the group stopped, without waiting, and left stopped (a restart under
+        way is cancelled)."""
+        self._stop_quietly(f"{GROUP}:{program_name(program)}", wait=False)
+
+    def _stop_quietly(self, spec: str, wait: bool = True) -> None:
         try:
-            self._raw("supervisor.stopProcess", spec, True)
+            self._raw("supervisor.stopProcess", spec, wait)
         except xmlrpc.client.Fault as exc:
             if exc.faultCode != Faults.NOT_RUNNING:
                 raise SupervisorError(f"stopProcess {spec}: {exc.faultString}") from None

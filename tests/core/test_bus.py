@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -40,6 +41,11 @@ def _heartbeat(name: str, version: int = 1) -> list[bytes]:
     return [f"heartbeat.{name}".encode(), json.dumps(payload).encode()]
 
 
+def _stamped(name: str, stamp: dict[str, Any]) -> list[bytes]:
+    payload = {"v": 1, "kind": "heartbeat", "record": _record(name), **stamp}
+    return [f"heartbeat.{name}".encode(), json.dumps(payload).encode()]
+
+
 def test_bad_messages_are_dropped_and_counted(dep: Deployment) -> None:
     dep.start_runtime("bus,hello")
     bad = {
@@ -48,6 +54,8 @@ def test_bad_messages_are_dropped_and_counted(dep: Deployment) -> None:
             [b"heartbeat.hello"],
             [b"heartbeat.hello", b"{}", b"third frame"],
             [b"heartbeat.hello", json.dumps({"v": 1, "kind": "heartbeat", "record": {"name": 5}}).encode()],
+            # A well-formed record with a bad de-duplication stamp (sender id, sequence number).
+            *(_stamped("hello", stamp) for stamp in ({"src": "../x", "seq": 1}, {"src": "a", "seq": -1}, {"src": "a"})),
         ],
         "oversized": [[b"heartbeat.hello", json.dumps({"v": 1, "pad": "x" * 70_000}).encode()]],
         "version": [_heartbeat("hello", version=99)],
@@ -128,3 +136,34 @@ def test_events_reach_subscribers_through_the_broker(dep: Deployment) -> None:
     heard = asyncio.run(asyncio.wait_for(ring(), 30))
     assert heard[0] == ("upload-finished", {"node": "n1"})
     assert all(event == "upload-finished" for event, _ in heard)
+
+
+def test_broker_lists_are_checked_and_generators_place_a_broker_per_host(bare: Deployment, tmp_path: Path) -> None:
+    """OCIS_BUS_PUB_ADDR/OCIS_BUS_SUB_ADDR: comma-separated, each an address, paired; `--broker N`
+    makes this host's broker bind pair N (supervisord's ocis-bus, systemd's drop-in)."""
+    two = {
+        "OCIS_BUS_PUB_ADDR": "tcp://10.0.0.1:9233, tcp://10.0.0.2:9233",
+        "OCIS_BUS_SUB_ADDR": "tcp://10.0.0.1:9234,tcp://10.0.0.2:9234",
+    }
+    for env, said in (
+        ({**two, "OCIS_BUS_SUB_ADDR": "tcp://10.0.0.1:9234"}, "the lists pair up"),
+        ({**two, "OCIS_BUS_PUB_ADDR": "tcp://10.0.0.1:9233,10.0.0.2:9233"}, "'10.0.0.2:9233' is not a bus address"),
+        ({**two, "OCIS_BUS_PUB_ADDR": "tcp://10.0.0.1:9234,tcp://10.0.0.2:9233"}, "name an address twice"),
+    ):
+        res = bare.ocis("registry", env=env)
+        assert res.returncode == 2 and said in res.stderr, res.stderr
+
+    sup = tmp_path / "sup"
+    res = bare.ocis("supervisor", "generate", "--extensions", "bus,hello", "--broker", "1", "--dir", str(sup), env=two)
+    assert res.returncode == 0, res.stderr
+    bus = (sup / "supervisord.conf").read_text().split("[program:ocis-bus]")[1].split("[program:")[0]
+    assert 'BUS_BROKER="1"' in bus and "tcp://10.0.0.1:9233, tcp://10.0.0.2:9233" in bus
+    res = bare.ocis("supervisor", "generate", "--broker", "2", "--dir", str(sup), env=two)
+    assert res.returncode == 1 and "name 2 brokers" in res.stderr, res.stderr
+
+    units = tmp_path / "units"
+    res = bare.ocis("systemd", "generate", "--user", "--broker", "1", "--dir", str(units), env=two)
+    assert res.returncode == 0, res.stderr
+    assert "Environment=BUS_BROKER=1" in (units / "ocisd@bus.service.d" / "broker.conf").read_text()
+    res = bare.ocis("systemd", "generate", "--user", "--broker", "1", "--dir", str(units))
+    assert res.returncode == 2 and "name 1 brokers" in res.stderr, res.stderr

@@ -122,3 +122,17 @@ def test_restart_faults_fail_no_request(mode: str) -> None:
     assert report.ok and report.lost == 0
     assert [r.fault.extension for r in results] == list(RESTARTED)
     assert {r.fault.extension: r.failed for r in results} == dict.fromkeys(RESTARTED, 0), results
+
+
+def test_bus_faults_are_refused_where_they_cannot_apply(bare: Deployment) -> None:
+    """`--fault` names a bus fault; one that cannot apply to the deployment asked for is refused before
+    anything starts (the faults themselves run in tests/core/test_bus_outage.py)."""
+    for args, said in (
+        (["--fault", "broker-kill"], "broker-kill needs --brokers 2"),
+        (["--fault", "bus-outage 30s", "--brokers", "2"], "bus-outage stops the only broker"),
+        (["--fault", "bus-outage 30s", "--mode", "runtime"], "bus-outage stops the only broker"),
+        (["--fault", "bus-outage soon"], "expected 'bus-outage <seconds>s' or 'broker-kill'"),
+    ):
+        res = bare.ocis("orchestrate", "check", *args)
+        assert res.returncode == 2 and said in res.stderr, res.stderr
+        assert "deployment in" not in res.stdout

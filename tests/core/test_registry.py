@@ -28,7 +28,8 @@ def _hello_pids(dep: Deployment) -> set[int]:
 def test_runtime_and_outside_instance_both_listed(dep: Deployment) -> None:
     rt, outside, env = start_pair(dep)
     rows = registry(dep)
-    assert all(set(r) == {"name", "instance", "host", "pid", "addresses", "health", "age"} for r in rows)
+    assert all(set(r) == {"name", "instance", "host", "pid", "addresses", "health", "age", "stale"} for r in rows)
+    assert not any(r["stale"] for r in rows)
     hellos = [r for r in rows if r["name"] == "hello"]
     assert {r["pid"] for r in hellos} == {rt.pid, outside.pid}
     assert {r["addresses"]["grpc"] for r in hellos} == {dep.addr("hello", "grpc_addr"), env["HELLO_GRPC_ADDR"]}
@@ -81,8 +82,14 @@ def test_broker_restart_heals_without_restarting_extensions(dep: Deployment) -> 
     assert {n for n, _, _ in before} == {"bus", "hello"} and len(before) == 3
 
     broker.kill()
-    # With no broker, the runtime's registry loses the outside instance: the bus was really down.
-    wait_local_view(dep, "hello", 1, timeout=15)
+    # With no broker the runtime hears no bus: it keeps the outside instance, marked stale.
+    wait_until(lambda: metric_value(dep.metrics("hello"), "ocisd_bus_connected") == 0, 15, what="bus silent")
+    wait_until(
+        lambda: metric_value(dep.metrics("hello"), "ocisd_registry_stale_instances", 'name="hello"') == 1,
+        15,
+        what="outside hello stale",
+    )
+    assert local_view(dep, "hello") == 2
     broker = dep.start_extension("bus")
     # The bound: every registry is whole again within two heartbeats (1 s each) of the broker's return.
     heal_bound = 2 * 1.0
@@ -91,6 +98,8 @@ def test_broker_restart_heals_without_restarting_extensions(dep: Deployment) -> 
         heal_bound,
         what="registries healed",
     )
+    wait_until(lambda: metric_value(dep.metrics("hello"), "ocisd_bus_connected") == 1, heal_bound, what="bus heard")
+    assert metric_value(dep.metrics("hello"), "ocisd_registry_stale_instances", 'name="hello"') == 0
     after = {(r["name"], r["instance"], r["pid"]) for r in registry(dep)}
     hellos = {x for x in before if x[0] == "hello"}
     assert hellos <= after, "a hello instance changed: something restarted"
