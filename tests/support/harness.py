@@ -310,3 +310,11 @@ def deployment(init: bool = True) -> Iterator[Deployment]:
     finally:
         dep.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running(extensions: str, env: dict[str, str] | None = None) -> Iterator[Deployment]:
+    """A fresh deployment whose runtime runs `extensions` (with `env`), for the tests that share it."""
+    with deployment() as dep:
+        dep.start_runtime(extensions, env=env)
+        yield dep

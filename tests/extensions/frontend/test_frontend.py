@@ -16,7 +16,7 @@ import zmq
 from ocisd import identity
 from ocisd.bus.messages import InstanceRecord, encode_record
 from tests.support.bus import configured_keys, publisher
-from tests.support.harness import Deployment, deployment, wait_until
+from tests.support.harness import Deployment, running, wait_until
 
 
 def fetch(dep: Deployment, path: str, token: str | None) -> tuple[int, str]:
@@ -39,9 +39,8 @@ def token_for(dep: Deployment, username: str) -> str:
 @pytest.fixture(scope="module")
 def plain() -> Iterator[Deployment]:
     """bus and frontend with default settings, for the tests that only read from it."""
-    with deployment() as dep:
-        # No gateway runs here: the quota lookup is refused at once instead of waiting for one to start.
-        dep.start_runtime("bus,frontend", env={"OCIS_GRPC_NO_INSTANCE_WAIT": "0"})
+    # No gateway runs here: the quota lookup is refused at once instead of waiting for one to start.
+    with running("bus,frontend", env={"OCIS_GRPC_NO_INSTANCE_WAIT": "0"}) as dep:
         yield dep
 
 
