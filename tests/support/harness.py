@@ -147,12 +147,6 @@ class Proc:
             self.popen.kill()
         self.popen.wait(10)
 
-    def kill_tree(self) -> None:
-        """SIGKILL this process and every process below it."""
-        if self.alive():  # once reaped, its PID may be another process's
-            kill_tree(psutil.Process(self.pid))
-        self.popen.wait(10)
-
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
@@ -287,7 +281,10 @@ class Deployment:
         # The test is over and asserts nothing about this stop: a graceful one would drain
         # (OCIS_DRAIN_TIMEOUT, 2 s) in every deployment. Tests about stopping stop processes themselves.
         for proc in self.procs:
-            proc.kill_tree()
+            if proc.alive():  # not reaped yet: its PID is still its own
+                kill_tree(psutil.Process(proc.pid))
+        for proc in self.procs:
+            proc.popen.wait(10)
 
 
 def metric_value(text: str, name: str, labels: str = "") -> float:
