@@ -21,7 +21,7 @@ def test_rclone_sync_down_and_bisync(dep: Deployment, tmp_path: Path) -> None:
     dav = webdav_stack.start(dep)
     env = remote_env(dav, tmp_path)
     local, mirror = tmp_path / "local", tmp_path / "mirror"
-    assert make_tree(local) == 1000
+    assert make_tree(local, per_folder=5) == 100
 
     # Up and down.
     assert rclone(env, "sync", str(local), "oc:tree", *FAST).returncode == 0

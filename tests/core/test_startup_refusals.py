@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from ocisd import logs
-from tests.support.harness import Deployment
+from tests.support.harness import Deployment, deployment
 
 BAD_DRIVERS = [
     ("USERS_DRIVER", "users"),
@@ -19,19 +20,26 @@ BAD_DRIVERS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def inited() -> Iterator[Deployment]:
+    """One `ocis init`ed deployment for all refusals: each comes before anything starts or is written."""
+    with deployment() as dep:
+        yield dep
+
+
 @pytest.mark.parametrize(("var", "extension"), BAD_DRIVERS)
 @pytest.mark.parametrize("mode", ["own", "runtime"])
-def test_unknown_driver_refused_before_start(dep: Deployment, var: str, extension: str, mode: str) -> None:
+def test_unknown_driver_refused_before_start(inited: Deployment, var: str, extension: str, mode: str) -> None:
     args = ("server",) if mode == "runtime" else (extension, "server")
-    res = dep.ocis(*args, env={var: "nonsense"}, timeout=30)
+    res = inited.ocis(*args, env={var: "nonsense"}, timeout=30)
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stderr.splitlines()
     assert len(lines) == 1, res.stderr
     assert f"{extension}.driver" in lines[0] and "nonsense" in lines[0]
 
 
-def test_driver_naming_a_class_of_the_wrong_kind_refused(dep: Deployment) -> None:
-    res = dep.ocis("users", "server", env={"USERS_DRIVER": "collections:OrderedDict"}, timeout=30)
+def test_driver_naming_a_class_of_the_wrong_kind_refused(inited: Deployment) -> None:
+    res = inited.ocis("users", "server", env={"USERS_DRIVER": "collections:OrderedDict"}, timeout=30)
     assert res.returncode == 2
     assert "is not a user backend" in res.stderr and len(res.stderr.splitlines()) == 1
 

@@ -20,8 +20,8 @@ from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.node import Node
 from ocisd.supervisor.config import MAX_SOCKET_PATH, MIN_FDS, GenerateError, environment
-from ocisd.supervisor.control import Supervisor, kill_leftovers, pidfile_pid
-from tests.support.harness import Deployment, http_json, wait_until
+from ocisd.supervisor.control import Supervisor, pidfile_pid
+from tests.support.harness import Deployment, http_json, kill_supervisor, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY_WITHIN = 3.0  # the promise: a restarted extension is back in the registry this fast
@@ -54,8 +54,7 @@ class Sup:
         return {r["name"]: int(r["pid"]) for r in Supervisor(self.dir).status() if r["state"] == "RUNNING"}
 
     def close(self) -> None:
-        if pidfile_pid(self.dir) is not None and self.dep.ocis("supervisor", "stop", "--dir", str(self.dir)).returncode:
-            kill_leftovers(self.dir)
+        kill_supervisor(self.dir)
 
     def __enter__(self) -> Sup:
         return self

@@ -7,14 +7,16 @@ import time
 import tomllib
 import urllib.request
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import zmq
 
 from ocisd import identity
 from ocisd.bus.messages import InstanceRecord, encode_record
 from tests.support.bus import configured_keys, publisher
-from tests.support.harness import Deployment, wait_until
+from tests.support.harness import Deployment, running, wait_until
 
 
 def fetch(dep: Deployment, path: str, token: str | None) -> tuple[int, str]:
@@ -34,9 +36,16 @@ def token_for(dep: Deployment, username: str) -> str:
     return identity.mint(secret, who)
 
 
-def test_capabilities_and_user_in_both_formats_and_versions(dep: Deployment) -> None:
+@pytest.fixture(scope="module")
+def plain() -> Iterator[Deployment]:
+    """bus and frontend with default settings, for the tests that only read from it."""
     # No gateway runs here: the quota lookup is refused at once instead of waiting for one to start.
-    dep.start_runtime("bus,frontend", env={"OCIS_GRPC_NO_INSTANCE_WAIT": "0"})
+    with running("bus,frontend", env={"OCIS_GRPC_NO_INSTANCE_WAIT": "0"}) as dep:
+        yield dep
+
+
+def test_capabilities_and_user_in_both_formats_and_versions(plain: Deployment) -> None:
+    dep = plain
     token = token_for(dep, "einstein")
     status, text = fetch(dep, "/ocs/v1.php/cloud/capabilities?format=json", token)
     assert status == 200
@@ -96,8 +105,8 @@ def test_capabilities_follow_the_registry(dep: Deployment) -> None:
     assert "tus_support" not in caps()["files"]
 
 
-def test_without_internal_token_frontend_refuses(dep: Deployment) -> None:
-    dep.start_runtime("bus,frontend")
+def test_without_internal_token_frontend_refuses(plain: Deployment) -> None:
+    dep = plain
     assert fetch(dep, "/ocs/v1.php/cloud/capabilities?format=json", None)[0] == 401
     assert fetch(dep, "/ocs/v1.php/cloud/user?format=json", "forged.token.value")[0] == 401
 
@@ -110,8 +119,8 @@ def test_preferred_upload_checksum_is_configurable(dep: Deployment) -> None:
     assert json.loads(text)["ocs"]["data"]["capabilities"]["checksums"]["preferredUploadType"] == "MD5"
 
 
-def test_xml_writes_booleans_as_one_and_zero_json_as_true_and_false(dep: Deployment) -> None:
-    dep.start_runtime("bus,frontend")
+def test_xml_writes_booleans_as_one_and_zero_json_as_true_and_false(plain: Deployment) -> None:
+    dep = plain
     token = token_for(dep, "einstein")
     for version in ("v1", "v2"):
         for query in ("", "?format=xml"):

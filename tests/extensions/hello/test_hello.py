@@ -17,7 +17,7 @@ from ocisd.api.hello.v1 import hello_pb2, hello_pb2_grpc
 from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.node import Node
-from tests.support.harness import Deployment, deployment, free_port, http_get, http_json, metric_value
+from tests.support.harness import Deployment, free_port, http_get, http_json, metric_value, running
 from tests.support.hello_pair import eventually, start_pair
 
 GREETS = "hello_greet_requests_total"
@@ -45,8 +45,7 @@ def test_greets_are_spread_over_both_instances(dep: Deployment) -> None:
 @pytest.fixture(scope="module")
 def howdy() -> Iterator[Deployment]:
     """One runtime with `bus,hello` and another greeting, for the tests that only read from it."""
-    with deployment() as dep:
-        dep.start_runtime("bus,hello", env={"HELLO_GREETING": "Howdy, %s!"})
+    with running("bus,hello", env={"HELLO_GREETING": "Howdy, %s!"}) as dep:
         yield dep
 
 

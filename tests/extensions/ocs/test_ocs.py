@@ -13,6 +13,8 @@ from tests.support.harness import Deployment
 from tests.support.identity import config_value, identity_deployment, token_for
 
 RUN = "bus,users,groups,ocs"
+# No storage runs here: a user's quota (asked of the gateway) is "default" after this wait, not 5 s.
+NO_STORAGE = {"OCIS_GRPC_NO_INSTANCE_WAIT": "100ms"}
 
 
 def ocs(dep: Deployment, method: str, path: str, token: str, form: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -33,7 +35,7 @@ def admin_token(dep: Deployment) -> str:
 
 def test_provisioning_round_trip_v1_and_v2() -> None:
     with identity_deployment() as dep:
-        dep.start_runtime(RUN)
+        dep.start_runtime(RUN, env=NO_STORAGE)
         adm = admin_token(dep)
         form = {"userid": "marie", "password": "radium-88", "email": "m@example.org", "displayname": "Marie"}
         status, body = ocs(dep, "POST", "/ocs/v1.php/cloud/users", adm, form)
@@ -68,7 +70,7 @@ def test_provisioning_round_trip_v1_and_v2() -> None:
 
 def test_non_admin_is_refused_but_gets_its_signing_key() -> None:
     with identity_deployment() as dep:
-        dep.start_runtime(RUN)
+        dep.start_runtime(RUN, env=NO_STORAGE)
         user = token_for(dep, identity.Identity(user_id="u-77", username="einstein"))
         status, body = ocs(dep, "GET", "/ocs/v1.php/cloud/users", user)
         assert status == 401 and body["meta"]["statuscode"] == 997
@@ -82,7 +84,7 @@ def test_non_admin_is_refused_but_gets_its_signing_key() -> None:
 
 def test_invalid_email_is_refused_on_create_and_edit_and_nothing_is_stored() -> None:
     with identity_deployment() as dep:
-        dep.start_runtime(RUN)
+        dep.start_runtime(RUN, env=NO_STORAGE)
         adm = admin_token(dep)
         bad = ["not-an-email", "a@b", "two words@example.org", "a@@example.org", "a@example..org"]
         for version, status, code in (("v1", 200, 102), ("v2", 400, 400)):

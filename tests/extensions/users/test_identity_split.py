@@ -9,8 +9,7 @@ import grpc
 import pytest
 
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
-from ocisd.supervisor.control import kill_leftovers, pidfile_pid
-from tests.support.harness import Deployment
+from tests.support.harness import Deployment, kill_supervisor
 from tests.support.identity import (
     IDENTITY,
     add_user,
@@ -32,11 +31,7 @@ def supervised() -> Iterator[Deployment]:
                 dep.wait_ready(name)  # RUNNING to supervisord is not yet ready to serve
             yield dep
         finally:
-            if (
-                pidfile_pid(dep.root / "sup") is not None
-                and dep.ocis("supervisor", "stop", "--dir", directory).returncode
-            ):
-                kill_leftovers(dep.root / "sup")
+            kill_supervisor(dep.root / "sup")
 
 
 def test_cli_against_supervised_processes(supervised: Deployment) -> None:
