@@ -182,3 +182,15 @@ def test_an_editors_chunked_upload_lands_in_the_owners_folder(mounted: Users) ->
     assembled = bob.request("MOVE", uploads + "/.file", None, headers)
     assert assembled.status == 201, assembled.body
     assert mounted.admin.request("GET", "proj/chunked.bin").body == data
+
+
+def test_a_shared_file_is_mounted_as_a_file(mounted: Users) -> None:
+    admin, bob = mounted.admin, mounted.bob
+    assert admin.request("PUT", "single.txt", b"one").status == 201
+    share = mounted.share("single.txt", bits.READ | bits.UPDATE)
+    assert mounted.answer(share, spb.SHARE_STATE_ACCEPTED) == "single.txt"
+    entry = wait_until(lambda: propfind(bob, "Shares").get(bob.base + "/Shares/single.txt"), what="the file mount")
+    assert entry["permissions"] == "SMNVW"
+    assert bob.request("GET", "Shares/single.txt").body == b"one"
+    assert bob.request("PUT", "Shares/single.txt", b"two").status == 204
+    assert admin.request("GET", "single.txt").body == b"two"
