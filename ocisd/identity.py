@@ -95,7 +95,7 @@ def verify(secret: str, token: str) -> Identity:
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
     groups = claims.get("groups") or []
-    group_ids = claims.get("group_ids") or []
+    group_ids = claims.get("group_ids", [])
     if not isinstance(claims.get("name"), str) or not isinstance(groups, list) or not _strings(group_ids):
         raise InvalidToken("malformed identity claims")
     return Identity(
@@ -120,8 +120,9 @@ def _scope(claim: object) -> Scope | None:
     if not isinstance(claim, dict) or set(claim) != {"resource", "bits"}:
         raise InvalidToken("malformed scope claim")
     resource, bits = claim["resource"], claim["bits"]
+    space, _, node = resource.partition("!") if isinstance(resource, str) else ("", "", "")
     # bool is an int subclass: refuse true/false as bits
-    if not isinstance(resource, str) or "!" not in resource or type(bits) is not int or not 0 < bits < 32:
+    if not space or not node or type(bits) is not int or not 0 < bits < 32:
         raise InvalidToken("malformed scope claim")
     return Scope(resource, bits)
 

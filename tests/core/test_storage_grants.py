@@ -230,6 +230,7 @@ def test_reshare_passes_on_at_most_the_bits_held(stack: Stack) -> None:
     carol = pb.Grant(grantee=pb.Grantee(type="user", id=CAROL.user_id), permissions=perm.READ)
     stack.call("AddGrant", pb.AddGrantRequest(ref=node(folder), grant=carol))
     fails(DENIED, "RemoveGrant", pb.RemoveGrantRequest(ref=node(folder), grantee=carol.grantee))
+    fails(DENIED, "AddGrant", pb.AddGrantRequest(ref=node(folder), grant=carol))  # nor replaces them
     stack.call(
         "RemoveGrant",
         pb.RemoveGrantRequest(ref=node(folder), grantee=pb.Grantee(type="user", id=DAVE.user_id)),
@@ -442,6 +443,9 @@ def test_identity_claims_round_trip_and_malformed_ones_are_refused() -> None:
     base = {"iss": identity.ISSUER, "aud": identity.AUDIENCE, "sub": "u", "name": "n", "iat": now, "exp": now + 60}
     bad: list[dict[str, Any]] = [
         {"group_ids": "g1"},
+        {"group_ids": ""},
+        {"scope": {"resource": "sp!", "bits": 1}},
+        {"scope": {"resource": 7, "bits": 1}},
         {"group_ids": [1]},
         {"scope": "sp!node"},
         {"scope": {"resource": "sp!node"}},

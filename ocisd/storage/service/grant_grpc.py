@@ -49,6 +49,15 @@ async def _sharer(servicer: Servicer, ref: pb.Reference) -> Access:
     return a
 
 
+async def _only_own(servicer: Servicer, a: Access, kind: str, grantee: str) -> None:
+    """A resharer replaces or removes only the grants they added; the owner any."""
+    if a.bits is None:
+        return
+    for g in await servicer._driver.grants(a.ref):
+        if (g.grantee_type, g.grantee) == (kind, grantee) and g.creator != a.who.user_id:
+            raise errors.forbidden("only the owner changes grants others added")
+
+
 def grant_message(g: Grant) -> pb.Grant:
     return pb.Grant(
         grantee=pb.Grantee(type=g.grantee_type, id=g.grantee),
@@ -73,6 +82,7 @@ class GrantMethods:
             raise errors.invalid("bad-grantee", "the owner holds every permission already")
         if a.bits is not None and not within(bits, a.bits):
             raise errors.forbidden("a reshare passes on at most the permissions held")
+        await _only_own(self, a, kind, grantee)
         await self._driver.add_grant(a.ref, Grant(kind, grantee, bits, expires, a.who.user_id))
         return pb.AddGrantResponse()
 
@@ -80,10 +90,7 @@ class GrantMethods:
     async def RemoveGrant(self: Servicer, request: pb.RemoveGrantRequest, context: Ctx) -> pb.RemoveGrantResponse:
         a = await _sharer(self, request.ref)
         kind, grantee = _grantee(request.grantee)
-        if a.bits is not None:
-            mine = [g for g in await self._driver.grants(a.ref) if (g.grantee_type, g.grantee) == (kind, grantee)]
-            if mine and mine[0].creator != a.who.user_id:
-                raise errors.forbidden("only the owner removes grants others added")
+        await _only_own(self, a, kind, grantee)
         await self._driver.remove_grant(a.ref, kind, grantee)
         return pb.RemoveGrantResponse()
 

@@ -35,7 +35,8 @@ MAX_SEARCH = 1000  # a bigger limit is capped: each match costs a path lookup
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-# Bus event when nodes carrying grants went (delete, purge): {"resource_ids": [...]}.
+# Bus event when a delete removed nodes carrying grants (their grants went with them; a purge
+# finds none left): {"resource_ids": [...]}.
 RESOURCES_DELETED = "resources-deleted"
 
 

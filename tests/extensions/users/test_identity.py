@@ -102,6 +102,8 @@ def test_groups_lifecycle_and_groups_in_the_token(rt: Deployment) -> None:
     assert [g["members"] for g in listed if g["name"] == "staff"] == [["bob"]]
     assert json.loads(ocis_ok(rt, "users", "show", "bob", "--json"))["groups"] == ["staff"]
     assert list(login(rt, "bob", "bob-secret").groups) == ["staff"]
+    who = identity.verify(config_value(rt, "jwt_secret"), login(rt, "bob", "bob-secret").token)
+    assert who.group_ids == tuple(g["id"] for g in listed if g["name"] == "staff")  # what group grants name
 
     ocis_ok(rt, "groups", "remove-member", "staff", bob)
     assert groups_of(rt, bob) == []
