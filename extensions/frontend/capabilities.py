@@ -90,6 +90,8 @@ def build(cfg: FrontendConfig, registry: Registry, shared: SharedConfig) -> dict
 
 def files_sharing(cfg: FrontendConfig, live: bool) -> dict[str, Any]:
     """ownCloud's sharing block: on while the OCS share API and the sharing service are live."""
+    if not live:
+        return {"api_enabled": False, "public": {"enabled": False}, "resharing": False}
     enforced_for = {
         "read_only": cfg.public_share_must_have_password,
         "read_write": cfg.public_share_must_have_password or cfg.public_writeable_share_must_have_password,
@@ -97,22 +99,22 @@ def files_sharing(cfg: FrontendConfig, live: bool) -> dict[str, Any]:
     }
     no_expiry = {"enabled": False}
     return {
-        "api_enabled": live,
+        "api_enabled": True,
         "public": {
-            "enabled": live,
+            "enabled": True,
             "password": {"enforced": cfg.public_share_must_have_password, "enforced_for": enforced_for},
             "expire_date": no_expiry,
             "send_mail": False,
             "social_share": False,
-            "upload": live,
+            "upload": True,
             "multiple": True,
             "supports_upload_only": True,
             "defaultPublicLinkShareName": "Public link",
         },
         "user": {"send_mail": False, "expire_date": no_expiry},
         "group": {"expire_date": no_expiry},
-        "resharing": live,
-        "group_sharing": live,
+        "resharing": True,
+        "group_sharing": True,
         "auto_accept_share": False,
         "share_with_group_members_only": False,
         "share_with_membership_groups_only": False,

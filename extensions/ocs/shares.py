@@ -16,6 +16,7 @@ import grpc
 import grpc.aio
 from aiohttp import web
 
+from ocisd import identity
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
 from ocisd.api.sharing.v1 import permissions as bits
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
@@ -139,7 +140,7 @@ class ShareApi:
         elif share_type == spb.SHARE_TYPE_LINK:
             perms = bits.UPLOAD if public_upload else bits.READ
         else:  # everything the caller holds that applies
-            perms = bits.applicable(bits.ALL, is_folder) & (info.permission_bits or bits.ALL)
+            perms = bits.applicable(bits.ALL, is_folder) & info.permission_bits
         if public_upload and (share_type != spb.SHARE_TYPE_LINK or not is_folder):
             raise ShareFailure(FORBIDDEN, "public upload is only possible for publicly shared folders")
         grantee = (
@@ -192,6 +193,13 @@ class ShareApi:
 
     async def get(self, request: web.Request) -> Any:
         share = (await self._sharing.GetShare(spb.GetShareRequest(id=request.match_info["id"]))).share
+        who = identity.CURRENT.get()
+        if who is not None and who.user_id not in (share.creator_id, share.owner_id):
+            # A recipient sees it where it is mounted for them.
+            received = (await self._sharing.ListReceivedShares(spb.ListReceivedSharesRequest())).shares
+            for got in received:
+                if got.share.id == share.id:
+                    return [await self._formatter().share(got.share, got)]
         return [await self._formatter().share(share)]
 
     async def update(self, request: web.Request) -> Any:

@@ -10,6 +10,7 @@ outlives its share; a removal takes the grant away first.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_
 from ocisd.api.sharing.v1 import contract
 from ocisd.api.sharing.v1 import permissions as bits
 from ocisd.api.sharing.v1.contract import SharingError, exists, forbidden, invalid, not_found
-from ocisd.api.storage.v1 import storage_pb2 as spb
+from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.bus.client import BusClient
 from ocisd.rpc.client import RpcClients
@@ -62,27 +63,18 @@ class ShareManager:
         self._config = config
         self._hasher = PasswordHasher()
 
-    async def _stat(self, resource_id: str) -> spb.ResourceInfo:
+    async def _stat(self, resource_id: str) -> pb.ResourceInfo:
         if not resource_id:
             raise invalid("bad-resource", "no resource given")
         try:
-            reply = await self._storage.Stat(spb.StatRequest(ref=spb.Reference(node_id=resource_id)))
+            reply = await self._storage.Stat(pb.StatRequest(ref=pb.Reference(node_id=resource_id)))
         except grpc.aio.AioRpcError as exc:
             # A resource the caller may not stat does not exist for them (never reveal existence).
             if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED):
                 raise not_found("resource not found") from None
             raise _failed(exc, "resource") from None
-        info: spb.ResourceInfo = reply.info
+        info: pb.ResourceInfo = reply.info
         return info
-
-    @staticmethod
-    def _held(info: spb.ResourceInfo, who: identity.Identity) -> int:
-        """The caller's bits on the resource (an owner holds everything that applies)."""
-        if info.permission_bits:
-            return info.permission_bits
-        return (
-            bits.applicable(bits.ALL, info.type == spb.RESOURCE_TYPE_CONTAINER) if info.owner_id == who.user_id else 0
-        )
 
     async def _check_grantee(self, share_type: int, grantee_id: str, who: identity.Identity, owner: str) -> None:
         if share_type == LINK:
@@ -106,30 +98,30 @@ class ShareManager:
     async def _grant(self, share: ShareRecord) -> None:
         if share.share_type == LINK:
             return
-        grant = spb.Grant(
-            grantee=spb.Grantee(type=GRANTEE_TYPE[share.share_type], id=share.grantee_id),
+        grant = pb.Grant(
+            grantee=pb.Grantee(type=GRANTEE_TYPE[share.share_type], id=share.grantee_id),
             permissions=share.permissions,
             expires=share.expires,
             creator_id=share.creator_id,
         )
         try:
-            await self._storage.AddGrant(spb.AddGrantRequest(ref=spb.Reference(node_id=share.resource_id), grant=grant))
+            await self._storage.AddGrant(pb.AddGrantRequest(ref=pb.Reference(node_id=share.resource_id), grant=grant))
         except grpc.aio.AioRpcError as exc:
             raise _failed(exc, "grant") from None
 
     async def _revoke(self, share: ShareRecord) -> None:
         if share.share_type == LINK:
             return
-        grantee = spb.Grantee(type=GRANTEE_TYPE[share.share_type], id=share.grantee_id)
+        grantee = pb.Grantee(type=GRANTEE_TYPE[share.share_type], id=share.grantee_id)
         try:
             await self._storage.RemoveGrant(
-                spb.RemoveGrantRequest(ref=spb.Reference(node_id=share.resource_id), grantee=grantee)
+                pb.RemoveGrantRequest(ref=pb.Reference(node_id=share.resource_id), grantee=grantee)
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:  # the resource is gone: so is its grant
                 raise _failed(exc, "grant") from None
 
-    def _password_hash(self, share_type: int, password: str, permissions: int) -> str:
+    async def _password_hash(self, share_type: int, password: str, permissions: int) -> str:
         if share_type != LINK:
             if password:
                 raise invalid("bad-password", "only links have passwords")
@@ -140,18 +132,19 @@ class ShareManager:
         )
         if must and not password:
             raise invalid("password-required", "this link needs a password")
-        return self._hasher.hash(password) if password else ""
+        # argon2id takes tens of milliseconds of CPU: not on the event loop.
+        return await asyncio.to_thread(self._hasher.hash, password) if password else ""
 
     async def create(self, request: Any) -> ShareRecord:
         who = caller()
         if request.share_type not in (USER, GROUP, LINK):
             raise invalid("bad-share-type", f"unknown share type {request.share_type}")
         info = await self._stat(request.resource_id)
-        is_folder = info.type == spb.RESOURCE_TYPE_CONTAINER
+        is_folder = info.type == pb.RESOURCE_TYPE_CONTAINER
         if not info.parent_id:
             raise forbidden("space-root", "cannot share a space root")
         wanted = rules.wanted_bits(request.permissions, request.share_type, is_folder)
-        rules.check_within(wanted, self._held(info, who))
+        rules.check_within(wanted, info.permission_bits)
         expires = rules.check_expiry(request.expires)
         await self._check_grantee(request.share_type, request.grantee_id, who, info.owner_id)
         is_link = request.share_type == LINK
@@ -168,7 +161,7 @@ class ShareManager:
             expires=expires,
             token=rules.new_token() if is_link else "",
             name=rules.check_name(request.name) if is_link else "",
-            password_hash=self._password_hash(request.share_type, request.password, wanted),
+            password_hash=await self._password_hash(request.share_type, request.password, wanted),
             is_folder=is_folder,
             parent_share_id=parent,
             target=info.name,
@@ -176,7 +169,7 @@ class ShareManager:
         try:
             share = self.store.add(record)
         except Duplicate:
-            raise exists(f"{info.name} is already shared with this {GRANTEE_TYPE[record.share_type]}") from None
+            raise exists(f"{info.name} is already shared with this user or group") from None
         try:
             await self._grant(share)
         except BaseException:
@@ -202,13 +195,16 @@ class ShareManager:
         share = self.store.get(share_id)
         if share is None:
             raise not_found()
-        if who.user_id in (share.creator_id, share.owner_id):
-            return share
-        if share.share_type == USER and share.grantee_id == who.user_id:
-            return share
-        if share.share_type == GROUP and share.grantee_id in await self._group_ids(who.user_id):
+        if who.user_id in (share.creator_id, share.owner_id) or await self._receives(share, who):
             return share
         raise not_found()
+
+    async def _receives(self, share: ShareRecord, who: identity.Identity) -> bool:
+        if share.share_type == USER:
+            return share.grantee_id == who.user_id
+        if share.share_type == GROUP and who.user_id != share.creator_id:
+            return share.grantee_id in await self._group_ids(who.user_id)
+        return False
 
     async def _managed(self, share_id: str, who: identity.Identity) -> ShareRecord:
         share = await self._visible(share_id, who)
@@ -226,15 +222,15 @@ class ShareManager:
         if request.set_permissions:
             info = await self._stat(share.resource_id)
             changes["permissions"] = rules.wanted_bits(request.permissions, share.share_type, share.is_folder)
-            rules.check_within(changes["permissions"], self._held(info, who))
+            rules.check_within(changes["permissions"], info.permission_bits)
         if request.set_expires:
             changes["expires"] = rules.check_expiry(request.expires)
         if share.share_type == LINK and (request.set_password or "permissions" in changes):
             perms = changes.get("permissions", share.permissions)
             if request.set_password:
-                changes["password_hash"] = self._password_hash(LINK, request.password, perms)
+                changes["password_hash"] = await self._password_hash(LINK, request.password, perms)
             elif not share.password_hash:
-                self._password_hash(LINK, "", perms)  # a link turning writeable may now need one
+                await self._password_hash(LINK, "", perms)  # a link turning writeable may now need one
         elif request.set_password:
             raise invalid("bad-password", "only links have passwords")
         if request.set_name:
@@ -272,10 +268,8 @@ class ShareManager:
 
     async def answer(self, share_id: str, state: int, mount_point: str) -> Received:
         who = caller()
-        share = await self._visible(share_id, who)
-        if share.share_type == LINK or who.user_id == share.creator_id:
-            raise not_found("no such received share")
-        if share.share_type == USER and share.grantee_id != who.user_id:
+        share = self.store.get(share_id)
+        if share is None or not await self._receives(share, who):
             raise not_found("no such received share")
         if state not in (0, 1, 2):
             raise invalid("bad-state", f"unknown state {state}")

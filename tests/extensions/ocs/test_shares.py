@@ -78,6 +78,7 @@ def test_user_share_life_cycle_in_v1_v2_xml_and_json(ocs: Ocs) -> None:
     assert mine and mine[0]["state"] == 1 and mine[0]["path"] == mine[0]["file_target"] == "/Shares/ocs-docs"
     assert mine[0]["uid_owner"] == "alice" and mine[0]["share_with"] == "bob"
     assert ocs("POST", f"shares/pending/{share['id']}", who="bob")[1]["data"][0]["state"] == 0
+    assert ocs("GET", f"shares/{share['id']}", who="bob")[1]["data"][0]["path"] == "/Shares/ocs-docs"
     accepted = ocs("GET", "shares?shared_with_me=true", who="bob")[1]["data"]
     assert share["id"] in {s["id"] for s in accepted}
     assert ocs("DELETE", f"shares/pending/{share['id']}", who="bob")[1]["data"][0]["state"] == 2

@@ -151,6 +151,8 @@ def test_group_shares_keep_one_state_per_member_and_follow_membership(stack: Sha
     stack.answer("bob", share.id, ACCEPTED)
     states = {who: {r.share.id: r.state for r in stack.received(who)}.get(share.id) for who in ("bob", "carol", "dave")}
     assert states == {"bob": ACCEPTED, "carol": PENDING, "dave": None}
+    refused(lambda: stack.answer("alice", share.id, ACCEPTED), grpc.StatusCode.NOT_FOUND)  # she is not in it
+    refused(lambda: stack.answer("dave", share.id, ACCEPTED), grpc.StatusCode.NOT_FOUND)
 
     team, users = stack.groups["team"], stack.users
     stack.admin_groups("AddMember", groups_pb2.MemberRequest(group_id=team, user_id=users["dave"].user_id))
@@ -262,3 +264,24 @@ def test_concurrent_accept_and_revoke_end_consistently(stack: SharingStack) -> N
         refused(
             lambda s=share.id: stack.sharing("GetShare", spb.GetShareRequest(id=s), "alice"), grpc.StatusCode.NOT_FOUND
         )
+
+
+def test_a_move_keeps_shares_and_a_delete_removes_them(stack: SharingStack) -> None:
+    folder = stack.mkdir("/wandering")
+    share = stack.share("alice", folder.id, USER, "bob", perms=1)
+    link = stack.share("alice", folder.id, LINK, perms=1)
+    stack.mkdir("/elsewhere")
+    move = pb.MoveRequest(source=pb.Reference(path="/wandering"), destination=pb.Reference(path="/elsewhere/w"))
+    stack.storage("Move", move)
+    assert stack.sharing("GetShare", spb.GetShareRequest(id=share.id), "bob").share.resource_id == folder.id
+    assert by_token(stack, link.token).share.id == link.id
+
+    stack.storage("Delete", pb.DeleteRequest(ref=pb.Reference(path="/elsewhere")))
+    events = stack.events  # type: ignore[attr-defined]
+    wait_until(
+        lambda: events.of("share-removed", share.id) and events.of("share-removed", link.id),
+        15,
+        what="the shares of the deleted folder removed",
+    )
+    refused(lambda: by_token(stack, link.token), grpc.StatusCode.NOT_FOUND)
+    assert share.id not in {r.share.id for r in stack.received("bob")}

@@ -15,8 +15,6 @@ removes the shares of those resources.
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 import grpc.aio
 
@@ -68,9 +66,3 @@ async def abort(context: grpc.aio.ServicerContext, exc: SharingError) -> None:
 
 
 handled = Answering(SharingError, abort)
-
-
-def reason_of(exc: grpc.aio.AioRpcError) -> str:
-    """The `ocisd-reason` of a failed call, "" when it has none."""
-    meta: Any = exc.trailing_metadata() or ()
-    return next((str(v) for k, v in meta if k == REASON_METADATA), "")
