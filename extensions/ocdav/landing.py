@@ -1,4 +1,5 @@
-"""`/s/<token>`: a plain HTML landing page for a public link (name, size, a download button).
+"""`/s/<token>`: a plain HTML landing page for a public link (name, size, a download button;
+a folder's first entries, each file with its own button).
 
 A link with a password shows a form that posts the password to the same path
 (never in a URL, no cookie); the page then asks storage-publiclink itself,
@@ -17,7 +18,7 @@ import grpc.aio
 from aiohttp import web
 
 from ocisd import identity
-from ocisd.api.sharing.v1 import sharing_pb2, sharing_pb2_grpc
+from ocisd.api.sharing.v1 import permissions, sharing_pb2, sharing_pb2_grpc
 from ocisd.api.sharing.v1.links import CLIENT_IP_HEADER, LANDING
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.authz import acting_as
@@ -28,6 +29,7 @@ from .request import Services
 
 ROUTES = (LANDING,)
 MAX_FORM = 4096
+MAX_LISTED = 200  # entries a folder's page shows
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the token is in the URL
@@ -64,17 +66,28 @@ def _size(n: int) -> str:
     return f"{value:.1f} {unit} ({n} bytes)"
 
 
-def _details(info: pb.ResourceInfo, password: str) -> str:
+def _download(password: str, entry: str = "", label: str = "Download") -> str:
+    """A button posting back for the bytes (of `entry` inside a folder link); the password rides in the body."""
+    fields = {"action": "download", "password": password, "entry": entry}
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items() if v)
+    return f'<form method="post">{hidden}<button type="submit">{html.escape(label)}</button></form>'
+
+
+def _details(info: pb.ResourceInfo, bits: int, password: str, children: list[pb.ResourceInfo]) -> str:
     name = html.escape(info.name or "shared")
+    if not bits & permissions.READ:  # a file drop: what is inside, even its size, stays hidden
+        return f"<h1>{name}/</h1><p>A file drop: upload files into it with a WebDAV client.</p>"
     size = f"<p>Size: {_size(info.size)}</p>"
-    if info.type == pb.RESOURCE_TYPE_CONTAINER:
-        return f"<h1>{name}/</h1>{size}<p>A shared folder: open it with a WebDAV client.</p>"
-    hidden = f'<input type="hidden" name="password" value="{html.escape(password)}">' if password else ""
-    button = (
-        f'<form method="post">{hidden}<input type="hidden" name="action" value="download">'
-        '<button type="submit">Download</button></form>'
+    if info.type != pb.RESOURCE_TYPE_CONTAINER:
+        return f"<h1>{name}</h1>{size}{_download(password)}"
+    rows = "".join(
+        f"<li>{html.escape(c.name)}/</li>"
+        if c.type == pb.RESOURCE_TYPE_CONTAINER
+        else f"<li>{_download(password, c.name, c.name)} {_size(c.size)}</li>"
+        for c in children
     )
-    return f"<h1>{name}</h1>{size}{button}"
+    more = "<p>Open the folder with a WebDAV client to see everything.</p>" if len(children) >= MAX_LISTED else ""
+    return f"<h1>{name}/</h1>{size}<ul>{rows}</ul>{more}"
 
 
 class Landing:
@@ -87,13 +100,15 @@ class Landing:
         token, _, rest = request.path[len(LANDING) :].partition("/")
         if not token or rest or request.method not in ("GET", "HEAD", "POST"):
             return _page("Not found", "<h1>No such link</h1>", 404)
-        password, action, as_get = "", "", request
+        password, action, entry, as_get = "", "", "", request
         if request.method == "POST":
             if (request.content_length or 0) > MAX_FORM:
                 return _page("Too large", "<h1>Form too large</h1>", 413)
             as_get = request.clone(method="GET")  # the download's answer; a read request cannot be cloned
             form = await request.post()
-            password, action = str(form.get("password", "")), str(form.get("action", ""))
+            password, action, entry = (str(form.get(k, "")) for k in ("password", "action", "entry"))
+            if "/" in entry or entry in (".", ".."):  # one name inside the link's folder, nothing else
+                return _page("Not found", "<h1>No such file</h1>", 404)
         try:
             with acting_as(self._service.get()):
                 ip = request.headers.get(CLIENT_IP_HEADER, "")
@@ -102,16 +117,22 @@ class Landing:
         except grpc.aio.AioRpcError as exc:
             return self._refused(exc, bool(password))
         ref = pb.Reference(node_id=link.share.resource_id)
+        bits = link.share.permissions
         try:
             with acting_as(link.access_token):
                 gateway = self._services.gateway
                 if action == "download":
+                    ref.path = "/" + entry
                     init = await gateway.call("InitiateFileDownload", pb.InitiateFileDownloadRequest(ref=ref))
                     return await self._services.data.download(as_get, init.download_url)
                 info = (await gateway.call("Stat", pb.StatRequest(ref=ref))).info
+                children: list[pb.ResourceInfo] = []
+                if info.type == pb.RESOURCE_TYPE_CONTAINER and bits & permissions.READ:
+                    listed = await gateway.call("ListContainer", pb.ListContainerRequest(ref=ref, page_size=MAX_LISTED))
+                    children = list(listed.infos)
         except DavError as exc:
             return _page("Unavailable", f"<h1>{html.escape(exc.message)}</h1>", exc.status)
-        return _page(info.name or "Shared", _details(info, password))
+        return _page(info.name or "Shared", _details(info, bits, password, children))
 
     @staticmethod
     def _refused(exc: grpc.aio.AioRpcError, tried: bool) -> web.Response:

@@ -25,14 +25,14 @@ import grpc.aio
 from aiohttp import web
 
 from ocisd import identity
-from ocisd.api.sharing.v1 import sharing_pb2, sharing_pb2_grpc
+from ocisd.api.sharing.v1 import contract, sharing_pb2, sharing_pb2_grpc
 from ocisd.api.sharing.v1.links import LANDING, LEGACY, PUBLIC_FILES
 from ocisd.authz import acting_as
 from ocisd.bus.messages import Message
 from ocisd.extension import Context
 
 CACHE_SIZE = 10_000
-SHARE_EVENTS = ("event.share-removed", "event.share-updated")
+SHARE_EVENTS = tuple(f"event.{e}" for e in (contract.SHARE_REMOVED, contract.SHARE_UPDATED))
 
 
 class LinkRefused(Exception):
@@ -64,7 +64,7 @@ class LinkGate:
             ctx.bus.subscribe(topic, self._on_share_changed)
 
     def _on_share_changed(self, msg: Message) -> None:
-        share_id = msg.data.get("share_id") or msg.data.get("id")
+        share_id = msg.data.get("id")
         if isinstance(share_id, str):
             self._cache = {k: v for k, v in self._cache.items() if v[1] != share_id}
 

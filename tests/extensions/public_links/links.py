@@ -23,6 +23,8 @@ THROTTLE = {
     "STORAGE_PUBLICLINK_THROTTLE_FREE_ATTEMPTS": "1",
     "STORAGE_PUBLICLINK_THROTTLE_BASE_DELAY": "20ms",
     "STORAGE_PUBLICLINK_LINK_IP_LOCKOUT": "3",
+    "STORAGE_PUBLICLINK_IP_LOCKOUT": "20",
+    "PROXY_TRUSTED_PROXIES": "127.0.0.0/8",  # lets a test pose as another client address (X-Forwarded-For)
 }
 FILEID = b'<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:fileid/></d:prop></d:propfind>'
 

@@ -88,6 +88,16 @@ def test_wrong_passwords_are_throttled(env: Stack) -> None:
     assert locked.status == 429 and int(locked.headers["Retry-After"]) > 0
 
 
+def test_guessing_tokens_is_throttled_per_address(env: Stack) -> None:
+    _, dav, sharing = env
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    statuses = [public(dav, f"Guess{i:04d}", "GET", "x.txt", headers=guesser).status for i in range(21)]
+    assert statuses == [404] * 20 + [429], statuses
+    token = sharing.link(make_folder(dav, "guessed", {"x.txt": b"x"}), permissions.VIEWER).token
+    assert public(dav, token, "GET", "x.txt", headers=guesser).status == 429  # that address is locked out
+    assert public(dav, token, "GET", "x.txt").status == 200  # nobody else is
+
+
 def test_upload_link_creates_and_updates_not_deletes(env: Stack) -> None:
     _, dav, sharing = env
     rid = make_folder(dav, "inbox", {"old.txt": b"old"})
@@ -114,6 +124,8 @@ def test_file_drop_never_collides_and_shows_nothing(env: Stack) -> None:
     assert dav.request("GET", "drop/report%20(2).pdf").body == b"one"
     assert dav.request("GET", "drop/report%20(3).pdf").body == b"two"
     assert dav.request("GET", "drop/.env").body == b"dot"
+    page = dav.request("GET", f"/s/{token}", auth=False)
+    assert page.status == 200 and b"file drop" in page.body and b"bytes" not in page.body
 
 
 def test_single_file_link_is_the_file(env: Stack) -> None:
@@ -187,6 +199,14 @@ def test_landing_page(env: Stack) -> None:
     got = dav.request("POST", f"/s/{locked}", b"password=pa+ss&action=download", form, auth=False)
     assert (got.status, got.body) == (200, b"0123456789")
     assert dav.request("GET", "/s/NoSuchToken123", auth=False).status == 404
+
+    folder = sharing.link(make_folder(dav, "gallery", {"one.txt": b"1", "two.txt": b"22", "sub/x": b""}), 1).token
+    listed = dav.request("GET", f"/s/{folder}", auth=False)
+    assert all(name in listed.body for name in (b"gallery/", b"one.txt", b"two.txt", b"sub/")), listed.body
+    got = dav.request("POST", f"/s/{folder}", b"action=download&entry=two.txt", form, auth=False)
+    assert (got.status, got.body) == (200, b"22")
+    assert dav.request("POST", f"/s/{folder}", b"action=download&entry=sub%2Fx", form, auth=False).status == 404
+    assert dav.request("POST", f"/s/{folder}", b"action=download&entry=..", form, auth=False).status == 404
 
 
 @tools.needs("rclone")
