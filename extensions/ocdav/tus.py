@@ -14,6 +14,7 @@ import binascii
 from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import home_space_id, split_session_id
 
 from . import paths, uploads, xml
 from .errors import DavError
@@ -62,7 +63,9 @@ def _location(dav: Dav, session: pb.UploadSession) -> str:
     proto = dav.request.headers.get("X-Forwarded-Proto", dav.request.scheme)
     host = dav.request.headers.get("X-Forwarded-Host", dav.request.host)
     user = dav.target.user or dav.who.username
-    return f"{proto}://{host}{paths.href(uploads.PREFIX + user, '/' + session.name, False)}"
+    # A session in another space (an upload into a share, kept in the owner's) is named by its full id.
+    home = split_session_id(session.id)[0] == home_space_id(dav.who.user_id)
+    return f"{proto}://{host}{paths.href(uploads.PREFIX + user, '/' + (session.name if home else session.id), False)}"
 
 
 def _progress(session: pb.UploadSession, offset: int) -> dict[str, str]:

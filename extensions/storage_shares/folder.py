@@ -27,6 +27,12 @@ FOLDER_NODE = "shares"  # the folder's node part in its id "<home space>!shares"
 GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
 
 
+def _mountable(share: spb.ReceivedShare) -> bool:
+    """Accepted, at one path segment: anything else the service might answer is left out, never followed."""
+    name = share.mount_point
+    return share.state == spb.SHARE_STATE_ACCEPTED and name not in ("", ".", "..") and "/" not in name
+
+
 class SharesFolder:
     def __init__(self, rpc: RpcClients) -> None:
         self.gateway = rpc.stub("gateway", pb_grpc.StorageStub)
@@ -39,7 +45,7 @@ class SharesFolder:
         """The caller's accepted received shares by mount point."""
         request = spb.ListReceivedSharesRequest(states=[spb.SHARE_STATE_ACCEPTED])
         reply = await self._sharing.ListReceivedShares(request)
-        return {s.mount_point: s for s in reply.shares if s.mount_point and "/" not in s.mount_point}
+        return {s.mount_point: s for s in reply.shares if _mountable(s)}
 
     async def _entry(self, mount: str, share: spb.ReceivedShare) -> pb.ResourceInfo | None:
         try:

@@ -182,3 +182,28 @@ def test_an_editors_chunked_upload_lands_in_the_owners_folder(mounted: Users) ->
     assembled = bob.request("MOVE", uploads + "/.file", None, headers)
     assert assembled.status == 201, assembled.body
     assert mounted.admin.request("GET", "proj/chunked.bin").body == data
+
+
+def test_a_shared_file_is_mounted_as_a_file(mounted: Users) -> None:
+    admin, bob = mounted.admin, mounted.bob
+    assert admin.request("PUT", "single.txt", b"one").status == 201
+    share = mounted.share("single.txt", bits.READ | bits.UPDATE)
+    assert mounted.answer(share, spb.SHARE_STATE_ACCEPTED) == "single.txt"
+    entry = wait_until(lambda: propfind(bob, "Shares").get(bob.base + "/Shares/single.txt"), what="the file mount")
+    assert entry["permissions"] == "SMNVW"
+    assert bob.request("GET", "Shares/single.txt").body == b"one"
+    assert bob.request("PUT", "Shares/single.txt", b"two").status == 204
+    assert admin.request("GET", "single.txt").body == b"two"
+
+
+def test_an_editors_tus_upload_lands_in_the_owners_folder(mounted: Users) -> None:
+    """TUS, creation then a separate PATCH: the session lives in the owner's space, its URL says so."""
+    bob = mounted.bob
+    meta = "filename " + b64encode(b"tus.bin").decode()
+    tus = {"Tus-Resumable": "1.0.0"}
+    created = bob.request("POST", "Shares/proj/", b"", {**tus, "Upload-Length": "10", "Upload-Metadata": meta})
+    assert created.status == 201, created.body
+    location = "/" + created.headers["Location"].split("/", 3)[3]
+    patch = {**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    assert bob.request("PATCH", location, b"0123456789", patch).status == 204
+    assert mounted.admin.request("GET", "proj/tus.bin").body == b"0123456789"
