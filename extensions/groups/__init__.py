@@ -39,7 +39,11 @@ class Groups(Extension):
                 directory.forget_user(msg.data["user_id"])
 
         ctx.bus.subscribe(f"event.{sessions.USERS_CHANGED}", on_user_changed)
-        service = GroupsService(directory, ctx.shared)
+
+        def groups_changed(user_id: str) -> None:
+            ctx.bus.publish_event(sessions.USERS_CHANGED, {"user_id": user_id, "change": "groups"})
+
+        service = GroupsService(directory, ctx.shared, groups_changed)
         await ctx.serve_grpc(lambda server: groups_pb2_grpc.add_GroupsServicer_to_server(service, server))
 
     async def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc.aio
@@ -20,9 +21,11 @@ def group_pb(group: GroupRecord) -> groups_pb2.Group:
 
 
 class GroupsService(groups_pb2_grpc.GroupsServicer):
-    def __init__(self, directory: GroupDirectory, shared: SharedConfig) -> None:
+    def __init__(self, directory: GroupDirectory, shared: SharedConfig, changed: Callable[[str], None]) -> None:
         self._directory = directory
         self._shared = shared
+        # Told each user whose groups changed: a token names its groups, so whoever caches one drops it.
+        self._changed = changed
 
     def _require_admin(self) -> None:
         if not authz.is_privileged(identity.CURRENT.get(), self._shared):
@@ -46,19 +49,24 @@ class GroupsService(groups_pb2_grpc.GroupsServicer):
     @handled
     async def DeleteGroup(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
+        members = self._directory.members(request.id)
         self._directory.delete(request.id)
+        for user_id in members:
+            self._changed(user_id)
         return users_pb2.Empty()
 
     @handled
     async def AddMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
         self._directory.add_member(request.group_id, request.user_id)
+        self._changed(request.user_id)
         return users_pb2.Empty()
 
     @handled
     async def RemoveMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
         self._directory.remove_member(request.group_id, request.user_id)
+        self._changed(request.user_id)
         return users_pb2.Empty()
 
     @handled
