@@ -1,8 +1,8 @@
 """A recipient's /Shares with the real sharing service and storage grants, through the TLS proxy.
 
-One runtime: the WebDAV stack with its front door, `sharing` and `storage-shares`.
-The admin owns the folders and shares them with bob (Sharing over gRPC, as each
-user); bob reaches them only through his /Shares.
+One runtime: the WebDAV stack with its front door, `sharing` and `storage-shares`
+(tests.support.shares). The admin owns the folders and shares them with bob;
+bob reaches them only through his /Shares.
 """
 
 from __future__ import annotations
@@ -10,67 +10,23 @@ from __future__ import annotations
 import re
 from base64 import b64encode
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from ocisd import identity
 from ocisd.api.sharing.v1 import permissions as bits
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
-from ocisd.api.sharing.v1 import sharing_pb2_grpc as spb_grpc
-from tests.extensions.storage_shares.test_shares_folder import fileid, propfind
-from tests.support import webdav_stack
-from tests.support.harness import Deployment, deployment, wait_until
-from tests.support.identity import add_user, call, token_for
+from tests.support.harness import wait_until
+from tests.support.shares import Users, fileid, owner_and_recipient, propfind
 from tests.support.webdav_stack import DavStack
 
-BOB_PW = "bob-pw-for-tests"
 QUOTA = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:quota-used-bytes/></d:prop></d:propfind>'
-
-
-@dataclass
-class Users:
-    dep: Deployment
-    admin: DavStack
-    bob: DavStack
-    admin_id: str
-    bob_id: str
-
-    def sharing(self, who: str, method: str, request: Any) -> Any:
-        user_id = self.admin_id if who == "admin" else self.bob_id
-        token = token_for(self.dep, identity.Identity(user_id=user_id, username=who))
-        return call(self.dep, "sharing", spb_grpc.SharingStub, method, request, token)
-
-    def share(self, path: str, permissions: int) -> str:
-        request = spb.CreateShareRequest(
-            resource_id=fileid(self.admin, path),
-            share_type=spb.SHARE_TYPE_USER,
-            grantee_id=self.bob_id,
-            permissions=permissions,
-        )
-        share_id: str = self.sharing("admin", "CreateShare", request).share.id
-        return share_id
-
-    def answer(self, share_id: str, state: Any) -> str:
-        request = spb.UpdateReceivedShareRequest(id=share_id, state=state)
-        mount: str = self.sharing("bob", "UpdateReceivedShare", request).share.mount_point
-        return mount
 
 
 @pytest.fixture(scope="module")
 def users() -> Iterator[Users]:
-    with deployment() as dep:
-        proxied = webdav_stack.front_door_installed()
-        names = webdav_stack.names(proxied) + ",sharing,storage-shares"
-        dep.start_runtime(names, env={"PROXY_ACCESS_LOG": "false"})
-        admin = webdav_stack.connect(dep, proxied)
-        bob_id = add_user(dep, "bob", BOB_PW)
-        auth = {"Authorization": "Basic " + b64encode(f"bob:{BOB_PW}".encode()).decode()}
-        bob = replace(admin, base="/remote.php/dav/files/bob", auth=auth, user="bob", password=BOB_PW)
-        admin_id = webdav_stack.secrets(dep)["admin_user_id"]
-        yield Users(dep, admin, bob, admin_id, bob_id)
+    with owner_and_recipient() as users:
+        yield users
 
 
 @pytest.fixture(scope="module")
