@@ -20,7 +20,7 @@ import grpc
 import grpc.aio
 from argon2 import PasswordHasher
 
-from ocisd import identity
+from ocisd import authz, identity
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
 from ocisd.api.sharing.v1 import contract
 from ocisd.api.sharing.v1 import permissions as bits
@@ -246,13 +246,51 @@ class ShareManager:
             await self._revoke(updated)
             raise not_found()
         await self._announce(contract.SHARE_UPDATED, stored)
+        if "permissions" in changes:
+            await self._narrow_reshares(stored)
         return stored
 
     async def remove(self, share_id: str) -> None:
         share = await self._managed(share_id, caller())
+        with self._as_owner(share):
+            for reshare in self.store.reshares_of(share.id):
+                await self._remove_with_reshares(reshare)
         await self._revoke(share)
         if self.store.remove(share.id) is not None:
             await self._announce(contract.SHARE_REMOVED, share)
+
+    # A reshare never holds more than the share it was made through: it goes with it and
+    # narrows with it. Grants others added may be removed only by the owner, so reshares are
+    # removed as the owner; narrowed as their creator, who still holds what they pass on.
+    def _acting(self, user_id: str) -> authz.acting_as:
+        who = identity.Identity(user_id=user_id, username=user_id)
+        return authz.acting_as(identity.mint(self._shared.jwt_secret, who), who)
+
+    def _as_owner(self, share: ShareRecord) -> authz.acting_as:
+        return self._acting(share.owner_id)
+
+    async def _remove_with_reshares(self, share: ShareRecord) -> None:
+        for reshare in self.store.reshares_of(share.id):
+            await self._remove_with_reshares(reshare)
+        await self._revoke(share)
+        if self.store.remove(share.id) is not None:
+            await self._announce(contract.SHARE_REMOVED, share)
+
+    async def _narrow_reshares(self, share: ShareRecord) -> None:
+        for reshare in self.store.reshares_of(share.id):
+            narrowed = reshare.permissions & share.permissions
+            unreadable = reshare.share_type != LINK and not narrowed & bits.READ
+            if not share.permissions & bits.SHARE or not narrowed or unreadable:
+                with self._as_owner(reshare):
+                    await self._remove_with_reshares(reshare)
+            elif narrowed != reshare.permissions:
+                changed = dataclasses.replace(reshare, permissions=narrowed)
+                with self._acting(reshare.creator_id):
+                    await self._grant(changed)
+                stored = self.store.update(reshare.id, {"permissions": narrowed})
+                if stored is not None:
+                    await self._announce(contract.SHARE_UPDATED, stored)
+                    await self._narrow_reshares(stored)
 
     async def created(self, request: Any) -> list[ShareRecord]:
         who = caller()

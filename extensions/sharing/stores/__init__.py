@@ -76,6 +76,10 @@ class ShareStore(ABC):
         """Remove a share and every recipient's state of it; the removed share or None."""
 
     @abstractmethod
+    def reshares_of(self, share_id: str) -> list[ShareRecord]:
+        """The shares made through `share_id` (whose parent_share_id it is)."""
+
+    @abstractmethod
     def remove_resources(self, resource_ids: Sequence[str]) -> list[ShareRecord]:
         """Remove every share of these resources; the removed shares."""
 

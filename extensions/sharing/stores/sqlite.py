@@ -116,6 +116,9 @@ class SqliteStore(ShareStore):
                 self._db.execute("DELETE FROM shares WHERE id = ?", (_id(share_id),))
         return found
 
+    def reshares_of(self, share_id: str) -> list[ShareRecord]:
+        return self._select("s.parent_share_id = ?", (share_id,))
+
     def forget_user(self, user_id: str) -> list[ShareRecord]:
         with self._transaction():
             found = self._select("s.share_type = 0 AND s.grantee_id = ?", (user_id,))

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from ocisd import identity
 from ocisd.api.identity.v1 import groups_pb2, users_pb2, users_pb2_grpc
+from ocisd.api.sharing.v1 import permissions as bits
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.sharing.v1.contract import RESOURCES_DELETED
@@ -188,6 +189,37 @@ def test_reshares_stay_within_what_the_resharer_holds(stack: SharingStack) -> No
     # alice sees bob's reshare of her folder with `reshares`; carol's share is carol's.
     mine = stack.sharing("ListShares", spb.ListSharesRequest(reshares=True, resource_ids=[folder.id]), "alice").shares
     assert {s.id for s in mine} == {viewer.id, again.id}
+
+
+def test_reshares_narrow_and_go_with_the_share_they_were_made_through(stack: SharingStack) -> None:
+    """bob reshares what alice gave him; when alice narrows or revokes bob's share, carol's reshare
+    narrows or goes with it (in the storage too), so a reshare never holds more than its creator."""
+    folder = stack.mkdir("/chain")
+    stack.upload("/chain/doc.txt", b"v1")
+    first = stack.share("alice", folder.id, USER, "bob", perms=bits.READ | bits.UPDATE | bits.SHARE)
+    stack.answer("bob", first.id, ACCEPTED)
+    second = stack.share("bob", folder.id, USER, "carol", perms=bits.READ | bits.UPDATE | bits.SHARE)
+    stack.answer("carol", second.id, ACCEPTED)
+    third = stack.share("carol", folder.id, USER, "dave", perms=bits.READ | bits.UPDATE)
+    inside = pb.Reference(node_id=folder.id, path="/doc.txt")
+    assert stack.storage("Stat", pb.StatRequest(ref=inside), "dave").info.permission_bits & bits.UPDATE
+
+    update = spb.UpdateShareRequest(id=first.id, set_permissions=True, permissions=bits.READ | bits.SHARE)
+    stack.sharing("UpdateShare", update, "alice")
+    for share_id, who in ((second.id, "bob"), (third.id, "carol")):
+        got = stack.sharing("GetShare", spb.GetShareRequest(id=share_id), who).share
+        assert got.permissions & bits.UPDATE == 0, got
+    assert stack.storage("Stat", pb.StatRequest(ref=inside), "dave").info.permission_bits == bits.READ
+    # bob still may narrow (or remove) the reshare he made, as its creator.
+    narrower = spb.UpdateShareRequest(id=second.id, set_permissions=True, permissions=bits.READ)
+    stack.sharing("UpdateShare", narrower, "bob")
+    refused(lambda: stack.sharing("GetShare", spb.GetShareRequest(id=third.id), "carol"), grpc.StatusCode.NOT_FOUND)
+    assert not any(r.share.id == third.id for r in stack.received("dave"))
+
+    stack.sharing("RemoveShare", spb.RemoveShareRequest(id=first.id), "alice")
+    assert not any(r.share.id == second.id for r in stack.received("carol"))
+    refused(lambda: stack.storage("Stat", pb.StatRequest(ref=inside), "carol"), grpc.StatusCode.NOT_FOUND)
+    refused(lambda: stack.storage("Stat", pb.StatRequest(ref=inside), "dave"), grpc.StatusCode.NOT_FOUND)
 
 
 def test_update_and_remove(stack: SharingStack) -> None:
