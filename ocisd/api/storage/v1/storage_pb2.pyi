@@ -18,12 +18,27 @@ class LockScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOCK_SCOPE_INVALID: _ClassVar[LockScope]
     LOCK_SCOPE_EXCLUSIVE: _ClassVar[LockScope]
     LOCK_SCOPE_SHARED: _ClassVar[LockScope]
+
+class JobOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_OUTCOME_INVALID: _ClassVar[JobOutcome]
+    JOB_OUTCOME_READY: _ClassVar[JobOutcome]
+    JOB_OUTCOME_INFECTED: _ClassVar[JobOutcome]
+    JOB_OUTCOME_REMOVE: _ClassVar[JobOutcome]
+    JOB_OUTCOME_RETRY: _ClassVar[JobOutcome]
+    JOB_OUTCOME_FAILED: _ClassVar[JobOutcome]
 RESOURCE_TYPE_INVALID: ResourceType
 RESOURCE_TYPE_FILE: ResourceType
 RESOURCE_TYPE_CONTAINER: ResourceType
 LOCK_SCOPE_INVALID: LockScope
 LOCK_SCOPE_EXCLUSIVE: LockScope
 LOCK_SCOPE_SHARED: LockScope
+JOB_OUTCOME_INVALID: JobOutcome
+JOB_OUTCOME_READY: JobOutcome
+JOB_OUTCOME_INFECTED: JobOutcome
+JOB_OUTCOME_REMOVE: JobOutcome
+JOB_OUTCOME_RETRY: JobOutcome
+JOB_OUTCOME_FAILED: JobOutcome
 
 class Reference(_message.Message):
     __slots__ = ("space_id", "path", "node_id")
@@ -68,7 +83,7 @@ class Lock(_message.Message):
     def __init__(self, token: _Optional[str] = ..., scope: _Optional[_Union[LockScope, str]] = ..., depth_infinity: _Optional[bool] = ..., owner: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., expires: _Optional[int] = ..., root_id: _Optional[str] = ..., root_path: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class ResourceInfo(_message.Message):
-    __slots__ = ("id", "parent_id", "space_id", "name", "path", "type", "size", "mtime_ns", "etag", "checksums", "mime_type", "permissions", "owner_id", "arbitrary_metadata", "locks", "permission_bits")
+    __slots__ = ("id", "parent_id", "space_id", "name", "path", "type", "size", "mtime_ns", "etag", "checksums", "mime_type", "permissions", "owner_id", "arbitrary_metadata", "locks", "permission_bits", "processing_status", "scan_status", "scan_time", "scan_partial")
     class ArbitraryMetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +107,10 @@ class ResourceInfo(_message.Message):
     ARBITRARY_METADATA_FIELD_NUMBER: _ClassVar[int]
     LOCKS_FIELD_NUMBER: _ClassVar[int]
     PERMISSION_BITS_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCAN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCAN_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCAN_PARTIAL_FIELD_NUMBER: _ClassVar[int]
     id: str
     parent_id: str
     space_id: str
@@ -108,7 +127,11 @@ class ResourceInfo(_message.Message):
     arbitrary_metadata: _containers.ScalarMap[str, str]
     locks: _containers.RepeatedCompositeFieldContainer[Lock]
     permission_bits: int
-    def __init__(self, id: _Optional[str] = ..., parent_id: _Optional[str] = ..., space_id: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., type: _Optional[_Union[ResourceType, str]] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., mime_type: _Optional[str] = ..., permissions: _Optional[str] = ..., owner_id: _Optional[str] = ..., arbitrary_metadata: _Optional[_Mapping[str, str]] = ..., locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ..., permission_bits: _Optional[int] = ...) -> None: ...
+    processing_status: str
+    scan_status: str
+    scan_time: int
+    scan_partial: bool
+    def __init__(self, id: _Optional[str] = ..., parent_id: _Optional[str] = ..., space_id: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., type: _Optional[_Union[ResourceType, str]] = ..., size: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., etag: _Optional[str] = ..., checksums: _Optional[_Union[Checksums, _Mapping]] = ..., mime_type: _Optional[str] = ..., permissions: _Optional[str] = ..., owner_id: _Optional[str] = ..., arbitrary_metadata: _Optional[_Mapping[str, str]] = ..., locks: _Optional[_Iterable[_Union[Lock, _Mapping]]] = ..., permission_bits: _Optional[int] = ..., processing_status: _Optional[str] = ..., scan_status: _Optional[str] = ..., scan_time: _Optional[int] = ..., scan_partial: _Optional[bool] = ...) -> None: ...
 
 class GetHomeRequest(_message.Message):
     __slots__ = ()
@@ -344,10 +367,12 @@ class InitiateUploadResponse(_message.Message):
     def __init__(self, upload_url: _Optional[str] = ..., token: _Optional[str] = ..., expires: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class InitiateFileDownloadRequest(_message.Message):
-    __slots__ = ("ref",)
+    __slots__ = ("ref", "revision")
     REF_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     ref: Reference
-    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+    revision: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., revision: _Optional[str] = ...) -> None: ...
 
 class InitiateFileDownloadResponse(_message.Message):
     __slots__ = ("download_url", "expires", "info")
@@ -728,3 +753,185 @@ class ListGrantsResponse(_message.Message):
     GRANTS_FIELD_NUMBER: _ClassVar[int]
     grants: _containers.RepeatedCompositeFieldContainer[Grant]
     def __init__(self, grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...
+
+class CreateScanRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ...) -> None: ...
+
+class GetScanRequest(_message.Message):
+    __slots__ = ("ref", "scan_id")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SCAN_ID_FIELD_NUMBER: _ClassVar[int]
+    ref: Reference
+    scan_id: str
+    def __init__(self, ref: _Optional[_Union[Reference, _Mapping]] = ..., scan_id: _Optional[str] = ...) -> None: ...
+
+class ScanFileResult(_message.Message):
+    __slots__ = ("resource_id", "path", "scan_status", "scan_time")
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SCAN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCAN_TIME_FIELD_NUMBER: _ClassVar[int]
+    resource_id: str
+    path: str
+    scan_status: str
+    scan_time: int
+    def __init__(self, resource_id: _Optional[str] = ..., path: _Optional[str] = ..., scan_status: _Optional[str] = ..., scan_time: _Optional[int] = ...) -> None: ...
+
+class ScanReport(_message.Message):
+    __slots__ = ("id", "path", "created", "total", "done", "infected", "errors", "results", "creator_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    INFECTED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    path: str
+    created: int
+    total: int
+    done: int
+    infected: int
+    errors: int
+    results: _containers.RepeatedCompositeFieldContainer[ScanFileResult]
+    creator_id: str
+    def __init__(self, id: _Optional[str] = ..., path: _Optional[str] = ..., created: _Optional[int] = ..., total: _Optional[int] = ..., done: _Optional[int] = ..., infected: _Optional[int] = ..., errors: _Optional[int] = ..., results: _Optional[_Iterable[_Union[ScanFileResult, _Mapping]]] = ..., creator_id: _Optional[str] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("id", "kind", "resource_id", "space_id", "path", "revision", "size", "mime_type", "owner_id", "uploader_id", "scan_id", "attempts", "state", "last_error", "created", "not_before", "worker", "lease_until")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOADER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCAN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    LEASE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    resource_id: str
+    space_id: str
+    path: str
+    revision: str
+    size: int
+    mime_type: str
+    owner_id: str
+    uploader_id: str
+    scan_id: str
+    attempts: int
+    state: str
+    last_error: str
+    created: int
+    not_before: int
+    worker: str
+    lease_until: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., space_id: _Optional[str] = ..., path: _Optional[str] = ..., revision: _Optional[str] = ..., size: _Optional[int] = ..., mime_type: _Optional[str] = ..., owner_id: _Optional[str] = ..., uploader_id: _Optional[str] = ..., scan_id: _Optional[str] = ..., attempts: _Optional[int] = ..., state: _Optional[str] = ..., last_error: _Optional[str] = ..., created: _Optional[int] = ..., not_before: _Optional[int] = ..., worker: _Optional[str] = ..., lease_until: _Optional[int] = ...) -> None: ...
+
+class ClaimJobsRequest(_message.Message):
+    __slots__ = ("worker", "limit", "lease_seconds")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    limit: int
+    lease_seconds: int
+    def __init__(self, worker: _Optional[str] = ..., limit: _Optional[int] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
+
+class ClaimJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
+
+class RenewJobsRequest(_message.Message):
+    __slots__ = ("worker", "job_ids", "lease_seconds")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    lease_seconds: int
+    def __init__(self, worker: _Optional[str] = ..., job_ids: _Optional[_Iterable[str]] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
+
+class RenewJobsResponse(_message.Message):
+    __slots__ = ("job_ids",)
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CompleteJobRequest(_message.Message):
+    __slots__ = ("job_id", "worker", "outcome", "scan_status", "scan_partial", "downloadable", "error", "retry_after_seconds", "count_attempt", "max_attempts")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SCAN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCAN_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    DOWNLOADABLE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    worker: str
+    outcome: JobOutcome
+    scan_status: str
+    scan_partial: bool
+    downloadable: bool
+    error: str
+    retry_after_seconds: int
+    count_attempt: bool
+    max_attempts: int
+    def __init__(self, job_id: _Optional[str] = ..., worker: _Optional[str] = ..., outcome: _Optional[_Union[JobOutcome, str]] = ..., scan_status: _Optional[str] = ..., scan_partial: _Optional[bool] = ..., downloadable: _Optional[bool] = ..., error: _Optional[str] = ..., retry_after_seconds: _Optional[int] = ..., count_attempt: _Optional[bool] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+
+class CompleteJobResponse(_message.Message):
+    __slots__ = ("applied", "state", "info", "recipients")
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    applied: bool
+    state: str
+    info: ResourceInfo
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, applied: _Optional[bool] = ..., state: _Optional[str] = ..., info: _Optional[_Union[ResourceInfo, _Mapping]] = ..., recipients: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("failed_only",)
+    FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    failed_only: bool
+    def __init__(self, failed_only: _Optional[bool] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
+
+class RetryJobsRequest(_message.Message):
+    __slots__ = ("job_ids", "all_failed")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FAILED_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    all_failed: bool
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., all_failed: _Optional[bool] = ...) -> None: ...
+
+class RetryJobsResponse(_message.Message):
+    __slots__ = ("job_ids",)
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ...) -> None: ...

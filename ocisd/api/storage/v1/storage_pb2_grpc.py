@@ -204,6 +204,16 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.FromString,
                 _registered_method=True)
+        self.CreateScan = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/CreateScan',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateScanRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
+                _registered_method=True)
+        self.GetScan = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/GetScan',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -451,6 +461,23 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateScan(self, request, context):
+        """A manual virus scan of a file or of a folder's files (recursive), as the caller (READ
+        needed): every file's current revision is queued for the `virusscan` step (Processing,
+        job kind "scan") and its scan_status becomes "pending"; the answer comes at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScan(self, request, context):
+        """A scan's progress and per-file results; only its creator (or a service) sees it, others
+        NOT_FOUND. `ref.space_id` must be the space part of the scan id (contract.scan_space).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -623,6 +650,16 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.ListGrants,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.SerializeToString,
+            ),
+            'CreateScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateScan,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateScanRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.SerializeToString,
+            ),
+            'GetScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScan,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1543,6 +1580,330 @@ class Storage:
             '/ocisd.storage.v1.Storage/ListGrants',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListGrantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/CreateScan',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateScanRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/GetScan',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ProcessingStub:
+    """Served by storage providers only (called at each instance directly, service identities
+    only): the durable postprocessing queue. A new revision of a file stored by any path
+    (upload, session, copy) while postprocessing steps are configured gets processing_status
+    "processing" and a job in the same transaction, and the provider publishes the bus event
+    `processing-queued` {"provider": <provider_id>} as a bell. Workers lease jobs; a lease not
+    renewed runs out and the job goes to the next Claim. A job completed by a worker whose
+    lease ran out, or whose revision is no longer current, changes nothing (applied=false).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Claim = channel.unary_unary(
+                '/ocisd.storage.v1.Processing/Claim',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsResponse.FromString,
+                _registered_method=True)
+        self.Renew = channel.unary_unary(
+                '/ocisd.storage.v1.Processing/Renew',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsResponse.FromString,
+                _registered_method=True)
+        self.Complete = channel.unary_unary(
+                '/ocisd.storage.v1.Processing/Complete',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/ocisd.storage.v1.Processing/ListJobs',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.RetryJobs = channel.unary_unary(
+                '/ocisd.storage.v1.Processing/RetryJobs',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsResponse.FromString,
+                _registered_method=True)
+
+
+class ProcessingServicer:
+    """Served by storage providers only (called at each instance directly, service identities
+    only): the durable postprocessing queue. A new revision of a file stored by any path
+    (upload, session, copy) while postprocessing steps are configured gets processing_status
+    "processing" and a job in the same transaction, and the provider publishes the bus event
+    `processing-queued` {"provider": <provider_id>} as a bell. Workers lease jobs; a lease not
+    renewed runs out and the job goes to the next Claim. A job completed by a worker whose
+    lease ran out, or whose revision is no longer current, changes nothing (applied=false).
+    """
+
+    def Claim(self, request, context):
+        """Lease up to `limit` due jobs (queued, or leased and expired) for `lease_seconds`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Renew(self, request, context):
+        """Extend the worker's leases; answers the ids it still holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Complete(self, request, context):
+        """Apply a job's outcome (see JobOutcome) and release it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """Jobs of this provider; `failed_only`: those in state "failed" (attempts exhausted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryJobs(self, request, context):
+        """Re-queue failed jobs (by id, or all failed ones): attempts reset, revisions back to "processing".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ProcessingServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Claim': grpc.unary_unary_rpc_method_handler(
+                    servicer.Claim,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsResponse.SerializeToString,
+            ),
+            'Renew': grpc.unary_unary_rpc_method_handler(
+                    servicer.Renew,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsResponse.SerializeToString,
+            ),
+            'Complete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Complete,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'RetryJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryJobs,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'ocisd.storage.v1.Processing', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('ocisd.storage.v1.Processing', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Processing:
+    """Served by storage providers only (called at each instance directly, service identities
+    only): the durable postprocessing queue. A new revision of a file stored by any path
+    (upload, session, copy) while postprocessing steps are configured gets processing_status
+    "processing" and a job in the same transaction, and the provider publishes the bus event
+    `processing-queued` {"provider": <provider_id>} as a bell. Workers lease jobs; a lease not
+    renewed runs out and the job goes to the next Claim. A job completed by a worker whose
+    lease ran out, or whose revision is no longer current, changes nothing (applied=false).
+    """
+
+    @staticmethod
+    def Claim(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Processing/Claim',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ClaimJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Renew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Processing/Renew',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RenewJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Complete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Processing/Complete',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CompleteJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Processing/ListJobs',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Processing/RetryJobs',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.RetryJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
