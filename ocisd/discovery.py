@@ -64,21 +64,26 @@ def _names(text: str) -> list[str]:
 def selection(env: Mapping[str, str] | None = None) -> list[str]:
     """The extensions `ocis server` runs, in dependency order.
 
-    OCIS_RUN_EXTENSIONS (alias OCIS_RUN_SERVICES) names them, all installed ones
-    when unset; OCIS_EXCLUDE_RUN_EXTENSIONS (alias OCIS_EXCLUDE_RUN_SERVICES) removes some.
+    OCIS_RUN_EXTENSIONS (alias OCIS_RUN_SERVICES) names them, when unset all installed ones
+    except the optional ones (`Extension.optional`); OCIS_ADD_RUN_EXTENSIONS (alias
+    OCIS_ADD_RUN_SERVICES) adds some, OCIS_EXCLUDE_RUN_EXTENSIONS (alias
+    OCIS_EXCLUDE_RUN_SERVICES) removes some.
     """
     env = os.environ if env is None else env
     known = installed()
-    run_text = env.get("OCIS_RUN_EXTENSIONS", env.get("OCIS_RUN_SERVICES", ""))
-    exclude_text = env.get("OCIS_EXCLUDE_RUN_EXTENSIONS", env.get("OCIS_EXCLUDE_RUN_SERVICES", ""))
-    run = _names(run_text) or list(known)
-    exclude = _names(exclude_text)
-    for name in run + exclude:
+
+    def listed(key: str) -> list[str]:
+        return _names(env.get(f"OCIS_{key}_EXTENSIONS", env.get(f"OCIS_{key}_SERVICES", "")))
+
+    run = listed("RUN") or [name for name, cls in known.items() if not cls.optional]
+    add, exclude = listed("ADD_RUN"), listed("EXCLUDE_RUN")
+    for name in run + add + exclude:
         if name not in known:
             raise ConfigError(f"unknown extension {name!r}; known extensions: {', '.join(known)}")
     twice = sorted({n for n in run if run.count(n) > 1})
     if twice:
         raise ConfigError(f"extension {twice[0]!r} is named twice: one runtime runs one instance of each extension")
+    run += [n for n in dict.fromkeys(add) if n not in run]
     return order([n for n in run if n not in exclude])
 
 

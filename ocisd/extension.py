@@ -62,6 +62,9 @@ class Extension:
     depends: ClassVar[tuple[str, ...]] = ()
     routes: ClassVar[tuple[str, ...]] = ()
     commands: ClassVar[tuple[ExtensionCommand, ...]] = ()
+    # Runs only when named (OCIS_RUN_EXTENSIONS, OCIS_ADD_RUN_EXTENSIONS): it needs a peer the
+    # embedded defaults do not have (antivirus: a clamd).
+    optional: ClassVar[bool] = False
 
     @classmethod
     def check(cls, config: Any) -> None:
