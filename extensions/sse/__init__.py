@@ -52,8 +52,9 @@ class Sse(Extension):
                 dropped.labels(msg.event).inc()
                 ctx.log.warning("malformed bus event dropped", event=msg.event, error=str(exc))
                 return
-            streamed.labels(msg.event).inc()
-            hub.publish(notice)
+            if notice.recipients:  # none: a link share, nobody to tell
+                streamed.labels(msg.event).inc()
+                hub.publish(notice)
 
         self._handler = on_event
         for event in EVENTS:
