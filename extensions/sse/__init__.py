@@ -46,6 +46,8 @@ class Sse(Extension):
         Gauge("sse_buffered", "Events kept for reconnecting clients.", registry=ctx.metrics).set_function(hub.buffered)
 
         def on_event(msg: Message) -> None:
+            if msg.event not in EVENTS:  # subscriptions match by prefix: `event.file-ready-x` is another event
+                return
             try:
                 notice = notice_of(msg)
             except Malformed as exc:

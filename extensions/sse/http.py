@@ -47,5 +47,5 @@ def make_app(hub: Hub, keepalive: float) -> web.Application:
         return response
 
     app = web.Application(client_max_size=1024)
-    app.router.add_get(PATH, stream)
+    app.router.add_get(PATH, stream, allow_head=False)  # a HEAD would stream nothing, forever
     return app

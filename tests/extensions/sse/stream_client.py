@@ -19,9 +19,9 @@ class Event:
 
 
 class EventStream:
-    """GET `path` at `host:port` (HTTPS, self-signed) and collect events and comments until it ends."""
+    """GET (or `method`) `path` at `host:port` (HTTPS, self-signed) and collect events and comments until it ends."""
 
-    def __init__(self, addr: str, path: str, headers: dict[str, str], tls: bool = True) -> None:
+    def __init__(self, addr: str, path: str, headers: dict[str, str], tls: bool = True, method: str = "GET") -> None:
         host, port = addr.rsplit(":", 1)
         if tls:
             context = ssl.create_default_context()
@@ -30,7 +30,7 @@ class EventStream:
             self._conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, int(port), context=context)
         else:
             self._conn = http.client.HTTPConnection(host, int(port))
-        self._conn.request("GET", path, headers={"Accept": "text/event-stream", **headers})
+        self._conn.request(method, path, headers={"Accept": "text/event-stream", **headers})
         self._sock = self._conn.sock  # http.client lets go of it once the answer is in
         self.response = self._conn.getresponse()
         self.status = self.response.status

@@ -194,6 +194,9 @@ def test_no_stream_without_a_signed_in_user(stack: Stack) -> None:
     for headers in ({}, {identity.HTTP_HEADER: service}):
         refused = EventStream(direct, PATH, headers, tls=False)
         assert refused.status == 401 and not refused.events
+    signed_in = {identity.HTTP_HEADER: identity.mint(secret, identity.Identity(stack.users["bob"], "bob"))}
+    head = EventStream(direct, PATH, signed_in, tls=False, method="HEAD")
+    assert head.status == 405  # a HEAD would hold a stream open that carries nothing
 
 
 def test_a_users_streams_beyond_the_cap_close_the_oldest_cleanly(stack: Stack) -> None:

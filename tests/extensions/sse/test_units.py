@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from extensions.sse.config import SseConfig, check
 from extensions.sse.events import MAX_DATA, Malformed, Notice, notice_of
 from extensions.sse.hub import Hub
 from ocisd.bus.messages import Message
+from ocisd.config.schema import ConfigError, Duration
 
 
 def message(event: str, data: dict[str, Any], src: str = "abc", seq: int = 1) -> Message:
@@ -85,3 +87,11 @@ def test_a_stream_that_falls_behind_is_closed_and_a_closed_one_ends() -> None:
         assert await live.next(10) is None
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "bad", [{"keep": Duration(0)}, {"keepalive": Duration(0)}, {"keep_events": 0}, {"max_streams": 0}]
+)
+def test_settings_that_cannot_work_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        check(SseConfig(**bad))
