@@ -73,9 +73,9 @@ class Hub:
         self._buffers: dict[str, OrderedDict[str, tuple[float, Notice]]] = {}  # user -> id -> (arrived, notice)
         self._streams: dict[str, list[Stream]] = {}
 
-    def publish(self, notice: Notice) -> int:
-        """Buffer `notice` for its recipients and push it to their streams; the streams it reached."""
-        now, reached = self._clock(), 0
+    def publish(self, notice: Notice) -> None:
+        """Buffer `notice` for its recipients and push it to their streams."""
+        now = self._clock()
         for user in notice.recipients:
             buffer = self._buffers.setdefault(user, OrderedDict())
             if notice.id in buffer:
@@ -86,8 +86,6 @@ class Hub:
             self._expire(user, now)
             for stream in self._streams.get(user, ()):
                 stream.push(notice)
-                reached += 1
-        return reached
 
     def open(self, user: str, last_id: str | None) -> Stream:
         """A new stream for `user`, holding the replay for `last_id` (none without one)."""
