@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import grpc.aio
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ocisd.api.postprocessing.v1.contract import PROCESSING, READY, REASON_BLOCKED, REASON_PROCESSING
 from ocisd.api.storage.v1 import storage_pb2 as pb
@@ -52,6 +52,8 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
             ["how"],
             registry=metrics,
         )
+        cached = Gauge("thumbnails_cache_bytes", "Bytes of rendered thumbnails held in the cache.", registry=metrics)
+        cached.set_function(lambda: float(cache.used))
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -89,6 +91,8 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
         try:
             info: pb.ResourceInfo = (await self._gateway.Stat(pb.StatRequest(ref=ref))).info
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.PERMISSION_DENIED:  # a preview never says what others have
+                raise Refused(grpc.StatusCode.NOT_FOUND, "not-found", "no such file") from None
             raise Refused.passed_on(exc) from None
         if info.type != pb.RESOURCE_TYPE_FILE:
             raise Refused(_PRECONDITION, contract.REASON_NOT_A_FILE, "only files have previews")
