@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -168,3 +169,12 @@ def test_a_large_thumbnail_travels_by_signed_data_url(thumbs: Thumbs) -> None:
     assert len(fetched.body) > INLINE_LIMIT and Image.open(io.BytesIO(fetched.body)).size == (3840, 2160)
     base, _, token = reply.data_url.rpartition("/")
     assert http("GET", f"{base}/{token[:-2]}xx").status == 404  # only what it signed
+
+
+def test_parallel_asks_share_one_render(thumbs: Thumbs) -> None:
+    thumbs.stack.upload("/busy.jpg", noise((2000, 1500)))
+    downloads = thumbs.downloads()
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda _: thumbs.get("/busy.jpg", 1920, 1080), range(6)))
+    assert len({r.etag for r in replies}) == 1 and all(r.width == 1440 for r in replies)
+    assert thumbs.downloads() == downloads + 1

@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import cast
 
 import grpc
+from PIL import Image
 
 from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from tests.core.test_supervisor import Sup
-from tests.support.harness import Deployment, Proc, wait_until
+from tests.support.harness import Deployment, Proc, metric_value, wait_until
 from tests.support.storage_stack import Stack, running_stack
 
-from .client import Thumbs, opened, picture
+from .client import Thumbs, encoded, opened, picture
 
 STACK = "bus,storage-users,gateway,thumbnails"
 
@@ -55,6 +56,31 @@ def test_only_ready_revisions_get_previews() -> None:
         assert thumbs.downloads() == downloads + 1
         thumbs.channel.close()
         worker.close()
+
+
+def test_cache_keeps_within_its_byte_cap() -> None:
+    with running_stack() as stack:
+        stack.dep.start_extension("thumbnails", env={"THUMBNAILS_CACHE_SIZE": "120KB"})
+        thumbs = Thumbs(stack)
+        sizes = []
+        for name in ("a", "b", "c"):  # 128x128 PNGs of noise, ~49 KB each: two fit
+            stack.upload(f"/{name}.png", encoded(Image.effect_noise((128, 128), 90).convert("RGB"), "PNG"))
+            sizes.append(len(thumbs.get(f"/{name}.png", 128, 128).thumbnail))
+        assert sum(sizes[1:]) <= 120_000 < sum(sizes)
+        held = metric_value(stack.dep.metrics("thumbnails"), "thumbnails_cache_bytes")
+        assert held == sum(sizes[1:])
+        downloads = thumbs.downloads()
+        thumbs.get("/c.png", 128, 128)
+        assert thumbs.downloads() == downloads  # the newest stayed
+        thumbs.get("/a.png", 128, 128)
+        assert thumbs.downloads() == downloads + 1  # the oldest went
+        thumbs.channel.close()
+
+
+def test_bad_settings_are_refused_before_start(dep: Deployment) -> None:
+    for env in ({"THUMBNAILS_RESOLUTIONS": "128x128,huge"}, {"THUMBNAILS_MAX_CONCURRENT_REQUESTS": "0"}):
+        res = dep.ocis("thumbnails", "server", env=env)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
 def previews(dep: Deployment, proc: Proc | None) -> None:
