@@ -85,7 +85,9 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
                 return await self._thumbnail(request, info)
             except Changed:
                 if attempt:
-                    raise Refused(grpc.StatusCode.ABORTED, "changed", "the file keeps changing") from None
+                    raise Refused(
+                        grpc.StatusCode.UNAVAILABLE, "changed", "the file keeps changing: ask again"
+                    ) from None
         raise AssertionError("unreachable")
 
     async def _stat(self, ref: pb.Reference) -> pb.ResourceInfo:

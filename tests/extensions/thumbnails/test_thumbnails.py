@@ -16,7 +16,7 @@ from ocisd.api.thumbnails.v1 import thumbnails_pb2 as tpb
 from ocisd.api.thumbnails.v1.contract import INLINE_LIMIT
 from tests.support.storage_stack import BOB, http, reason, ref, running_stack
 
-from .client import Thumbs, noise, opened, picture, png_claiming
+from .client import Thumbs, encoded, noise, opened, picture, png_claiming
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,14 @@ def test_every_image_format(thumbs: Thumbs, name: str, fmt: str, mime: str, out:
     assert img.size == (19, 64)  # tall stays tall
     r, g, b = img.convert("RGB").getpixel((9, 32))
     assert g > 100 and r < 60 and b < 60
+
+
+def test_a_turned_photo_is_shown_upright(thumbs: Thumbs) -> None:
+    img = Image.new("RGB", (300, 200), "red")
+    exif = img.getexif()
+    exif[0x0112] = 6  # stored landscape, shown turned a quarter: portrait
+    thumbs.stack.upload("/turned.jpg", encoded(img, "JPEG", exif=exif.tobytes()))
+    assert opened(thumbs.get("/turned.jpg", 128, 128)).size == (85, 128)
 
 
 def test_text_is_drawn_as_an_image(thumbs: Thumbs) -> None:

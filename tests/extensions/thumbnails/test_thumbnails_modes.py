@@ -13,9 +13,9 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from tests.core.test_supervisor import Sup
 from tests.support.harness import Deployment, Proc, metric_value, wait_until
-from tests.support.storage_stack import Stack, running_stack
+from tests.support.storage_stack import Stack, http, running_stack
 
-from .client import Thumbs, encoded, opened, picture
+from .client import Thumbs, encoded, noise, opened, picture
 
 STACK = "bus,storage-users,gateway,thumbnails"
 
@@ -74,6 +74,17 @@ def test_cache_keeps_within_its_byte_cap() -> None:
         assert thumbs.downloads() == downloads  # the newest stayed
         thumbs.get("/a.png", 128, 128)
         assert thumbs.downloads() == downloads + 1  # the oldest went
+        thumbs.channel.close()
+
+
+def test_data_urls_expire() -> None:
+    with running_stack() as stack:
+        stack.dep.start_extension("thumbnails", env={"THUMBNAILS_DATA_URL_EXPIRY": "1s"})
+        thumbs = Thumbs(stack)
+        stack.upload("/big.jpg", noise((2500, 1500)))
+        reply = thumbs.get("/big.jpg", 1920, 1080)
+        assert reply.data_url and not reply.thumbnail
+        wait_until(lambda: http("GET", reply.data_url).status == 404, 30, what="the data URL to expire")
         thumbs.channel.close()
 
 
