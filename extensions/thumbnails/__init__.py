@@ -20,6 +20,8 @@ class Thumbnails(Extension):
     summary = "previews of images and text files, rendered with Pillow and cached"
     config = ThumbnailsConfig
     depends = ("gateway",)
+    _service: ThumbnailsService | None = None
+    _sources: Sources | None = None
 
     @classmethod
     def check(cls, config: ThumbnailsConfig) -> None:
@@ -30,14 +32,18 @@ class Thumbnails(Extension):
 
     async def start(self, ctx: Context) -> None:
         cfg: ThumbnailsConfig = ctx.config
-        self._sources = Sources(ctx.rpc, ctx.registry, ctx.metrics)
+        self._sources = sources = Sources(ctx.rpc, ctx.registry, ctx.metrics)
         base_url = f"http://{addresses.connectable(cfg.http_addr)}"
         handouts = Handouts(ctx.shared.transfer_secret, base_url, cfg.data_url_expiry, cfg.cache_size)
         # The signed token is the authority for a data URL, as at the storages' data servers.
         await ctx.serve_http(make_app(handouts), public=(DATA_PATH,))
-        self._service = ThumbnailsService(cfg, ctx.rpc, self._sources, Cache(cfg.cache_size), handouts, ctx.metrics)
-        await ctx.serve_grpc(lambda s: thumbnails_pb2_grpc.add_ThumbnailsServicer_to_server(self._service, s))
+        self._service = service = ThumbnailsService(cfg, ctx.rpc, sources, Cache(cfg.cache_size), handouts, ctx.metrics)
+        await ctx.serve_grpc(lambda s: thumbnails_pb2_grpc.add_ThumbnailsServicer_to_server(service, s))
 
     async def stop(self) -> None:
-        self._service.close()
-        await self._sources.close()
+        if self._service is not None:
+            self._service.close()
+            self._service = None
+        if self._sources is not None:
+            await self._sources.close()
+            self._sources = None
