@@ -29,6 +29,17 @@ DEFAULT_MAX_INPUT_FILE_SIZE = 50 * 1000 * 1000
 INLINE_LIMIT = 1 << 20  # larger thumbnails travel by data_url
 PREVIEW_QUERY = "preview"  # ?preview=1 on a WebDAV GET/HEAD asks the webdav (preview) extension
 
+# GetThumbnailRequest.processor values as oCIS names them ("" = the default for the type).
+PROCESSORS = ("", "resize", "fit", "fill", "thumbnail")
+
+# `ocisd-reason` of a refused GetThumbnail (status in the proto's header comment); a
+# storage reason (not-found, processing, blocked, ...) passes through unchanged.
+REASON_BAD_SIZE = "bad-size"  # INVALID_ARGUMENT: width or height < 1
+REASON_BAD_PROCESSOR = "bad-processor"  # INVALID_ARGUMENT
+REASON_NOT_A_FILE = "not-a-file"  # FAILED_PRECONDITION
+REASON_UNSUPPORTED_TYPE = "unsupported-type"  # UNIMPLEMENTED
+REASON_BAD_IMAGE = "bad-image"  # FAILED_PRECONDITION: too large, a bomb, truncated or lying
+
 
 def has_preview(info: pb.ResourceInfo, max_file_size: int = DEFAULT_MAX_INPUT_FILE_SIZE) -> bool:
     """Whether the thumbnails service would render this resource (file, type, size, ready)."""
