@@ -8,6 +8,7 @@ the bus: a forged answer cannot aim webdav at another port of this host.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,6 +54,12 @@ def _error(exc: grpc.aio.AioRpcError) -> PreviewError:
     )
 
 
+def on_address(url: str, announced: Iterable[str]) -> bool:
+    """Whether `url` is a plain-HTTP URL on one of the `announced` host:port addresses."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and bool(parts.netloc) and parts.netloc in set(announced)
+
+
 class Thumbnails:
     def __init__(self, rpc: RpcClients, registry: Registry, http: aiohttp.ClientSession) -> None:
         self._stub = rpc.stub(THUMBNAILS, thumbnails_pb2_grpc.ThumbnailsStub)
@@ -66,19 +73,12 @@ class Thumbnails:
             raise _error(exc) from None
         return reply
 
-    def announced(self, url: str) -> bool:
-        """Whether `url` is on the HTTP address of a ready thumbnails instance."""
-        parts = urlsplit(url)
-        return parts.scheme == "http" and any(
-            parts.netloc == rec.addresses.get("http") for rec in self._registry.healthy(THUMBNAILS)
-        )
-
     async def open(self, url: str) -> aiohttp.ClientResponse:
         """The GET answer of a `data_url` (its signature is its authority; the caller reads and releases it)."""
-        if not self.announced(url):
+        if not on_address(url, (rec.addresses.get("http", "") for rec in self._registry.healthy(THUMBNAILS))):
             raise PreviewError(502, "thumbnails answered with a URL outside its announced address")
         try:
-            answer = await self._http.get(url)
+            answer = await self._http.get(url, allow_redirects=False)
         except aiohttp.ClientError as exc:
             raise PreviewError(503, f"thumbnails data server unreachable: {exc}") from None
         if answer.status != 200:
