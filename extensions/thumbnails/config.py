@@ -13,7 +13,8 @@ class ThumbnailsConfig:
         DEFAULT_RESOLUTIONS, "Thumbnail sizes, comma-separated WIDTHxHEIGHT; a request gets the closest."
     )
     cache_size: Size = setting(
-        Size(128 * 1024 * 1024), "Bytes of rendered thumbnails kept in memory (least recently used go first)."
+        Size(128 * 1024 * 1024),
+        "Bytes of rendered thumbnails kept in memory, least recently used dropped first (0: none).",
     )
     max_input_width: int = setting(7680, "Widest source image rendered (pixels); wider ones are refused.")
     max_input_height: int = setting(4320, "Tallest source image rendered (pixels); taller ones are refused.")

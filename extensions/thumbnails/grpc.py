@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import grpc.aio
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ocisd.api.postprocessing.v1.contract import PROCESSING, READY, REASON_BLOCKED, REASON_PROCESSING
 from ocisd.api.storage.v1 import storage_pb2 as pb
@@ -44,14 +44,17 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
         self._sources = sources
         self._cache = cache
         self._handouts = handouts
+        self._rendering: dict[str, asyncio.Future[render.Rendered]] = {}  # by etag
         self._slots = asyncio.Semaphore(cfg.max_concurrent_requests)  # downloads and renders at once
         self._workers = ThreadPoolExecutor(cfg.max_concurrent_requests, thread_name_prefix="thumbnails")
         self._answers = Counter(
             "thumbnails_requests",
-            "GetThumbnail answers, by how: cached, rendered, not_modified, refused.",
+            "GetThumbnail answers, by how: cached, rendered, joined (a render under way), not_modified, refused.",
             ["how"],
             registry=metrics,
         )
+        cached = Gauge("thumbnails_cache_bytes", "Bytes of rendered thumbnails held in the cache.", registry=metrics)
+        cached.set_function(lambda: float(cache.used))
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -89,6 +92,8 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
         try:
             info: pb.ResourceInfo = (await self._gateway.Stat(pb.StatRequest(ref=ref))).info
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.PERMISSION_DENIED:  # a preview never says what others have
+                raise Refused(grpc.StatusCode.NOT_FOUND, "not-found", "no such file") from None
             raise Refused.passed_on(exc) from None
         if info.type != pb.RESOURCE_TYPE_FILE:
             raise Refused(_PRECONDITION, contract.REASON_NOT_A_FILE, "only files have previews")
@@ -112,22 +117,17 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
         aspect = request.preserve_aspect and processor == "resize"  # the others keep it by their nature
         parts = (info.id, info.etag, f"{width}x{height}", processor, out, "a" if aspect else "")
         etag = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
-        if request.if_none_match.strip().strip('"') == etag:
+        if etag in _etags(request.if_none_match):
             self._answers.labels("not_modified").inc()
             return tpb.GetThumbnailResponse(etag=etag, mime_type=render.OUTPUT_MIME[out], not_modified=True, info=info)
         item = self._cache.get(etag)
         if item is not None:
             self._answers.labels("cached").inc()
         else:
-            item = await self._render(
-                request.ref,
-                info,
-                render.Job(
-                    b"", mime, width, height, processor, aspect, self._cfg.max_input_width, self._cfg.max_input_height
-                ),
+            limits = (self._cfg.max_input_width, self._cfg.max_input_height)
+            item = await self._rendered(
+                etag, request.ref, info, render.Job(b"", mime, width, height, processor, aspect, *limits)
             )
-            self._cache.put(etag, item)
-            self._answers.labels("rendered").inc()
         reply = tpb.GetThumbnailResponse(
             etag=etag, mime_type=item.mime, width=item.width, height=item.height, info=info
         )
@@ -136,6 +136,23 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
         else:
             reply.data_url = self._handouts.url(etag, item)
         return reply
+
+    async def _rendered(self, etag: str, ref: pb.Reference, info: pb.ResourceInfo, job: render.Job) -> render.Rendered:
+        """One render per thumbnail at a time: whoever asks for it meanwhile waits for the same one.
+        It runs on when its first caller gives up (a deadline): the next ask finds it cached."""
+        task = self._rendering.get(etag)
+        how = "joined" if task else "rendered"
+        if task is None:
+            task = self._rendering[etag] = asyncio.ensure_future(self._render(ref, info, job))
+            task.add_done_callback(lambda done: self._finished(etag, done))
+        item = await asyncio.shield(task)
+        self._answers.labels(how).inc()
+        return item
+
+    def _finished(self, etag: str, task: asyncio.Future[render.Rendered]) -> None:
+        del self._rendering[etag]
+        if not task.cancelled() and task.exception() is None:
+            self._cache.put(etag, task.result())
 
     async def _render(self, ref: pb.Reference, info: pb.ResourceInfo, job: render.Job) -> render.Rendered:
         first = render.TEXT_BYTES if job.mime == "text/plain" else 0
@@ -146,6 +163,11 @@ class ThumbnailsService(thumbnails_pb2_grpc.ThumbnailsServicer):
                 return await loop.run_in_executor(self._workers, render.render, dataclasses.replace(job, data=data))
             except render.BadImage as exc:
                 raise Refused(_PRECONDITION, contract.REASON_BAD_IMAGE, str(exc)) from None
+
+
+def _etags(header: str) -> set[str]:
+    """The entity tags of an If-None-Match value ("a", W/"b", c), unquoted."""
+    return {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
 
 
 def _mime(info: pb.ResourceInfo) -> str:
