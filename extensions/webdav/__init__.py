@@ -18,7 +18,7 @@ class Webdav(Extension):
     name = "webdav"
     summary = "previews: GET|HEAD ?preview=1 on WebDAV file URLs, rendered by thumbnails"
     config = WebdavConfig
-    depends = ("gateway", "thumbnails")
+    depends = ("thumbnails",)
     # Query routes: the proxy sends GET and HEAD with `?preview=1` below these prefixes here.
     routes = tuple(f"{prefix}?{PREVIEW_QUERY}" for prefix in (*davpaths.ROUTES, PUBLIC_FILES, LEGACY))
 
