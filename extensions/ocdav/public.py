@@ -34,17 +34,7 @@ ALLOW = "OPTIONS, GET, HEAD, PROPFIND, PUT, MKCOL, DELETE, COPY, MOVE"
 DROP_METHODS = ("PROPFIND", "PUT", "GET", "HEAD")  # GET and HEAD find nothing: the storage answers 404
 
 
-def parse(raw_target: str) -> DavPath | None:
-    """The public path of a request (base `/remote.php/dav/public-files/<token>` or the legacy one), else None."""
-    text = paths.decode(raw_target.split("?", 1)[0].split("#", 1)[0])
-    if text.startswith(PUBLIC_FILES):
-        token, _, rest = text[len(PUBLIC_FILES) :].partition("/")
-        if not token or token in (".", ".."):
-            raise DavError(404, "no public link token in the path")
-        return DavPath(PUBLIC_FILES + token, None, paths.normalise(rest))
-    if text == LEGACY or text.startswith(LEGACY + "/"):
-        return DavPath(LEGACY, None, paths.normalise(text[len(LEGACY) :]))
-    return None
+parse = paths.public  # the public path of a request, else None
 
 
 class ScopedGateway(Gateway):

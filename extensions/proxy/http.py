@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ocisd.logs import get_logger
 
-from . import authn
+from . import authn, queries
 from .accesslog import NO_ROUTE, TRACE, AccessLog, Trace
 from .firewall import Firewall
 from .forward import BodyTooLarge, Forwarder, UpstreamUnavailable, body_of
@@ -100,6 +100,8 @@ class Front:
             return self.refusal(verdict.status, verdict.reason, request_id, verdict.retry_after)
         if route is None:
             return self.refusal(404, "no route for this path", request_id)
+        route = queries.choose(self._table, request, route)
+        trace.route = route.prefix
         route = await self._table.serving(route)  # a restarting extension is a pause, not an error
         if not route.upstreams:
             return self.refusal(503, f"no live instance of {route.extension}", request_id, RETRY_AFTER_NO_INSTANCE)
