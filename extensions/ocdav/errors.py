@@ -6,6 +6,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from ocisd.api.postprocessing.v1.contract import RETRY_AFTER_SECONDS
+
 REASONS = {
     400: "Sabre\\DAV\\Exception\\BadRequest",
     403: "Sabre\\DAV\\Exception\\Forbidden",
@@ -14,6 +16,7 @@ REASONS = {
     409: "Sabre\\DAV\\Exception\\Conflict",
     412: "Sabre\\DAV\\Exception\\PreconditionFailed",
     415: "Sabre\\DAV\\Exception\\UnsupportedMediaType",
+    425: "Sabre\\DAV\\Exception\\TooEarly",  # the revision is still being processed
     423: "Sabre\\DAV\\Exception\\Locked",
     501: "Sabre\\DAV\\Exception\\NotImplemented",
     503: "Sabre\\DAV\\Exception\\ServiceUnavailable",  # desktop clients stop the run and retry later
@@ -34,6 +37,8 @@ class DavError(Exception):
         self.message = message
         self.condition = condition
         self.headers = headers or {}
+        if status == 425:  # Too Early always says when to come back
+            self.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
 
     def body(self) -> bytes:
         exception = REASONS.get(self.status, "Sabre\\DAV\\Exception")

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from ocisd.api.postprocessing.v1.contract import READY
+
 from . import paths, xml
 from .resource import Resource
 from .xml import DAV, OC, PropfindRequest, clark
@@ -71,6 +73,11 @@ def _quota_available(res: Resource, view: View) -> str | None:
     return None if view.quota_available is None else str(view.quota_available)
 
 
+def _scanned(get: Callable[[Resource], str]) -> Callable[[Resource, View], str | None]:
+    """A scan property: defined for files scanned at least once."""
+    return lambda res, view: get(res) if not res.is_dir and res.scan_status else None
+
+
 Getter = Callable[[Resource, View], "str | None"]
 # Clark name -> inner XML of the value, or None where it is not defined (answered in the 404 propstat).
 LIVE: dict[str, Getter] = {
@@ -97,6 +104,12 @@ LIVE: dict[str, Getter] = {
         xml.text(view.private_links + res.id) if res.id and view.private_links else None
     ),
     clark(OC, "data-fingerprint"): lambda res, view: "",
+    # Postprocessing (ocisd.api.postprocessing.v1.contract); scan-time as getlastmodified (RFC 1123).
+    clark(OC, "processing-status"): _file_only(lambda res: res.processing_status or READY),
+    clark(OC, "scan-status"): _scanned(lambda res: xml.text(res.scan_status)),
+    clark(OC, "scan-time"): _scanned(lambda res: xml.http_date(res.scan_time) if res.scan_time else ""),
+    clark(OC, "scan-partial"): _scanned(lambda res: "true" if res.scan_partial else "false"),
+    clark(OC, "has-preview"): lambda res, view: "true" if res.has_preview else "false",
 }
 # Set through PROPPATCH, stored as plain text: "1" or "0".
 SETTABLE_LIVE = {FAVORITE}

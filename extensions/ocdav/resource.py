@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.thumbnails.v1.contract import has_preview
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Resource:
     owner_id: str = ""
     props: dict[str, str] = field(default_factory=dict)  # dead properties: Clark name -> stored value
     locks: list[ActiveLock] = field(default_factory=list)
+    processing_status: str = ""  # files: "processing" | "ready" | "infected" | "error"
+    scan_status: str = ""
+    scan_time: int = 0  # unix seconds
+    scan_partial: bool = False
+    has_preview: bool = False
 
     @property
     def quoted_etag(self) -> str:
@@ -72,4 +78,9 @@ def from_info(info: pb.ResourceInfo, path: str | None = None) -> Resource:
         owner_id=info.owner_id,
         props=dict(info.arbitrary_metadata) if info.arbitrary_metadata else {},
         locks=[lock_from_pb(lk) for lk in info.locks] if info.locks else [],
+        processing_status=info.processing_status,
+        scan_status=info.scan_status,
+        scan_time=info.scan_time,
+        scan_partial=info.scan_partial,
+        has_preview=has_preview(info),
     )

@@ -188,9 +188,10 @@ class DataServers:
 
 
 def _check_status(status: int) -> None:
-    """A failed download as ours: 404 stays, 412 and 416 pass on, anything else is the data server's fault."""
+    """A failed download as ours: 404, 403 (blocked) and 425 (processing) stay, 412 and 416 pass on,
+    anything else is the data server's fault."""
     if status >= 400 and status not in (412, 416):
-        raise DavError(404 if status == 404 else 502, f"data server answered {status}")
+        raise DavError(status if status in (403, 404, 425) else 502, f"data server answered {status}")
 
 
 def _target(url: str) -> URL:

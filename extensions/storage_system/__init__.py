@@ -19,6 +19,7 @@ class StorageSystem(StorageExtension):
     summary = "the system space for internal data (same driver as storage-users, not visible to users)"
     config = StorageSystemConfig
     versions = False  # internal data: nobody asks for its history
+    holds_revisions = False  # system data must be readable the moment it is written
 
     def spaces(self, ctx: Context) -> SystemSpace:
         return SystemSpace(ctx.shared.system_user_id or "system")

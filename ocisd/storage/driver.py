@@ -10,13 +10,14 @@ from __future__ import annotations
 import abc
 import asyncio
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
 
+from . import resources as res
 from .resources import Grant, LockInfo, Node, Reach, Ref, Space, Staged, TrashItem, UploadOptions, Version
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
@@ -39,6 +40,10 @@ class Base(abc.ABC):
     """A storage driver. Every method raises `errors.StorageError` for what the caller did wrong."""
 
     keep_versions = True  # overwrites keep the previous revision; the service sets it before `open`
+    # New revisions wait in `processing` with a job (postprocessing steps are configured); set before `open`.
+    hold_revisions = False
+    # Called after a commit that queued postprocessing jobs (the service rings the bus with it).
+    on_queued: Callable[[], None] = staticmethod(lambda: None)
 
     def __init__(self, config: Any, data_dir: Path) -> None:
         self.config = config
@@ -81,8 +86,9 @@ class Base(abc.ABC):
 
     @abc.abstractmethod
     async def copy(
-        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int
-    ) -> tuple[Node, bool]: ...
+        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int, user: str = ""
+    ) -> tuple[Node, bool]:
+        """Copied files are new revisions (held like uploads, `user` their uploader)."""
 
     @abc.abstractmethod
     async def set_props(self, ref: Ref, props: dict[str, str], tokens: tuple[str, ...]) -> Node: ...
@@ -139,8 +145,10 @@ class Base(abc.ABC):
         return result
 
     @abc.abstractmethod
-    async def download(self, ref: Ref) -> tuple[Node, Path | None]:
-        """The file and a local path to `sendfile` (None for an empty file)."""
+    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | None]:
+        """The file and a local path to `sendfile` (None for an empty file). Refused (FAILED_PRECONDITION
+        `processing` / `blocked`) while its revision may not be downloaded, unless `revision` names the
+        current revision (a postprocessing step reads it; etag-mismatch once it is no longer current)."""
 
     @abc.abstractmethod
     async def quota(self, space_id: str) -> tuple[int, int]:
@@ -215,6 +223,31 @@ class Base(abc.ABC):
     async def grants_on(self, node_ids: list[str]) -> list[Grant]:
         """The grants on these nodes (a listing's children), each with its `node`."""
         raise _unsupported(self, "no-grants", "keeps no grants")
+
+    async def claim_jobs(self, worker: str, limit: int, lease: float) -> list[res.Job]:
+        """Lease up to `limit` due postprocessing jobs to `worker` for `lease` seconds."""
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def renew_jobs(self, worker: str, ids: list[int], lease: float) -> list[int]:
+        """Extend the worker's unexpired leases; the ids it still holds."""
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def complete_job(self, job_id: int, worker: str, outcome: res.Outcome) -> res.Completion:
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def list_jobs(self, failed_only: bool) -> list[res.Job]:
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def retry_jobs(self, ids: list[int] | None) -> list[res.Job]:
+        """Failed jobs (these ids, or all with None) queued again; returns them."""
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def create_scan(self, ref: Ref, creator: str, scan_id: str) -> res.Scan:
+        """Queue a virus scan of the file or of every file below the folder."""
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
+
+    async def get_scan(self, space_id: str, scan_id: str) -> res.Scan | None:
+        raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
 
 
 def _unsupported(driver: Base, reason: str, what: str) -> errors.StorageError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ocisd.api.postprocessing.v1.contract import READY
 from ocisd.api.storage.v1 import errors
 
 FILE = 1
@@ -52,6 +53,13 @@ class Node:
     props: dict[str, str] = field(default_factory=dict)
     path: str = ""
     locks: list[LockInfo] = field(default_factory=list)
+    # Postprocessing of the current revision (ocisd.api.postprocessing.v1.contract): its state, whether
+    # it may be downloaded, and the latest virus scan's result, time (unix seconds) and partialness.
+    status: str = READY
+    downloadable: bool = True
+    scan_status: str = ""
+    scan_time: int = 0
+    scan_partial: bool = False
 
     @property
     def is_folder(self) -> bool:
@@ -123,6 +131,76 @@ class UploadOptions:
     if_none_match: bool = False
     mtime: int = 0  # ns; 0 = now
     lock_tokens: tuple[str, ...] = ()
+    user: str = ""  # who uploads (a held revision's job names them)
+
+
+@dataclass
+class Job:
+    """A postprocessing job of a provider's queue: `kind` "upload" (a new revision) or "scan" (a manual
+    scan), for the revision `rev` of node `node`; `space`, `path`, `size`, `mime` are filled when read."""
+
+    id: int
+    kind: str
+    node: str
+    rev: str
+    state: str  # "queued" | "leased" | "failed"
+    attempts: int
+    last_error: str
+    created: float  # unix seconds
+    not_before: float
+    worker: str
+    lease_until: float
+    uploader: str  # who stored the revision or started the scan
+    scan_id: str
+    space: str = ""
+    path: str = ""
+    size: int = 0
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a job's steps came to (storage.v1 JobOutcome and its details)."""
+
+    kind: str  # "ready" | "infected" | "remove" | "retry" | "failed"
+    scan_status: str = ""  # "" = unchanged
+    scan_partial: bool = False
+    downloadable: bool = False  # "infected" with handling `continue`
+    error: str = ""
+    retry_after: float = 0.0
+    count_attempt: bool = False
+    max_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a job's outcome did: whether it applied, the job's state now ("done" | "queued" | "failed"),
+    the file now (None when it went away) and who should be told."""
+
+    applied: bool
+    state: str
+    node: Node | None = None
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanFile:
+    node: str
+    path: str
+    status: str
+    time: int
+
+
+@dataclass
+class Scan:
+    """A manual scan: what was asked for, by whom, when, and each file's latest result."""
+
+    id: str  # the uuid part (the service adds "<space>!")
+    space: str
+    path: str
+    creator: str
+    created: int
+    files: list[ScanFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ import mimetypes
 import sqlite3
 import time
 
+from ocisd.api.postprocessing.v1.contract import PROCESSING
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
 
-from . import garbage, grants, locks, trash, tree, versions
+from . import garbage, grants, jobs, locks, trash, tree, versions
 from .blobs import BlobStore
 from .database import transaction
 from .locate import Located, existing, fill, locate, locate_existing
@@ -156,7 +157,11 @@ def copy(
     mtime: int,
     default_quota: int,
     policy: versions.Policy,
-) -> tuple[Node, bool]:
+    hold: bool,
+    user: str,
+) -> tuple[Node, bool, bool]:
+    """Returns the copy, whether it replaced a node, and whether a copied file waits in `processing`
+    (each one does with `hold`, and so does the copy of a file that is processing)."""
     with transaction(db, durable=False):  # checks, and the links listed as garbage-to-be
         s = locate_existing(db, src)
         node = s.existing()
@@ -179,6 +184,10 @@ def copy(
         if d.node is not None:
             dropped = _replace(db, d.node, copies[0], policy)
             tree.propagate(db, parent.id, -d.node.size, now)
+        queued = False
+        for original, copied in zip(originals, copies, strict=True):
+            if copied.type == FILE:
+                queued |= _copy_state(db, original, copied, hold, user)
         tree.insert_many(db, copies)
         tree.propagate(db, parent.id, size, now)
         garbage.unmark(db, [new for _, new in links])
@@ -186,7 +195,16 @@ def copy(
         garbage.mark(db, dropped)
         result = fill(db, copies[0], d.path)
     garbage.collect(db, blobs, dropped)
-    return result, d.node is not None
+    return result, d.node is not None, queued
+
+
+def _copy_state(db: sqlite3.Connection, original: Node, new: Node, hold: bool, user: str) -> bool:
+    """A copied file is a new revision (held with `hold`) or keeps the original's state and scan."""
+    if hold or original.status == PROCESSING:
+        return jobs.new_revision(db, new, None, True, user)
+    new.status, new.downloadable = original.status, original.downloadable
+    new.scan_status, new.scan_time, new.scan_partial = original.scan_status, original.scan_time, original.scan_partial
+    return False
 
 
 def _replace(db: sqlite3.Connection, replaced: Node, newcomer: Node, policy: versions.Policy) -> list[str]:

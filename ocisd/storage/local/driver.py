@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ocisd.api.postprocessing.v1.contract import PROCESSING, REASON_BLOCKED, REASON_PROCESSING
 from ocisd.api.storage.v1 import errors
 from ocisd.logs import get_logger
 from ocisd.storage.driver import Base, UploadSink
@@ -16,11 +17,15 @@ from ocisd.storage.resources import (
     FILE,
     FOLDER,
     FOLDER_MIME,
+    Completion,
     Grant,
+    Job,
     LockInfo,
     Node,
+    Outcome,
     Reach,
     Ref,
+    Scan,
     Space,
     Staged,
     TrashItem,
@@ -29,7 +34,22 @@ from ocisd.storage.resources import (
     check_name,
 )
 
-from . import changes, garbage, grants, locks, restore, search, trash, trash_changes, tree, uploads, versions
+from . import (
+    changes,
+    garbage,
+    grants,
+    jobs,
+    locks,
+    outcomes,
+    restore,
+    scans,
+    search,
+    trash,
+    trash_changes,
+    tree,
+    uploads,
+    versions,
+)
 from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
@@ -124,12 +144,16 @@ class LocalDriver(Base):
         return await self._db.write(changes.move, self._blobs, self.policy, src, dst, overwrite, tokens, mtime)
 
     async def copy(
-        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int
+        self, src: Ref, dst: Ref, overwrite: bool, tokens: tuple[str, ...], shallow: bool, mtime: int, user: str = ""
     ) -> tuple[Node, bool]:
         _same_space(src, dst)
-        return await self._db.write(
-            changes.copy, self._blobs, src, dst, overwrite, tokens, shallow, mtime, self._quota, self.policy
-        )
+        node, replaced, queued = await self._db.write(
+            changes.copy, self._blobs, src, dst, overwrite, tokens, shallow, mtime, self._quota, self.policy,
+            self.hold_revisions, user,
+        )  # fmt: skip
+        if queued:
+            self.on_queued()
+        return node, replaced
 
     async def set_props(self, ref: Ref, props: dict[str, str], tokens: tuple[str, ...]) -> Node:
         return await self._db.write(changes.set_props, ref, props, [], tokens)
@@ -173,13 +197,55 @@ class LocalDriver(Base):
 
     async def _commit(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
         uploads.verify_staged(opts, staged)
-        return await self._db.write(uploads.commit, self._blobs, ref, opts, staged, path, self._quota, self.policy)
+        node, created = await self._db.write(
+            uploads.commit, self._blobs, ref, opts, staged, path, self._quota, self.policy, self.hold_revisions
+        )
+        if node.status == PROCESSING:
+            self.on_queued()
+        return node, created
 
-    async def download(self, ref: Ref) -> tuple[Node, Path | None]:
+    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | None]:
         node = await self.stat(ref)
         if node.is_folder:
             raise errors.precondition("is-a-container", f"{node.path} is a folder")
+        downloadable(node, revision)
         return node, self._blobs.path(tree.blob_name(node.id, node.rev)) if node.rev else None
+
+    async def claim_jobs(self, worker: str, limit: int, lease: float) -> list[Job]:
+        found = await self._db.write(_claim, worker, limit, lease)
+        for job in found:  # paths now, outside the writer
+            job.path = await self._db.read(tree.path_of, job.node)
+        return found
+
+    async def renew_jobs(self, worker: str, ids: list[int], lease: float) -> list[int]:
+        return await self._db.write(_renew, worker, ids, lease)
+
+    async def complete_job(self, job_id: int, worker: str, outcome: Outcome) -> Completion:
+        done = await self._db.write(outcomes.complete, self._blobs, job_id, worker, outcome)
+        if done.node is not None and done.node.status == PROCESSING and done.state == "done":
+            self.on_queued()  # a removed revision's predecessor runs its steps again
+        return done
+
+    async def list_jobs(self, failed_only: bool) -> list[Job]:
+        found = await self._db.read(jobs.listing, failed_only)
+        for job in found:
+            job.path = await self._db.read(tree.path_of, job.node)
+        return found
+
+    async def retry_jobs(self, ids: list[int] | None) -> list[Job]:
+        again = await self._db.write(_retry, ids)
+        if again:
+            self.on_queued()
+        return again
+
+    async def create_scan(self, ref: Ref, creator: str, scan_id: str) -> Scan:
+        scan = await self._db.write(scans.create, ref, creator, scan_id)
+        if scan.files:
+            self.on_queued()
+        return scan
+
+    async def get_scan(self, space_id: str, scan_id: str) -> Scan | None:
+        return await self._db.read(scans.get, space_id, scan_id)
 
     async def list_versions(self, ref: Ref) -> tuple[Node, list[Version]]:
         return await self._db.read(_versions, ref)
@@ -199,6 +265,42 @@ class LocalDriver(Base):
 
     async def bulk_create(self, parent: Ref, names: list[str], folders: bool) -> int:
         return await self._db.write(_bulk_create, parent, names, folders)
+
+
+def downloadable(node: Node, revision: str) -> None:
+    """Refuse a revision postprocessing holds back; `revision` (a step's) reads the current one anyway."""
+    if revision:
+        if revision != node.rev:
+            raise errors.precondition("etag-mismatch", f"{node.path}: revision {revision!r} is no longer current")
+        return
+    if not node.downloadable:
+        reason = REASON_PROCESSING if node.status == PROCESSING else REASON_BLOCKED
+        raise errors.precondition(reason, f"{node.path} is {node.status}")
+
+
+def _claim(db: sqlite3.Connection, worker: str, limit: int, lease: float) -> list[Job]:
+    with transaction(db):
+        return jobs.claim(db, worker, limit, lease, time.time())
+
+
+def _renew(db: sqlite3.Connection, worker: str, ids: list[int], lease: float) -> list[int]:
+    with transaction(db):
+        return jobs.renew(db, worker, ids, lease, time.time())
+
+
+def _retry(db: sqlite3.Connection, ids: list[int] | None) -> list[Job]:
+    """Failed jobs queued again: an upload's revision is `processing` again, a scan's file `pending`."""
+    with transaction(db):
+        again = jobs.retry(db, ids)
+        for job in again:
+            if job.kind == jobs.UPLOAD:
+                db.execute("UPDATE nodes SET status=?, downloadable=0 WHERE id=?", (PROCESSING, job.node))
+            else:
+                db.execute("UPDATE nodes SET scan_status=? WHERE id=?", (scans.PENDING, job.node))
+                db.execute(
+                    "UPDATE scan_files SET status=? WHERE scan=? AND node=?", (scans.PENDING, job.scan_id, job.node)
+                )
+        return again
 
 
 def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:

@@ -14,7 +14,7 @@ import time
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FILE, Node, Ref
 
-from . import garbage, locks, tree, versions
+from . import garbage, jobs, locks, tree, versions
 from .blobs import BlobStore
 from .database import transaction
 from .locate import fill, locate_existing
@@ -51,6 +51,9 @@ def restore(
             node.id, node.space, node.parent, node.name, FILE, version.size, version.mtime, tree.new_etag(), rev,
             version.sha1, version.md5, version.adler32, node.mime, node.props,
         )  # fmt: skip
+        restored.status, restored.downloadable = node.status, node.downloadable  # a restore keeps the state
+        restored.scan_status, restored.scan_time, restored.scan_partial = "", 0, False
+        jobs.follow(db, node.id, rev)
         dropped = versions.supersede(db, node, policy) + versions.drop(db, node.id, key)
         tree.update_content(db, restored)
         tree.propagate(db, parent.id, version.size - node.size, time.time_ns())

@@ -17,7 +17,7 @@ from typing import Any
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.resources import FOLDER, Node
 
-from . import trash, versions
+from . import jobs, trash, versions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spaces(
@@ -41,7 +41,19 @@ CREATE TABLE IF NOT EXISTS grants(
 CREATE INDEX IF NOT EXISTS grants_space ON grants(space);
 """
 
-COLUMNS = "id, space, parent, name, type, size, mtime, etag, rev, sha1, md5, adler32, mime, props"
+COLUMNS = (
+    "id, space, parent, name, type, size, mtime, etag, rev, sha1, md5, adler32, mime, props,"
+    " status, downloadable, scan_status, scan_time, scan_partial"
+)
+# Added after the first release: existing databases get them at start; existing files are ready.
+MIGRATIONS = {
+    "status": "TEXT NOT NULL DEFAULT 'ready'",
+    "downloadable": "INTEGER NOT NULL DEFAULT 1",
+    "scan_status": "TEXT NOT NULL DEFAULT ''",
+    "scan_time": "INTEGER NOT NULL DEFAULT 0",
+    "scan_partial": "INTEGER NOT NULL DEFAULT 0",
+}
+_MARKS = ",".join("?" * len(COLUMNS.split(",")))
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -50,8 +62,16 @@ def connect(path: Path) -> sqlite3.Connection:
     # FULL: a commit is on disk before an upload is answered (power loss included).
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-65536")
-    db.executescript(SCHEMA + trash.SCHEMA + versions.SCHEMA)
+    db.executescript(SCHEMA + trash.SCHEMA + versions.SCHEMA + jobs.SCHEMA)
+    _migrate(db)
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(nodes)")}
+    missing = [(name, decl) for name, decl in MIGRATIONS.items() if name not in have]
+    for name, decl in missing:  # each its own transaction: a crash between them resumes at the next start
+        db.execute(f"ALTER TABLE nodes ADD COLUMN {name} {decl}")
 
 
 def new_etag() -> str:
@@ -66,6 +86,8 @@ def _node(row: tuple[Any, ...]) -> Node:
     node = Node(*row[:13])
     if row[13]:
         node.props = json.loads(row[13])
+    node.status, node.downloadable, node.scan_status, node.scan_time, node.scan_partial = row[14:]
+    node.downloadable, node.scan_partial = bool(node.downloadable), bool(node.scan_partial)
     return node
 
 
@@ -127,13 +149,13 @@ def subtree_nodes(db: sqlite3.Connection, node_id: str) -> list[Node]:
 
 def insert(db: sqlite3.Connection, node: Node) -> None:
     db.execute(
-        f"INSERT INTO nodes({COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO nodes({COLUMNS}) VALUES({_MARKS})",
         _values(node),
     )
 
 
 def insert_many(db: sqlite3.Connection, nodes: Iterable[Node]) -> None:
-    db.executemany(f"INSERT INTO nodes({COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (_values(n) for n in nodes))
+    db.executemany(f"INSERT INTO nodes({COLUMNS}) VALUES({_MARKS})", (_values(n) for n in nodes))
 
 
 def _values(n: Node) -> tuple[Any, ...]:
@@ -153,13 +175,29 @@ def _values(n: Node) -> tuple[Any, ...]:
         n.adler32,
         n.mime,
         props,
+        n.status,
+        int(n.downloadable),
+        n.scan_status,
+        n.scan_time,
+        int(n.scan_partial),
     )
 
 
 def update_content(db: sqlite3.Connection, node: Node) -> None:
+    """A new revision: its bytes' facts and its postprocessing state."""
     db.execute(
-        "UPDATE nodes SET size=?, mtime=?, etag=?, rev=?, sha1=?, md5=?, adler32=?, mime=? WHERE id=?",
-        (node.size, node.mtime, node.etag, node.rev, node.sha1, node.md5, node.adler32, node.mime, node.id),
+        "UPDATE nodes SET size=?, mtime=?, etag=?, rev=?, sha1=?, md5=?, adler32=?, mime=?, status=?,"
+        " downloadable=?, scan_status=?, scan_time=?, scan_partial=? WHERE id=?",
+        (node.size, node.mtime, node.etag, node.rev, node.sha1, node.md5, node.adler32, node.mime, node.status,
+         int(node.downloadable), node.scan_status, node.scan_time, int(node.scan_partial), node.id),
+    )  # fmt: skip
+
+
+def set_state(db: sqlite3.Connection, node: Node) -> None:
+    """The node's postprocessing state and scan result as `node` has them."""
+    db.execute(
+        "UPDATE nodes SET status=?, downloadable=?, scan_status=?, scan_time=?, scan_partial=? WHERE id=?",
+        (node.status, int(node.downloadable), node.scan_status, node.scan_time, int(node.scan_partial), node.id),
     )
 
 
@@ -184,6 +222,7 @@ def delete_subtree(db: sqlite3.Connection, node_id: str) -> list[str]:
     db.executemany("DELETE FROM nodes WHERE id=?", ((r[0],) for r in rows))
     db.executemany("DELETE FROM locks WHERE node=?", ((r[0],) for r in rows))
     db.executemany("DELETE FROM grants WHERE node=?", ((r[0],) for r in rows))
+    jobs.drop_nodes(db, [r[0] for r in rows if r[2] != FOLDER])
     kept = versions.drop_nodes(db, (r[0] for r in rows if r[2] != FOLDER))
     return [blob_name(r[0], r[3]) for r in rows if r[3]] + kept
 

@@ -17,7 +17,7 @@ from ocisd.api.storage.v1 import errors
 from ocisd.storage import checksums
 from ocisd.storage.resources import FILE, Node, Ref, Staged, UploadOptions
 
-from . import garbage, locks, tree, versions
+from . import garbage, jobs, locks, tree, versions
 from .blobs import BlobStore
 from .changes import mime_of
 from .database import transaction
@@ -63,7 +63,9 @@ def commit(
     tmp_path: Path,
     default_quota: int,
     policy: versions.Policy,
+    hold: bool,
 ) -> tuple[Node, bool]:
+    """Returns the file and whether it was created; with `hold` the revision waits in `processing`."""
     # Listing the new blob as garbage-to-be need not be durable: lost, it only leaks space.
     with transaction(db, durable=False):
         loc = _admissible(db, ref, opts, staged.size, default_quota)
@@ -90,6 +92,8 @@ def commit(
             staged.adler32,
             mime_of(loc.name),
         )
+        kept = old if old is not None and old.rev and policy.enabled else None  # a version of it stays
+        jobs.new_revision(db, node, kept, hold, opts.user)
         if old is None:
             tree.insert(db, node)
         else:

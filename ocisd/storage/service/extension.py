@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc.aio
 
 from ocisd import addresses, authz
+from ocisd.api.postprocessing.v1.contract import PROCESSING_QUEUED, configured_steps
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.extension import Context, Extension
 from ocisd.identity import Identity
@@ -22,6 +23,7 @@ from ocisd.storage.sessions.upload_sessions import UploadSessions
 from .config import StorageConfig, parse_range
 from .grpc import ProviderService, StorageService
 from .http import make_app
+from .processing_grpc import ProcessingService
 from .session_http import add_session_routes
 from .spaces import SpacePolicy
 from .transfer import Transfers
@@ -55,6 +57,7 @@ class DataDirClaim:
 
 class StorageExtension(Extension):
     versions = True  # whether overwrites keep versions here (unless OCIS_DISABLE_VERSIONING)
+    holds_revisions = True  # whether new revisions wait for postprocessing steps (when steps are configured)
     driver: Base | None = None
     claim: DataDirClaim | None = None
     sessions: UploadSessions | None = None
@@ -81,6 +84,9 @@ class StorageExtension(Extension):
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
+        self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
+        bell = {"provider": cfg.provider_id}
+        self.driver.on_queued = lambda: ctx.bus.publish_event(PROCESSING_QUEUED, bell)
         await self.driver.open()
         spaces = self.spaces(ctx)
         transfers = Transfers(ctx.shared.transfer_secret, data_url, float(cfg.transfer_expiry))
@@ -95,10 +101,12 @@ class StorageExtension(Extension):
             self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger, ctx.bus.publish_event
         )
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
+        processing = ProcessingService(self.driver)
 
         def register(server: grpc.aio.Server) -> None:
             storage_pb2_grpc.add_StorageServicer_to_server(storage, server)
             storage_pb2_grpc.add_ProviderServicer_to_server(provider, server)
+            storage_pb2_grpc.add_ProcessingServicer_to_server(processing, server)
 
         # Data URLs carry their own signature; provider info is what the gateway routes by.
         app = make_app(self.driver, ctx.shared.transfer_secret, ctx.metrics)

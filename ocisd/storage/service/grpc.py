@@ -21,6 +21,7 @@ from ocisd.storage.sessions.upload_sessions import UploadSessions
 from .access import LOOK, PUT, Access, check, own_grants
 from .grant_grpc import GrantMethods
 from .info import add_infos, lock_info, resource_info
+from .scan_grpc import ScanMethods
 from .session_grpc import SessionMethods
 from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
@@ -40,7 +41,7 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 RESOURCES_DELETED = "resources-deleted"
 
 
-class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods, pb_grpc.StorageServicer):
+class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods, ScanMethods, pb_grpc.StorageServicer):
     def __init__(
         self,
         driver: Base,
@@ -108,6 +109,19 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
             raise errors.not_found("no such resource")
         out = Ref(space=space_id, path=ref.path, node=node)
         return check(out, who, space.owner, await self._driver.reach(out), need)
+
+    async def _step_ref(self, ref: pb.Reference) -> Access:
+        """A postprocessing step reading a revision it processes: services only, by resource id."""
+        who = caller()
+        if not who.service:
+            raise errors.forbidden("only services read a revision by its name")
+        if not ref.node_id:
+            raise errors.invalid("bad-reference", "a revision is read by resource id")
+        space_id, node = split_id(ref.node_id)
+        space = await self._space(space_id)
+        if space is None:
+            raise errors.not_found("no such space")
+        return Access(Ref(space=space_id, path=ref.path, node=node), who, space.owner)
 
     async def _home_response(self, context: Ctx) -> pb.HomeResponse:
         who = caller()
@@ -191,7 +205,13 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
     async def Copy(self, request: pb.CopyRequest, context: Ctx) -> pb.MoveCopyResponse:
         src, dst = await self._pair(request, READ)
         node, replaced = await self._driver.copy(
-            src.ref, dst.ref, request.overwrite, tuple(request.lock_tokens), request.shallow, request.mtime_ns
+            src.ref,
+            dst.ref,
+            request.overwrite,
+            tuple(request.lock_tokens),
+            request.shallow,
+            request.mtime_ns,
+            dst.who.user_id,
         )
         return pb.MoveCopyResponse(info=dst.info(node), overwritten=replaced)
 
@@ -245,6 +265,7 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
             if_none_match=request.if_none_match,
             mtime=request.mtime_ns,
             lock_tokens=tuple(request.lock_tokens),
+            user=a.who.user_id,
         )
         opts = a.upload_options(opts)
         exists = await self._driver.check_upload(a.ref, opts)
@@ -256,9 +277,10 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
     async def InitiateFileDownload(
         self, request: pb.InitiateFileDownloadRequest, context: Ctx
     ) -> pb.InitiateFileDownloadResponse:
-        a = await self._ref(request.ref)
-        node, _ = await self._driver.download(a.ref)  # the blob's path stays here: only our data server opens it
-        url, _, expires = self._transfers.url({"kind": "download", **ref_claims(a.ref)})
+        a = await (self._step_ref(request.ref) if request.revision else self._ref(request.ref))
+        # The blob's path stays here: only our data server opens it (and checks the revision again).
+        node, _ = await self._driver.download(a.ref, request.revision)
+        url, _, expires = self._transfers.url({"kind": "download", **ref_claims(a.ref), "rev": request.revision})
         return pb.InitiateFileDownloadResponse(download_url=url, expires=expires, info=a.info(node))
 
     @handled

@@ -23,6 +23,7 @@ from aiohttp import hdrs, web
 from prometheus_client import CollectorRegistry, Counter
 
 from ocisd import handover
+from ocisd.api.postprocessing.v1.contract import REASON_BLOCKED, REASON_PROCESSING, RETRY_AFTER_SECONDS
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1.contract import external_id
 from ocisd.httpd import body_pieces
@@ -46,7 +47,7 @@ HTTP_STATUS = {
     errors.Kind.UNAUTHENTICATED: 401,
     errors.Kind.UNSUPPORTED: 501,
 }
-PRECONDITION_STATUS = {"etag-mismatch": 412, "if-none-match": 412}
+PRECONDITION_STATUS = {"etag-mismatch": 412, "if-none-match": 412, REASON_PROCESSING: 425, REASON_BLOCKED: 403}
 
 
 async def batches(content: aiohttp.StreamReader, limit: int = -1, size: int = BATCH) -> AsyncIterator[list[bytes]]:
@@ -68,7 +69,8 @@ async def batches(content: aiohttp.StreamReader, limit: int = -1, size: int = BA
 
 def error_response(exc: errors.StorageError) -> web.Response:
     status = PRECONDITION_STATUS.get(exc.reason, 409) if exc.kind == errors.Kind.PRECONDITION else HTTP_STATUS[exc.kind]
-    return web.json_response({"reason": exc.reason, "message": exc.message}, status=status)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 425 else None
+    return web.json_response({"reason": exc.reason, "message": exc.message}, status=status, headers=headers)
 
 
 def disk_full(exc: OSError) -> web.Response:
@@ -246,7 +248,8 @@ def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> 
             claims = transfer.verify(transfer_secret, request.match_info["token"], "download")
             ref = transfer.claims_ref(claims)
             key = str(claims.get("version", ""))  # a kept version of the file
-            fetch = (lambda: driver.download_version(ref, key)) if key else (lambda: driver.download(ref))
+            rev = str(claims.get("rev", ""))  # a postprocessing step's revision (checked again: it may be gone)
+            fetch = (lambda: driver.download_version(ref, key)) if key else (lambda: driver.download(ref, rev))
             node, path = await fetch()
             if path is not None and not path.exists():  # replaced or pruned (and collected) just now
                 node, path = await fetch()

@@ -48,6 +48,9 @@ def _extras(msg: pb.ResourceInfo, node: Node) -> None:
     if node.type == FILE:
         sums = msg.checksums
         sums.sha1, sums.md5, sums.adler32 = node.sha1, node.md5, node.adler32
+        msg.processing_status = node.status
+        if node.scan_status:
+            msg.scan_status, msg.scan_time, msg.scan_partial = node.scan_status, node.scan_time, node.scan_partial
     if node.props:
         msg.arbitrary_metadata.update(node.props)
     if node.locks:

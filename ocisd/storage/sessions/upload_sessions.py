@@ -231,7 +231,7 @@ class UploadSessions:
         await self.records.set_rev(s.id, staged.rev, not exists)
         link = await asyncio.to_thread(self.files.stage, source, staged.rev)
         try:
-            return await self.driver.commit_file(target, opts, staged, link)
+            return await self.driver.commit_file(target, replace(opts, user=s.user), staged, link)
         finally:
             link.unlink(missing_ok=True)  # left only when the commit refused it
 
