@@ -145,7 +145,8 @@ class Worker:
     async def _work(self, key: tuple[str, str], held: Held) -> None:
         job = held.job
         try:
-            verdict = await self._steps.run(job)
+            with self._as_service():  # a step's calls (Antivirus.Scan) are postprocessing's own
+                verdict = await self._steps.run(job)
             held.completing = True
             await self._complete(held, verdict)
         except asyncio.CancelledError:
@@ -198,7 +199,15 @@ class Worker:
             return
         outcome = events.outcome_name(request.outcome, reply.state) or "retry"
         self.jobs.labels(outcome=outcome).inc()
-        self._log.info("job completed", job=job.id, kind=job.kind, path=job.path, outcome=outcome, state=reply.state)
+        self._log.info(
+            "job completed",
+            job=job.id,
+            kind=job.kind,
+            path=job.path,
+            outcome=outcome,
+            state=reply.state,
+            error=verdict.error,
+        )
         scan = await self._scan_report(held) if job.kind == KIND_SCAN else None
         events.announce(self._ctx.bus.publish_event, job, request, reply, scan)
 
