@@ -230,7 +230,8 @@ class Deployment:
             extra["OCIS_RUN_EXTENSIONS"] = extensions
         proc = self.spawn("runtime", "server", env=extra)
         if wait:
-            names = selection({**self.env, **extra})
+            named = [n.strip() for n in (extensions or "").split(",") if n.strip()]
+            names = named or selection({**self.env, **extra})  # the default: no optional extension
             self.wait_runtime(proc, names, env=extra)
         return proc
 
