@@ -27,7 +27,7 @@ from ocisd.extension import Context
 from ocisd.rpc.client import Target
 
 from . import events
-from .steps import KIND_SCAN, UNREACHABLE, Steps, Verdict
+from .steps import KIND_SCAN, UNREACHABLE, Steps, Verdict, scan_id
 
 PROVIDERS = "storage-users"
 FIRST_BACKOFF = 1.0
@@ -214,8 +214,7 @@ class Worker:
     async def _scan_report(self, held: Held) -> storage_pb2.ScanReport | None:
         """The scan's progress for `scan-finished`; without it the event still says the file's result."""
         job = held.job
-        ref = storage_pb2.Reference(space_id=job.scan_id.rpartition("!")[0])
-        request = storage_pb2.GetScanRequest(ref=ref, scan_id=job.scan_id)
+        request = storage_pb2.GetScanRequest(ref=storage_pb2.Reference(space_id=job.space_id), scan_id=scan_id(job))
         try:
             report: storage_pb2.ScanReport = await self._call(
                 held.target, "GetScan", request, storage_pb2_grpc.StorageStub

@@ -7,7 +7,7 @@ import pytest
 
 from ocisd.api.postprocessing.v1 import contract
 from tests.support import webdav_stack
-from tests.support.harness import Deployment, wait_until
+from tests.support.harness import Deployment, metric_value, wait_until
 
 from .flow import STACK, Listener, admin_id, status, step_runs
 
@@ -39,5 +39,8 @@ def test_upload_is_answered_at_once_then_425_until_ready(dep: Deployment) -> Non
             assert event["recipients"] == [admin_id(dep)] and event["event_id"] and event["time"] > 0
         assert finished["event_id"] != ready["event_id"]
         assert step_runs(dep) == 1
+        metrics = dep.metrics("postprocessing")
+        assert metric_value(metrics, "postprocessing_jobs_total", 'outcome="ready"') == 1
+        assert metric_value(metrics, "postprocessing_queue_lag_seconds_count") == 1
     finally:
         listener.close()

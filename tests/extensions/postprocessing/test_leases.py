@@ -93,3 +93,14 @@ def test_two_instances_never_process_a_revision_twice(
     for rid in rids:
         assert len(listener.of(contract.POSTPROCESSING_FINISHED, rid)) == 1
     assert {e for e, _ in listener.events} <= set(EVENTS)
+
+
+def test_sigterm_lets_the_running_step_finish(dep: Deployment, dav: webdav_stack.DavStack) -> None:
+    worker = dep.start_extension("postprocessing", env=HELD)
+    assert dav.request("PUT", "graceful.txt", b"finished before exit").status == 201
+    wait_until(lambda: [j.state for j in list_jobs(dep)] == ["leased"], 30, 0.1, what="the job leased")
+    assert worker.stop(timeout=30) == 0
+    # No other worker runs: the stopping one completed the job before it exited.
+    assert status(dav, "graceful.txt")["processing-status"] == contract.READY
+    assert list_jobs(dep) == []
+    assert "job completed" in worker.output()
