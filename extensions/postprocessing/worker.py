@@ -158,7 +158,8 @@ class Worker:
             if self._more and not self.stopping:
                 self._wake.set()
 
-    def _request(self, job: storage_pb2.Job, verdict: Verdict) -> storage_pb2.CompleteJobRequest:
+    def _request(self, held: Held, verdict: Verdict) -> storage_pb2.CompleteJobRequest:
+        job, key = held.job, f"{held.target[0]}/{held.job.id}"
         request = storage_pb2.CompleteJobRequest(
             job_id=job.id,
             worker=self.id,
@@ -172,18 +173,18 @@ class Worker:
             request.count_attempt = verdict.count_attempt
             request.max_attempts = self._max_attempts
             backoff = (
-                self._unreachable.failed(job.id)
+                self._unreachable.failed(key)
                 if not verdict.count_attempt
                 else min(FIRST_BACKOFF * 2**job.attempts, self._peers.cap)
             )
             request.retry_after_seconds = math.ceil(backoff)
         else:
-            self._unreachable.ok(job.id)
+            self._unreachable.ok(key)
         return request
 
     async def _complete(self, held: Held, verdict: Verdict) -> None:
         job = held.job
-        request = self._request(job, verdict)
+        request = self._request(held, verdict)
         for attempt in range(COMPLETE_TRIES):
             try:
                 reply = await self._call(held.target, "Complete", request)

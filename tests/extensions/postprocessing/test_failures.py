@@ -11,7 +11,7 @@ import pytest
 from ocisd.api.postprocessing.v1 import contract
 from tests.support import webdav_stack
 from tests.support.clamd import running_clamd
-from tests.support.harness import Deployment, wait_until
+from tests.support.harness import Deployment, metric_value, wait_until
 
 from .flow import STACK, Listener, admin_id, list_jobs, status, wait_processing_status
 
@@ -69,3 +69,29 @@ def test_failing_step_errors_then_list_and_retry(dep: Deployment) -> None:
             wait_until(lambda: listener.of(contract.FILE_READY, rid), 30, what="file-ready after the retry")
         finally:
             listener.close()
+
+
+def test_clamd_down_holds_the_file_without_counting_attempts(dep: Deployment) -> None:
+    with running_clamd() as clamd:
+        clamd.stop()
+        env = {
+            "ANTIVIRUS_CLAMAV_SOCKET": clamd.address,
+            "POSTPROCESSING_MAX_ATTEMPTS": "1",  # one counted failure would end it in `error`
+            "POSTPROCESSING_RETRY_MAX_DELAY": "1s",
+            "PROXY_ACCESS_LOG": "false",
+        }
+        dep.start_runtime(STACK + ",antivirus", env=env)
+        dav = webdav_stack.connect(dep, proxied=True)
+        assert dav.request("PUT", "later.txt", b"scanned once clamd is back").status == 201
+
+        def unavailable() -> float:
+            return metric_value(dep.metrics("antivirus"), "antivirus_scans_total", 'result="unavailable"')
+
+        wait_until(lambda: unavailable() >= 3, 60, 0.2, what="three scans refused for an unreachable clamd")
+        (job,) = list_jobs(dep)
+        assert job.state in ("queued", "leased") and job.attempts == 0 and "unavailable" in job.last_error
+        assert status(dav, "later.txt")["processing-status"] == contract.PROCESSING
+        assert dav.request("GET", "later.txt").status == 425
+        clamd.start()
+        wait_until(lambda: dav.request("GET", "later.txt").status == 200, 90, 0.25, what="later.txt ready")
+        assert status(dav, "later.txt")["scan-status"] == "clean"
