@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from ocisd.api.postprocessing.v1.contract import PROCESSING, READY
 from ocisd.storage.resources import Job, Node
@@ -46,9 +47,9 @@ _COLUMNS = (
 _LIVE = "n.space NOT LIKE 'trash:%'"  # trashed files wait in the queue until restored or purged
 
 
-def _job(row: tuple[object, ...]) -> Job:
-    job = Job(*row[:13])  # type: ignore[arg-type]
-    job.space, job.size, job.mime = row[13], row[14], row[15]  # type: ignore[assignment]
+def _job(row: tuple[Any, ...]) -> Job:
+    job = Job(*row[:13])
+    job.space, job.size, job.mime = row[13:]
     return job
 
 
