@@ -316,3 +316,29 @@ def test_concurrent_workers_never_share_a_job(stack: Stack) -> None:
     for worker, jobs in zip(workers, held, strict=True):
         for job in jobs:
             assert worker.complete(job, pb.JOB_OUTCOME_READY).applied
+
+
+def test_a_workers_bad_input_is_refused_and_changes_nothing(stack: Stack) -> None:
+    worker = Worker(stack.dep)
+    assert stack.upload("/bad.txt", b"b").status == 201
+    job = take(worker, "/bad.txt")[0]
+    for details in (
+        {"outcome": pb.JOB_OUTCOME_INVALID},
+        {"outcome": pb.JOB_OUTCOME_READY, "scan_status": "fine"},
+        {"outcome": pb.JOB_OUTCOME_READY, "scan_status": "infected"},
+        {"outcome": pb.JOB_OUTCOME_INFECTED, "scan_status": "infected " + "x" * 2000},
+        {"outcome": pb.JOB_OUTCOME_RETRY, "retry_after_seconds": -1},
+    ):
+        with pytest.raises(grpc.RpcError) as bad:
+            worker.call("Complete", pb.CompleteJobRequest(job_id=job.id, worker=worker.name, **details))
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT, details
+    for request in (
+        pb.ClaimJobsRequest(worker="", lease_seconds=5),
+        pb.ClaimJobsRequest(worker="w", lease_seconds=0),
+        pb.CompleteJobRequest(job_id="1; DROP", worker="w", outcome=pb.JOB_OUTCOME_READY),
+    ):
+        with pytest.raises(grpc.RpcError) as bad:
+            worker.call("Claim" if isinstance(request, pb.ClaimJobsRequest) else "Complete", request)
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert stack.stat("/bad.txt").processing_status == "processing"
+    assert worker.complete(job, pb.JOB_OUTCOME_READY, scan_status="clean").applied
