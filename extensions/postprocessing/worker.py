@@ -145,7 +145,8 @@ class Worker:
     async def _work(self, key: tuple[str, str], held: Held) -> None:
         job = held.job
         try:
-            verdict = await self._steps.run(job)
+            with self._as_service():  # Antivirus.Scan needs the service token too
+                verdict = await self._steps.run(job)
             held.completing = True
             await self._complete(held, verdict)
         except asyncio.CancelledError:
