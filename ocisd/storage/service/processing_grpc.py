@@ -71,7 +71,7 @@ class ProcessingService(pb_grpc.ProcessingServicer):
             mime_type=job.mime,
             owner_id=await self._owner(job.space),
             uploader_id=job.uploader,
-            scan_id=job.scan_id,
+            scan_id=external_id(job.space, job.scan_id) if job.scan_id else "",
             attempts=job.attempts,
             state=job.state,
             last_error=job.last_error,

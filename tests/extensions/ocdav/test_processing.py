@@ -6,50 +6,24 @@ service with a service token (the real API postprocessing uses).
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 from base64 import b64encode
-from dataclasses import dataclass
 
 import grpc
 import pytest
 
 from ocisd import identity
+from ocisd.api.sharing.v1.permissions import CREATE, READ, UPDATE
 from ocisd.api.storage.v1 import storage_pb2 as pb
-from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from tests.extensions.public_links import links
 from tests.support import webdav_stack
 from tests.support.harness import Deployment, wait_until
+from tests.support.processing import Worker
 
 OC = "{http://owncloud.org/ns}"
 HELD = {"POSTPROCESSING_STEPS": "delay", "PROXY_ACCESS_LOG": "false"}
 
 pytestmark = pytest.mark.skipif(not webdav_stack.front_door_installed(), reason="needs the proxy")
-
-
-@dataclass
-class Worker:
-    """A postprocessing worker talking to one storage-users instance's Processing service."""
-
-    dep: Deployment
-    name: str = "worker-1"
-
-    def call(self, method: str, request: object, token: str | None = None) -> object:
-        secret = webdav_stack.secrets(self.dep)["jwt_secret"]
-        token = token or identity.mint(secret, identity.service_identity("postprocessing"), ttl=600)
-        with grpc.insecure_channel(self.dep.addr("storage-users", "grpc_addr")) as channel:
-            stub = pb_grpc.ProcessingStub(channel)
-            return getattr(stub, method)(request, metadata=[(identity.GRPC_METADATA, token)], timeout=30)
-
-    def claim(self, limit: int = 10, lease: int = 30) -> list[pb.Job]:
-        reply = self.call("Claim", pb.ClaimJobsRequest(worker=self.name, limit=limit, lease_seconds=lease))
-        assert isinstance(reply, pb.ClaimJobsResponse)
-        return list(reply.jobs)
-
-    def complete(self, job: pb.Job, outcome: int, **details: object) -> pb.CompleteJobResponse:
-        request = pb.CompleteJobRequest(job_id=job.id, worker=self.name, outcome=outcome, **details)  # type: ignore[arg-type]
-        reply = self.call("Complete", request)
-        assert isinstance(reply, pb.CompleteJobResponse)
-        return reply
 
 
 def props(dav: webdav_stack.DavStack, path: str) -> dict[str, str]:
@@ -166,7 +140,7 @@ def test_leases(dep: Deployment) -> None:
     job = one.claim(lease=2)[0]
     assert two.claim() == []
     renewed = one.call("Renew", pb.RenewJobsRequest(worker="one", job_ids=[job.id], lease_seconds=2))
-    assert list(renewed.job_ids) == [job.id]  # type: ignore[attr-defined]
+    assert list(renewed.job_ids) == [job.id]
     again = wait_claimable(two, "/a.txt")
     assert again.id == job.id and again.worker == "two"
     late = one.complete(job, pb.JOB_OUTCOME_READY)
@@ -174,5 +148,34 @@ def test_leases(dep: Deployment) -> None:
     assert dav.request("GET", "a.txt").status == 425
     assert two.complete(again, pb.JOB_OUTCOME_READY).applied
     assert dav.request("GET", "a.txt").status == 200
-    time.sleep(0)  # nothing left
     assert one.claim() == [] and two.claim() == []
+
+
+def test_public_upload_and_every_dav_path_hold_and_block() -> None:
+    """A public-link upload is held too; files/, webdav/ and public-files/ answer 425, then 403 once
+    blocked (infected, not downloadable), and 200 for a ready file."""
+    with links.stack(HELD) as (dep, dav):
+        assert dav.request("MKCOL", "pub").status == 201
+        sharing = links.Sharing(dep)
+        token = sharing.link(links.fileid(dav, "pub"), READ | CREATE | UPDATE).token
+        sharing.close()
+        assert links.public(dav, token, "PUT", "up.bin", b"dropped").status == 201
+        assert dav.request("PUT", "pub/ok.bin", b"fine").status == 201
+        where = {"/remote.php/webdav/pub/up.bin", f"{dav.base}/pub/up.bin", f"{links.PUBLIC_FILES}{token}/up.bin"}
+        for path in where:
+            early = dav.request("GET", path, auth=not path.startswith(links.PUBLIC_FILES))
+            assert early.status == 425 and early.headers["Retry-After"] == "5", path
+
+        worker = Worker(dep)
+        jobs = {j.path: j for j in worker.claim()}
+        assert set(jobs) == {"/pub/up.bin", "/pub/ok.bin"}
+        worker.complete(jobs["/pub/up.bin"], pb.JOB_OUTCOME_INFECTED, scan_status="infected Eicar")
+        worker.complete(jobs["/pub/ok.bin"], pb.JOB_OUTCOME_READY, scan_status="clean")
+        for path in where:
+            for method in ("GET", "HEAD"):
+                blocked = dav.request(method, path, auth=not path.startswith(links.PUBLIC_FILES))
+                assert blocked.status == 403, (method, path)
+        assert b"Forbidden" in dav.request("GET", "pub/up.bin").body
+        assert props(dav, "pub/up.bin")["oc:scan-status"] == "infected Eicar"
+        assert props(dav, "pub/up.bin")["oc:has-preview"] == "false"
+        assert links.public(dav, token, "GET", "ok.bin").body == b"fine"
