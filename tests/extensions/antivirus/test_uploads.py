@@ -61,24 +61,26 @@ def test_delete_brings_the_previous_revision_back(delete: DavStack, how: str) ->
     assert stack.settled(delete, name)["oc:processing-status"] == "ready"
 
 
-@pytest.mark.parametrize("how", stack.UPLOADS)
-def test_abort_keeps_an_infected_file_forbidden(abort: DavStack, how: str) -> None:
+def infected(dav: DavStack, how: str) -> str:
+    """Upload EICAR by `how`; once scanned it is kept and marked infected. Its name."""
     name = f"eicar-{how}.com"
-    assert stack.upload(abort, how, name, EICAR) in (201, 204)
-    props = stack.settled(abort, name)
+    assert stack.upload(dav, how, name, EICAR) in (201, 204)
+    props = stack.settled(dav, name)
     assert (props["oc:processing-status"], props["oc:scan-status"]) == ("infected", INFECTED)
     assert props["oc:scan-time"] and props["oc:scan-partial"] == "false"
+    return name
+
+
+@pytest.mark.parametrize("how", stack.UPLOADS)
+def test_abort_keeps_an_infected_file_forbidden(abort: DavStack, how: str) -> None:
+    name = infected(abort, how)
     assert abort.request("GET", name).status == 403
     assert abort.request("HEAD", name).status == 403
 
 
 @pytest.mark.parametrize("how", stack.UPLOADS)
 def test_continue_marks_an_infected_file_and_serves_it(keep: DavStack, how: str) -> None:
-    name = f"eicar-{how}.com"
-    assert stack.upload(keep, how, name, EICAR) in (201, 204)
-    props = stack.settled(keep, name)
-    assert (props["oc:processing-status"], props["oc:scan-status"]) == ("infected", INFECTED)
-    got = keep.request("GET", name)
+    got = keep.request("GET", infected(keep, how))
     assert (got.status, got.body) == (200, EICAR)
 
 
