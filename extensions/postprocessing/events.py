@@ -14,7 +14,7 @@ from typing import Any
 from ocisd.api.postprocessing.v1 import contract
 from ocisd.api.storage.v1 import storage_pb2
 
-from .steps import KIND_SCAN
+from .steps import KIND_SCAN, scan_id
 
 Publish = Callable[[str, dict[str, Any]], None]
 OUTCOMES: dict[int, str] = {
@@ -55,7 +55,7 @@ def announce(
         progress = {"done": scan.done, "total": scan.total} if scan is not None else {"done": 0, "total": 0}
         send(
             contract.SCAN_FINISHED,
-            {"scan_id": job.scan_id, "scan_status": scan_status, "scan_time": info.scan_time, **progress},
+            {"scan_id": scan_id(job), "scan_status": scan_status, "scan_time": info.scan_time, **progress},
         )
         return
     # Why the file is not (or no longer) downloadable, for the user.

@@ -95,6 +95,12 @@ class Steps:
         return Verdict(storage_pb2.JOB_OUTCOME_RETRY, scan_status=f"error {reason}", error=reason, count_attempt=True)
 
 
+def scan_id(job: storage_pb2.Job) -> str:
+    """The scan's id as its API and GetScan name it ("<space_id>!<uuid>"), whether or not the job
+    carries the space part."""
+    return job.scan_id if "!" in job.scan_id else f"{job.space_id}!{job.scan_id}"
+
+
 def infected(job: storage_pb2.Job, reply: antivirus_pb2.ScanResponse) -> Verdict:
     """By the antivirus instance's handling; a manual scan never removes a file, and an unknown
     handling keeps the revision but blocks it (the safe side)."""

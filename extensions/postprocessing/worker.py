@@ -27,7 +27,7 @@ from ocisd.extension import Context
 from ocisd.rpc.client import Target
 
 from . import events
-from .steps import KIND_SCAN, UNREACHABLE, Steps, Verdict
+from .steps import KIND_SCAN, UNREACHABLE, Steps, Verdict, scan_id
 
 PROVIDERS = "storage-users"
 FIRST_BACKOFF = 1.0
@@ -145,7 +145,7 @@ class Worker:
     async def _work(self, key: tuple[str, str], held: Held) -> None:
         job = held.job
         try:
-            with self._as_service():  # Antivirus.Scan needs the service token too
+            with self._as_service():  # a step's calls (Antivirus.Scan) are postprocessing's own
                 verdict = await self._steps.run(job)
             held.completing = True
             await self._complete(held, verdict)
@@ -199,15 +199,22 @@ class Worker:
             return
         outcome = events.outcome_name(request.outcome, reply.state) or "retry"
         self.jobs.labels(outcome=outcome).inc()
-        self._log.info("job completed", job=job.id, kind=job.kind, path=job.path, outcome=outcome, state=reply.state)
+        self._log.info(
+            "job completed",
+            job=job.id,
+            kind=job.kind,
+            path=job.path,
+            outcome=outcome,
+            state=reply.state,
+            error=verdict.error,
+        )
         scan = await self._scan_report(held) if job.kind == KIND_SCAN else None
         events.announce(self._ctx.bus.publish_event, job, request, reply, scan)
 
     async def _scan_report(self, held: Held) -> storage_pb2.ScanReport | None:
         """The scan's progress for `scan-finished`; without it the event still says the file's result."""
         job = held.job
-        ref = storage_pb2.Reference(space_id=job.scan_id.rpartition("!")[0])
-        request = storage_pb2.GetScanRequest(ref=ref, scan_id=job.scan_id)
+        request = storage_pb2.GetScanRequest(ref=storage_pb2.Reference(space_id=job.space_id), scan_id=scan_id(job))
         try:
             report: storage_pb2.ScanReport = await self._call(
                 held.target, "GetScan", request, storage_pb2_grpc.StorageStub
