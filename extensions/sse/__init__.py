@@ -46,14 +46,17 @@ class Sse(Extension):
         Gauge("sse_buffered", "Events kept for reconnecting clients.", registry=ctx.metrics).set_function(hub.buffered)
 
         def on_event(msg: Message) -> None:
+            if msg.event not in EVENTS:  # subscriptions match by prefix: `event.file-ready-x` is another event
+                return
             try:
                 notice = notice_of(msg)
             except Malformed as exc:
                 dropped.labels(msg.event).inc()
                 ctx.log.warning("malformed bus event dropped", event=msg.event, error=str(exc))
                 return
-            streamed.labels(msg.event).inc()
-            hub.publish(notice)
+            if notice.recipients:  # none: a link share, nobody to tell
+                streamed.labels(msg.event).inc()
+                hub.publish(notice)
 
         self._handler = on_event
         for event in EVENTS:

@@ -83,8 +83,8 @@ def _name(value: Any, what: str) -> str:
 
 
 def _recipients(value: Any) -> frozenset[str]:
-    if not isinstance(value, list) or not value or len(value) > MAX_RECIPIENTS:
-        raise Malformed(f"recipients must be a list of 1 to {MAX_RECIPIENTS} user ids")
+    if not isinstance(value, list) or len(value) > MAX_RECIPIENTS:
+        raise Malformed(f"recipients must be a list of at most {MAX_RECIPIENTS} user ids")
     return frozenset(_name(v, "a recipient") for v in value)
 
 

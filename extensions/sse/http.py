@@ -31,8 +31,8 @@ def make_app(hub: Hub, keepalive: float) -> web.Application:
         who = identity.CURRENT.get()
         if who is None or who.service or who.scope is not None:
             return web.json_response({"error": "notifications are for signed-in users"}, status=401)
-        last_id = request.headers.get("Last-Event-ID")
-        listener = hub.open(who.user_id, last_id)
+        # EventSource sends no header (or an empty one) before it has seen an id: only new events then.
+        listener = hub.open(who.user_id, request.headers.get("Last-Event-ID") or None)
         response = web.StreamResponse(headers=HEADERS)
         try:
             await response.prepare(request)
@@ -47,5 +47,5 @@ def make_app(hub: Hub, keepalive: float) -> web.Application:
         return response
 
     app = web.Application(client_max_size=1024)
-    app.router.add_get(PATH, stream)
+    app.router.add_get(PATH, stream, allow_head=False)  # a HEAD would stream nothing, forever
     return app

@@ -1,10 +1,11 @@
 """Who is listening, and what each user was told lately: the streams and the per-user replay buffers.
 
 Every notice goes into the buffer of each of its recipients (at most `keep`
-seconds and `keep_events` notices, the oldest leave first) and to their open
-streams. A stream opened with `Last-Event-ID` first gets what its user's buffer
-holds after that id. When the buffer does not hold the id (it left the buffer,
-this instance started after it, or it was never one of this user's), the whole
+seconds and `keep_events` notices, the oldest leave first; one whose id the
+buffer holds already, published twice, is dropped) and to their open streams.
+A stream opened with `Last-Event-ID` first gets what its user's buffer holds
+after that id. When the buffer does not hold the id (it left the buffer, this
+instance started after it, or it was never one of this user's), the whole
 buffer is sent: everything a buffer holds arrived after any id it no longer or
 never held, so the client misses nothing the buffer can give and gets nothing
 twice. A client that reads too slowly to keep up with `keep_events` pending
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from .events import Notice
@@ -69,20 +70,22 @@ class Hub:
         self._keep_events = keep_events
         self._max_streams = max_streams
         self._clock = clock
-        self._buffers: dict[str, deque[tuple[float, Notice]]] = {}
+        self._buffers: dict[str, OrderedDict[str, tuple[float, Notice]]] = {}  # user -> id -> (arrived, notice)
         self._streams: dict[str, list[Stream]] = {}
 
-    def publish(self, notice: Notice) -> int:
-        """Buffer `notice` for its recipients and push it to their streams; the streams it reached."""
-        now, reached = self._clock(), 0
+    def publish(self, notice: Notice) -> None:
+        """Buffer `notice` for its recipients and push it to their streams."""
+        now = self._clock()
         for user in notice.recipients:
-            buffer = self._buffers.setdefault(user, deque(maxlen=self._keep_events))
-            buffer.append((now, notice))
+            buffer = self._buffers.setdefault(user, OrderedDict())
+            if notice.id in buffer:
+                continue
+            buffer[notice.id] = (now, notice)
+            if len(buffer) > self._keep_events:
+                buffer.popitem(last=False)
             self._expire(user, now)
             for stream in self._streams.get(user, ()):
                 stream.push(notice)
-                reached += 1
-        return reached
 
     def open(self, user: str, last_id: str | None) -> Stream:
         """A new stream for `user`, holding the replay for `last_id` (none without one)."""
@@ -94,11 +97,11 @@ class Hub:
         streams.append(stream)
         if last_id is not None:
             self._expire(user, self._clock())
-            buffered = [notice for _, notice in self._buffers.get(user, ())]
-            ids = [n.id for n in buffered]
-            start = len(ids) - ids[::-1].index(last_id) if last_id in ids else 0
-            for notice in buffered[start:]:
-                stream.push(notice)
+            buffer = self._buffers.get(user, OrderedDict())
+            ids = list(buffer)
+            start = ids.index(last_id) + 1 if last_id in buffer else 0
+            for event_id in ids[start:]:
+                stream.push(buffer[event_id][1])
         return stream
 
     def close(self, stream: Stream, why: str) -> None:
@@ -122,8 +125,8 @@ class Hub:
 
     def _expire(self, user: str, now: float) -> None:
         buffer = self._buffers.get(user)
-        while buffer and buffer[0][0] < now - self._keep:
-            buffer.popleft()
+        while buffer and next(iter(buffer.values()))[0] < now - self._keep:
+            buffer.popitem(last=False)
         if not buffer:
             self._buffers.pop(user, None)
 

@@ -19,9 +19,9 @@ class Event:
 
 
 class EventStream:
-    """GET `path` at `host:port` (HTTPS, self-signed) and collect events and comments until it ends."""
+    """GET (or `method`) `path` at `host:port` (HTTPS, self-signed) and collect events and comments until it ends."""
 
-    def __init__(self, addr: str, path: str, headers: dict[str, str], tls: bool = True) -> None:
+    def __init__(self, addr: str, path: str, headers: dict[str, str], tls: bool = True, method: str = "GET") -> None:
         host, port = addr.rsplit(":", 1)
         if tls:
             context = ssl.create_default_context()
@@ -30,7 +30,7 @@ class EventStream:
             self._conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, int(port), context=context)
         else:
             self._conn = http.client.HTTPConnection(host, int(port))
-        self._conn.request("GET", path, headers={"Accept": "text/event-stream", **headers})
+        self._conn.request(method, path, headers={"Accept": "text/event-stream", **headers})
         self._sock = self._conn.sock  # http.client lets go of it once the answer is in
         self.response = self._conn.getresponse()
         self.status = self.response.status
@@ -53,24 +53,30 @@ class EventStream:
         return [e for e in self.events if e.event == event]
 
     def _read(self) -> None:
+        # read1, not readline: http.client's readline takes a chunked body cut short for its end.
         fields: dict[str, str] = {}
+        rest = b""
         try:
-            while line := self.response.readline():
-                text = line.decode().rstrip("\r\n")
-                if not text:
-                    if fields:
-                        self.events.append(
-                            Event(fields.get("id", ""), fields.get("event", ""), json.loads(fields["data"]))
-                        )
-                    fields = {}
-                elif text.startswith(":"):
-                    self.comments.append(text[1:].strip())
-                else:
-                    name, _, value = text.partition(":")
-                    fields[name] = value.removeprefix(" ")
+            while piece := self.response.read1(65536):
+                *lines, rest = (rest + piece).split(b"\n")
+                for line in lines:
+                    fields = self._line(line.decode().rstrip("\r"), fields)
             self.ended = "eof"
         except (OSError, http.client.HTTPException) as exc:
             self.ended = f"error: {exc!r}"
+
+    def _line(self, text: str, fields: dict[str, str]) -> dict[str, str]:
+        """Take one line of the stream; the fields of the event being read."""
+        if not text:
+            if fields:
+                self.events.append(Event(fields.get("id", ""), fields.get("event", ""), json.loads(fields["data"])))
+            return {}
+        if text.startswith(":"):
+            self.comments.append(text[1:].strip())
+        else:
+            name, _, value = text.partition(":")
+            fields[name] = value.removeprefix(" ")
+        return fields
 
     def close(self) -> None:
         if self._sock is not None:
