@@ -29,5 +29,6 @@ class AntivirusConfig:
     )
     max_scan_size: Size = setting(
         Size(100_000_000),
-        "Bytes of a file that are scanned; a bigger file is scanned up to this and marked partial (none = all).",
+        "Bytes of a file that are scanned; a bigger file is scanned up to this and marked partial (none = all). "
+        "clamd's StreamMaxLength must be at least this, or bigger files end in a scan error.",
     )

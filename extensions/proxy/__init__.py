@@ -44,6 +44,7 @@ class Proxy(Extension):
         self._sighup = False
         self._mailbox: handover.Mailbox | None = None
         self._acme: ChallengeListener | None = None
+        self._forwarder: Forwarder | None = None
 
     @classmethod
     def check(cls, config: ProxyConfig) -> None:
@@ -77,7 +78,7 @@ class Proxy(Extension):
         if ctx.local_http.enabled:  # OCIS_LOCAL_HOP: upstreams on this host may hand files over
             self._mailbox = handover.Mailbox(handover.local_instances(ctx.registry, ctx.node.host), ctx.log)
             self._mailbox.start()
-        forwarder = Forwarder(
+        forwarder = self._forwarder = Forwarder(
             table, self._balancer, local, self._mailbox, ctx.local_http.enabled, cfg.tls, self._access.upstream_error
         )
         front = Front(table, forwarder, self._firewall, self._access, trusted, cfg.tls, authenticator)
@@ -135,6 +136,8 @@ class Proxy(Extension):
         if self._sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             self._sighup = False
+        if self._forwarder is not None:
+            self._forwarder.event_streams.end_all()  # or the runner's cleanup waits for them
         if self._runner is not None:
             await self._runner.cleanup()
         if self._acme is not None:

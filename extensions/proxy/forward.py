@@ -32,7 +32,7 @@ from multidict import CIMultiDict
 from ocisd import handover
 from ocisd.httpd import body_pieces, send_file_span
 
-from . import splice
+from . import splice, streams
 from .accesslog import Trace
 from .balancer import Balancer
 from .headers import add_security_headers, client_response_headers
@@ -136,6 +136,7 @@ class Forwarder:
         self._local = local
         self._tls = tls
         self._on_error = on_upstream_error
+        self.event_streams = streams.EventStreams()
 
     async def _open(
         self, request: web.BaseRequest, route: Route, order: list[Upstream], headers: CIMultiDict[str], body: Body
@@ -218,7 +219,7 @@ class Forwarder:
         except BaseException:
             answer.finish(complete=False)
             raise
-        answer.finish(complete=True)
+        answer.finish(complete=not streams.endless(answer.message.headers))
         return out
 
     def _handed_over(self, answer: Answer, ticket: str) -> tuple[handover.Grant, int] | None:
@@ -285,7 +286,8 @@ class Forwarder:
                 source, first = taken
                 await _spliced(request, out, first, source, target, length, answer.read_timeout, trace)
                 return out
-        async for chunk in body_pieces(answer.payload):
+        endless = streams.endless(answer.message.headers)
+        async for chunk in self.event_streams.pieces(answer.payload) if endless else body_pieces(answer.payload):
             trace.bytes_out += len(chunk)
             await out.write(chunk)
         await out.write_eof()

@@ -4,7 +4,7 @@ ClamAV's public signatures cannot be downloaded here, so the database is one `.h
 line the test writes for the EICAR test file (`<md5>:<size>:Eicar-Test-Signature`);
 clamd starts with it alone. It runs in the foreground, answers PING before a test
 uses it, and is stopped by PID (SIGTERM, a bounded wait, then SIGKILL); a test may
-stop and start it again (clamd down) and choose its StreamMaxLength.
+stop and start it again (clamd down), choose its StreamMaxLength and add settings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -40,7 +40,9 @@ def ping(address: str, timeout: float = 2.0) -> bool:
 class Clamd:
     """One clamd process; `address` is its unix socket, `tcp_address` its tcp://127.0.0.1:port (if asked)."""
 
-    def __init__(self, root: Path, tcp: bool = False, stream_max_length: str = "100M") -> None:
+    def __init__(
+        self, root: Path, tcp: bool = False, stream_max_length: str = "100M", extra: Sequence[str] = ()
+    ) -> None:
         self.root = root
         self.address = str(root / "clamd.sock")  # a short root keeps it under 108 bytes
         self.tcp_address = f"tcp://127.0.0.1:{free_port()}" if tcp else ""
@@ -58,6 +60,7 @@ class Clamd:
             "LogTime yes",
             f"StreamMaxLength {stream_max_length}",
             "SelfCheck 0",  # never reload the database behind the test's back
+            *extra,
         ]
         if tcp:
             port = self.tcp_address.rsplit(":", 1)[1]
@@ -103,10 +106,10 @@ class Clamd:
 
 
 @contextmanager
-def running_clamd(tcp: bool = False, stream_max_length: str = "100M") -> Iterator[Clamd]:
-    """A started clamd, stopped and its directory removed afterwards."""
+def running_clamd(tcp: bool = False, stream_max_length: str = "100M", extra: Sequence[str] = ()) -> Iterator[Clamd]:
+    """A started clamd (`extra`: more clamd.conf lines), stopped and its directory removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="cl-", dir="/tmp"))
-    clamd = Clamd(root, tcp=tcp, stream_max_length=stream_max_length)
+    clamd = Clamd(root, tcp=tcp, stream_max_length=stream_max_length, extra=extra)
     try:
         clamd.start()
         yield clamd

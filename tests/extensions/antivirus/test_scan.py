@@ -11,6 +11,7 @@ from ocisd import identity
 from ocisd.api.antivirus.v1 import antivirus_pb2 as av
 from ocisd.api.antivirus.v1 import antivirus_pb2_grpc as av_grpc
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from tests.support.clamd import EICAR, SIGNATURE, Clamd, running_clamd
 from tests.support.harness import Proc, free_port
 from tests.support.storage_stack import Stack, reason, ref, running_stack
@@ -27,12 +28,24 @@ class Antivirus:
         self.stub = av_grpc.AntivirusStub(self._channel)
 
     def scan(self, path: str, who: identity.Identity = POSTPROCESSING) -> av.ScanResponse:
-        info = self.stack.stat(path)
-        request = av.ScanRequest(resource_id=info.id, size=info.size, path=path)
+        """Scan the revision storage holds for `path`'s job, as postprocessing would."""
+        job = queued_job(self.stack, self.stack.stat(path).id)
+        request = av.ScanRequest(resource_id=job.resource_id, revision=job.revision, size=job.size, path=path)
         return self.stub.Scan(request, metadata=[(identity.GRPC_METADATA, self.stack.token(who))], timeout=60)
 
     def close(self) -> None:
         self._channel.close()
+
+
+def queued_job(stack: Stack, resource_id: str) -> pb.Job:
+    """The job storage-users queued for the file's current revision (no postprocessing runs here)."""
+    with grpc.insecure_channel(stack.dep.addr("storage-users", "grpc_addr")) as channel:
+        reply = pb_grpc.ProcessingStub(channel).ListJobs(
+            pb.ListJobsRequest(), metadata=[(identity.GRPC_METADATA, stack.token(POSTPROCESSING))], timeout=30
+        )
+    jobs = [j for j in reply.jobs if j.resource_id == resource_id]
+    assert len(jobs) == 1, jobs
+    return jobs[0]
 
 
 def start_antivirus(stack: Stack, clamd: Clamd, **env: str) -> Antivirus:
@@ -48,7 +61,7 @@ def clamd() -> Iterator[Clamd]:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running_stack() as s:
+    with running_stack({"POSTPROCESSING_STEPS": "virusscan"}) as s:
         yield s
 
 
@@ -81,11 +94,15 @@ def test_only_services_may_scan_and_storage_refusals_pass_through(stack: Stack, 
     with pytest.raises(grpc.RpcError) as user:
         antivirus.scan("/mine.txt", who=identity.Identity(user_id="alice-id", username="alice"))
     assert user.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    gone = stack.stat("/mine.txt").id
-    stack.call("Delete", pb.DeleteRequest(ref=ref("/mine.txt")))
+    job = queued_job(stack, stack.stat("/mine.txt").id)
     token = [(identity.GRPC_METADATA, stack.token(POSTPROCESSING))]
+    assert stack.upload("/mine.txt", b"newer").status in (200, 201, 204)
+    with pytest.raises(grpc.RpcError) as stale:
+        antivirus.stub.Scan(av.ScanRequest(resource_id=job.resource_id, revision=job.revision), metadata=token)
+    assert stale.value.code() == grpc.StatusCode.FAILED_PRECONDITION and reason(stale.value) == "etag-mismatch"
+    stack.call("Delete", pb.DeleteRequest(ref=ref("/mine.txt")))
     with pytest.raises(grpc.RpcError) as missing:
-        antivirus.stub.Scan(av.ScanRequest(resource_id=gone), metadata=token, timeout=30)
+        antivirus.stub.Scan(av.ScanRequest(resource_id=job.resource_id, revision=job.revision), metadata=token)
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND and reason(missing.value) == "not-found"
     with pytest.raises(grpc.RpcError) as bad:
         antivirus.stub.Scan(av.ScanRequest(resource_id="no-separator"), metadata=token, timeout=30)
