@@ -87,6 +87,21 @@ def selection(env: Mapping[str, str] | None = None) -> list[str]:
     return order([n for n in run if n not in exclude])
 
 
+def deployment(extensions: str, env: Mapping[str, str]) -> list[str]:
+    """What `ocis supervisor|systemd generate` deploys: the comma list `extensions` (every
+    non-optional extension when empty) plus those OCIS_ADD_RUN_EXTENSIONS of `env` adds."""
+    added = {k: env[k] for k in (f"OCIS_ADD_RUN_{kind}" for kind in ("EXTENSIONS", "SERVICES")) if k in env}
+    return selection({**added, "OCIS_RUN_EXTENSIONS": extensions})
+
+
+def optional_env(names: list[str]) -> dict[str, str]:
+    """The environment that makes `selection()` in every process of a deployment of `names`
+    agree on the optional extensions it runs (what `POSTPROCESSING_STEPS=auto` asks)."""
+    known = installed()
+    optional = [n for n in names if known[n].optional]
+    return {"OCIS_ADD_RUN_EXTENSIONS": ",".join(optional)} if optional else {}
+
+
 def order(names: list[str]) -> list[str]:
     """Topological order of `names` by their dependencies (those outside `names` are ignored)."""
     known = installed()

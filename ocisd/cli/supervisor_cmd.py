@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ocisd.cli.command import Command, print_json, print_table
 from ocisd.config.loader import config_dir
-from ocisd.discovery import selection
+from ocisd.discovery import deployment
 from ocisd.supervisor import config
 from ocisd.supervisor.control import Failure, Supervisor, SupervisorError
 
@@ -27,7 +27,11 @@ def _setup(p: argparse.ArgumentParser) -> None:
         return a
 
     g = action("generate", "write supervisord.conf with one [program:ocis-<name>] per extension instance")
-    g.add_argument("--extensions", default="", help="comma-separated extensions (default: all installed)")
+    g.add_argument(
+        "--extensions",
+        default="",
+        help="comma-separated extensions (default: all installed but the optional ones; OCIS_ADD_RUN_EXTENSIONS adds)",
+    )
     g.add_argument(
         "--instances",
         default="",
@@ -73,8 +77,9 @@ def _report(failures: list[Failure]) -> int:
 
 
 def _generate(args: argparse.Namespace, directory: Path) -> int:
-    # The same selection `ocis server` makes from OCIS_RUN_EXTENSIONS: all when empty, unknown names refused.
-    names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})
+    # The selection `ocis server` makes: all but the optional ones when empty (OCIS_ADD_RUN_EXTENSIONS adds),
+    # unknown names refused.
+    names = deployment(args.extensions, os.environ)
     instances = config.parse_instances(args.instances, names, config.broker_count(os.environ))
     ocis, programs = config.layout(names, os.environ, args.portable, instances, args.broker)
     conf = config.write(directory, ocis, programs)

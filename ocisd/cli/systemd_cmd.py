@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ocisd import systemd
 from ocisd.cli.command import Command
-from ocisd.discovery import selection
+from ocisd.discovery import deployment
 
 
 def _setup(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,12 @@ def _setup(p: argparse.ArgumentParser) -> None:
     g = actions.add_parser("generate", help="write ocisd@.service and ocisd.target")
     g.add_argument("--dir", type=Path, default=None, help="where to write (default: the system or user unit dir)")
     g.add_argument("--user", action="store_true", help="units for the user's service manager (systemctl --user)")
-    g.add_argument("--extensions", default="", help="comma-separated extensions the target wants (default: all)")
+    g.add_argument(
+        "--extensions",
+        default="",
+        help="comma-separated extensions the target wants (default: all but the optional ones; "
+        "OCIS_ADD_RUN_EXTENSIONS adds)",
+    )
     g.add_argument(
         "--broker",
         type=int,
@@ -28,7 +33,7 @@ def _setup(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    names = selection({"OCIS_RUN_EXTENSIONS": args.extensions})  # all when empty, unknown names refused
+    names = deployment(args.extensions, os.environ)  # all but the optional ones when empty; unknown names refused
     directory = args.dir or systemd.default_dir(args.user)
     paths = systemd.write(directory, names, os.environ, args.user, args.broker)
     scope = "--user " if args.user else ""

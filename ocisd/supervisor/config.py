@@ -31,7 +31,7 @@ from ocisd import addresses
 from ocisd.config import loader
 from ocisd.config.schema import ConfigError, env_name, env_prefix, settings_of
 from ocisd.config.shared import SharedConfig
-from ocisd.discovery import BUS, installed, order
+from ocisd.discovery import BUS, installed, optional_env, order
 from ocisd.supervisor.environment import captured_env, ocis_executable
 
 CONF = "supervisord.conf"
@@ -192,13 +192,16 @@ def layout(
     `instances`: how many of an extension to run (default one); their ports come from this shell's config.
     `broker`: which pair of the bus address lists this host's broker binds."""
     counts = instances or {}
+    # Every program agrees on the optional extensions deployed (POSTPROCESSING_STEPS=auto reads them).
+    optional = optional_env(list(names))
+    env = {**env, **optional}
     if broker is not None:
         check_broker(broker, env)
         if counts.get(BUS, 1) > 1:
             raise GenerateError("--broker names this host's one broker: not with --instances bus=N")
         env = {**env, BROKER_VAR: str(broker)}
     if portable:
-        base = f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"'
+        base = ",".join([f'OCIS_CONFIG_DIR="{PORTABLE_CONFIG_DIR}"', *(f"{k}={quote(v)}" for k, v in optional.items())])
         envs = {n: base for n in names}
         if broker is not None and BUS in envs:
             envs[BUS] += f',{BROKER_VAR}="{broker}"'

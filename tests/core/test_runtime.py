@@ -168,6 +168,22 @@ def test_selection_aliases_and_exclusion(dep: Deployment) -> None:
     wait_until(lambda: [r["name"] for r in dep.runtime_list()] == ["bus"], what="only bus runs")
 
 
+def test_optional_extensions_run_only_when_added(dep: Deployment) -> None:
+    # Everything but bus and hello left out: the default selection then holds just those two,
+    # antivirus (optional: it needs a clamd) among them only when added.
+    others = [n for n, cls in installed().items() if n not in ("bus", "hello") and not cls.optional]
+    trimmed = {"OCIS_EXCLUDE_RUN_EXTENSIONS": ",".join(others)}
+    runtime = dep.start_runtime(None, env=trimmed)
+    assert [r["name"] for r in dep.runtime_list()] == ["bus", "hello"]
+    runtime.stop()
+    for key in ("OCIS_ADD_RUN_EXTENSIONS", "OCIS_ADD_RUN_SERVICES"):  # oCIS's name works too
+        runtime = dep.start_runtime(None, env={**trimmed, key: "antivirus"})
+        assert sorted(r["name"] for r in dep.runtime_list()) == ["antivirus", "bus", "hello"]
+        runtime.stop()
+    res = dep.ocis("server", env={**trimmed, "OCIS_ADD_RUN_EXTENSIONS": "antivirus,nope"})
+    assert res.returncode == 2 and "'nope'" in res.stderr
+
+
 def test_list_json_shows_runtime_pid_and_second_runtime_is_refused(dep: Deployment) -> None:
     proc = dep.start_runtime("bus,hello")
     rows = dep.runtime_list()

@@ -28,7 +28,7 @@ import psutil
 
 from ocisd.config import loader
 from ocisd.config.schema import env_name, env_prefix, settings_of
-from ocisd.discovery import installed
+from ocisd.discovery import installed, selection
 from ocisd.runtime import control
 from ocisd.supervisor.config import CONF
 from ocisd.supervisor.control import pidfile_pid
@@ -230,7 +230,8 @@ class Deployment:
             extra["OCIS_RUN_EXTENSIONS"] = extensions
         proc = self.spawn("runtime", "server", env=extra)
         if wait:
-            names = [n.strip() for n in (extensions or ",".join(installed())).split(",") if n.strip()]
+            named = [n.strip() for n in (extensions or "").split(",") if n.strip()]
+            names = named or selection({**self.env, **extra})  # the default: no optional extension
             self.wait_runtime(proc, names, env=extra)
         return proc
 

@@ -289,18 +289,8 @@ def _renew(db: sqlite3.Connection, worker: str, ids: list[int], lease: float) ->
 
 
 def _retry(db: sqlite3.Connection, ids: list[int] | None) -> list[Job]:
-    """Failed jobs queued again: an upload's revision is `processing` again, a scan's file `pending`."""
     with transaction(db):
-        again = jobs.retry(db, ids)
-        for job in again:
-            if job.kind == jobs.UPLOAD:
-                db.execute("UPDATE nodes SET status=?, downloadable=0 WHERE id=?", (PROCESSING, job.node))
-            else:
-                db.execute("UPDATE nodes SET scan_status=? WHERE id=?", (scans.PENDING, job.node))
-                db.execute(
-                    "UPDATE scan_files SET status=? WHERE scan=? AND node=?", (scans.PENDING, job.scan_id, job.node)
-                )
-        return again
+        return jobs.retry(db, ids)
 
 
 def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from ocisd.api.postprocessing.v1.contract import PROCESSING, READY
 from ocisd.storage.resources import Job, Node
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS scan_files(
   PRIMARY KEY(scan, node));
 CREATE INDEX IF NOT EXISTS scan_files_node ON scan_files(node);
 """
+PENDING = "pending"  # a scan's file waiting for its result
 UPLOAD = "upload"
 SCAN = "scan"
 QUEUED = "queued"
@@ -46,9 +48,9 @@ _COLUMNS = (
 _LIVE = "n.space NOT LIKE 'trash:%'"  # trashed files wait in the queue until restored or purged
 
 
-def _job(row: tuple[object, ...]) -> Job:
-    job = Job(*row[:13])  # type: ignore[arg-type]
-    job.space, job.size, job.mime = row[13], row[14], row[15]  # type: ignore[assignment]
+def _job(row: tuple[Any, ...]) -> Job:
+    job = Job(*row[:13])
+    job.space, job.size, job.mime = row[13:]
     return job
 
 
@@ -169,10 +171,16 @@ def listing(db: sqlite3.Connection, failed_only: bool) -> list[Job]:
 
 
 def retry(db: sqlite3.Connection, ids: list[int] | None) -> list[Job]:
-    """Failed jobs (these, or all when None) back to the queue with no attempts counted; returns them."""
+    """Failed jobs (these, or all when None) back to the queue with no attempts counted; an upload's
+    revision is `processing` again, a scan's file `pending`. Returns them."""
     failed = [j for j in listing(db, True) if ids is None or j.id in ids]
-    db.executemany(
-        "UPDATE jobs SET state=?, attempts=0, not_before=0, worker='', lease_until=0 WHERE id=?",
-        ((QUEUED, j.id) for j in failed),
-    )
+    for job in failed:
+        db.execute(
+            "UPDATE jobs SET state=?, attempts=0, not_before=0, worker='', lease_until=0 WHERE id=?", (QUEUED, job.id)
+        )
+        if job.kind == UPLOAD:
+            db.execute("UPDATE nodes SET status=?, downloadable=0 WHERE id=?", (PROCESSING, job.node))
+        else:
+            db.execute("UPDATE nodes SET scan_status=? WHERE id=?", (PENDING, job.node))
+            db.execute("UPDATE scan_files SET status=? WHERE scan=? AND node=?", (PENDING, job.scan_id, job.node))
     return failed

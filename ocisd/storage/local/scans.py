@@ -16,7 +16,7 @@ from . import jobs, tree
 from .database import transaction
 from .locate import locate_existing
 
-PENDING = "pending"
+PENDING = jobs.PENDING
 
 
 def create(db: sqlite3.Connection, ref: Ref, creator: str, scan_id: str) -> Scan:

@@ -24,6 +24,8 @@ from .info import resource_info
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 MAX_CLAIM = 100
 MAX_LEASE = 3600
+MAX_TEXT = 1000  # scan_status and error: a signature name or a message, never a document
+SCAN_WORDS = ("clean", "infected", "error")
 OUTCOMES = {
     pb.JOB_OUTCOME_READY: "ready",
     pb.JOB_OUTCOME_INFECTED: "infected",
@@ -43,6 +45,16 @@ def _worker(worker: str) -> str:
     if not worker or len(worker) > 200:
         raise errors.invalid("bad-worker", "worker must name the calling worker (1 to 200 characters)")
     return worker
+
+
+def _scan_status(text: str) -> str:
+    """ "" (unchanged), "clean", "infected <signature>" or "error <reason>", printable and short."""
+    word, _, rest = text.partition(" ")
+    if text and (word not in SCAN_WORDS or (word != "clean") != bool(rest) or not text.isprintable()):
+        raise errors.invalid("bad-scan-status", "scan_status must be clean, infected <signature> or error <reason>")
+    if len(text) > MAX_TEXT:
+        raise errors.invalid("bad-scan-status", f"scan_status longer than {MAX_TEXT} characters")
+    return text
 
 
 def _lease(seconds: int) -> float:
@@ -103,9 +115,11 @@ class ProcessingService(pb_grpc.ProcessingServicer):
             raise errors.invalid("bad-outcome", "outcome must be one of READY, INFECTED, REMOVE, RETRY, FAILED")
         if request.retry_after_seconds < 0 or request.max_attempts < 0:
             raise errors.invalid("bad-outcome", "retry_after_seconds and max_attempts must not be negative")
+        if len(request.error) > MAX_TEXT:
+            raise errors.invalid("bad-error", f"error longer than {MAX_TEXT} characters")
         outcome = Outcome(
             kind,
-            scan_status=request.scan_status,
+            scan_status=_scan_status(request.scan_status),
             scan_partial=request.scan_partial,
             downloadable=request.downloadable,
             error=request.error,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,16 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from extensions.storage_users.config import StorageUsersConfig
+from ocisd import authz, identity
 from ocisd.api.postprocessing.v1.contract import PROCESSING_QUEUED
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.bus.client import BusClient
 from ocisd.config import loader
 from ocisd.discovery import installed
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Ref
-from tests.support.harness import wait_until
+from tests.support.harness import deployment, wait_until
 from tests.support.processing import Worker
 from tests.support.storage_stack import ALICE, BOB, Stack, http, reason, ref, running_stack, start_storage
 
@@ -251,3 +254,91 @@ def test_a_database_from_before_gets_the_columns_and_its_files_are_ready(tmp_pat
             await driver.close()
 
     assert asyncio.run(run()) == ("ready", True)
+
+
+def test_storage_system_never_holds_a_revision() -> None:
+    with deployment() as dep:
+        dep.start_extension("bus")
+        dep.start_extension("storage-system", env={"POSTPROCESSING_STEPS": "delay"})
+        shared = loader.load(None, None, installed(), dep.env).shared
+        token = identity.mint(shared.jwt_secret, authz.system_identity(shared), ttl=600)
+        with grpc.insecure_channel(dep.addr("storage-system", "grpc_addr")) as channel:
+            storage = pb_grpc.StorageStub(channel)
+            meta = [(identity.GRPC_METADATA, token)]
+            init = storage.InitiateUpload(pb.InitiateUploadRequest(ref=ref("/cfg.json"), size=2), metadata=meta)
+            assert http("PUT", init.upload_url, b"{}").status == 201
+            down = storage.InitiateFileDownload(pb.InitiateFileDownloadRequest(ref=ref("/cfg.json")), metadata=meta)
+        assert down.info.processing_status == "ready" and http("GET", down.download_url).body == b"{}"
+
+
+def test_trash_and_version_restores_keep_the_state_and_the_job(stack: Stack) -> None:
+    worker = Worker(stack.dep)
+    assert stack.upload("/t.txt", b"held").status == 201
+    stack.call("Delete", pb.DeleteRequest(ref=ref("/t.txt")))
+    assert "/t.txt" not in [j.path for j in worker.claim(limit=100)]  # trashed: it waits
+    key = next(i.key for i in stack.call("ListTrash", pb.ListTrashRequest()).items if i.original_path == "/t.txt")
+    stack.call("RestoreTrashItem", pb.RestoreTrashItemRequest(key=key, destination=ref("/t.txt")))
+    assert stack.stat("/t.txt").processing_status == "processing"
+    assert worker.complete(take(worker, "/t.txt")[0], pb.JOB_OUTCOME_READY).applied
+
+    assert stack.upload("/t.txt", b"newer").status == 200
+    version = stack.call("ListFileVersions", pb.ListFileVersionsRequest(ref=ref("/t.txt"))).versions[0]
+    restored = stack.call("RestoreFileVersion", pb.RestoreFileVersionRequest(ref=ref("/t.txt"), key=version.key))
+    assert restored.info.processing_status == "processing"  # kept, and its job follows the new revision
+    job = take(worker, "/t.txt")[0]
+    assert worker.complete(job, pb.JOB_OUTCOME_READY).applied and stack.download("/t.txt").body == b"held"
+
+    assert stack.upload("/p.txt", b"purged").status == 201
+    stack.call("Delete", pb.DeleteRequest(ref=ref("/p.txt")))
+    key = next(i.key for i in stack.call("ListTrash", pb.ListTrashRequest()).items if i.original_path == "/p.txt")
+    stack.call("PurgeTrash", pb.PurgeTrashRequest(key=key))
+    assert "/p.txt" not in [j.path for j in worker.call("ListJobs", pb.ListJobsRequest()).jobs]
+
+
+def test_concurrent_workers_never_share_a_job(stack: Stack) -> None:
+    paths = [f"/c{i}.txt" for i in range(20)]
+    for path in paths:
+        assert stack.upload(path, b"c").status == 201
+    workers = [Worker(stack.dep, f"w{i}") for i in range(4)]
+    held: list[list[pb.Job]] = [[] for _ in workers]
+
+    def drain(i: int) -> None:
+        while batch := [j for j in workers[i].claim(limit=3) if j.path in paths]:
+            held[i] += batch
+
+    threads = [threading.Thread(target=drain, args=(i,)) for i in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ids = [j.id for jobs in held for j in jobs]
+    assert sorted(j.path for jobs in held for j in jobs) == sorted(paths) and len(set(ids)) == len(ids)
+    for worker, jobs in zip(workers, held, strict=True):
+        for job in jobs:
+            assert worker.complete(job, pb.JOB_OUTCOME_READY).applied
+
+
+def test_a_workers_bad_input_is_refused_and_changes_nothing(stack: Stack) -> None:
+    worker = Worker(stack.dep)
+    assert stack.upload("/bad.txt", b"b").status == 201
+    job = take(worker, "/bad.txt")[0]
+    for details in (
+        {"outcome": pb.JOB_OUTCOME_INVALID},
+        {"outcome": pb.JOB_OUTCOME_READY, "scan_status": "fine"},
+        {"outcome": pb.JOB_OUTCOME_READY, "scan_status": "infected"},
+        {"outcome": pb.JOB_OUTCOME_INFECTED, "scan_status": "infected " + "x" * 2000},
+        {"outcome": pb.JOB_OUTCOME_RETRY, "retry_after_seconds": -1},
+    ):
+        with pytest.raises(grpc.RpcError) as bad:
+            worker.call("Complete", pb.CompleteJobRequest(job_id=job.id, worker=worker.name, **details))
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT, details
+    for request in (
+        pb.ClaimJobsRequest(worker="", lease_seconds=5),
+        pb.ClaimJobsRequest(worker="w", lease_seconds=0),
+        pb.CompleteJobRequest(job_id="1; DROP", worker="w", outcome=pb.JOB_OUTCOME_READY),
+    ):
+        with pytest.raises(grpc.RpcError) as bad:
+            worker.call("Claim" if isinstance(request, pb.ClaimJobsRequest) else "Complete", request)
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert stack.stat("/bad.txt").processing_status == "processing"
+    assert worker.complete(job, pb.JOB_OUTCOME_READY, scan_status="clean").applied

@@ -49,6 +49,8 @@ SCAN_FINISHED = "scan-finished"
 
 ANTIVIRUS = "antivirus"
 NAME = "postprocessing"
+# Read by every storage provider too: a generated deployment passes it to every process.
+STEPS_ENV = "POSTPROCESSING_STEPS"
 
 
 @dataclass
