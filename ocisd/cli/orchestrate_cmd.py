@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from ocisd.cli.command import Command, print_table
-from ocisd.discovery import installed
+from ocisd.discovery import installed, selection
 from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, run_check
 from ocisd.orchestrate.deployment import MODES
 from ocisd.orchestrate.faults import Fault, named, schedule
@@ -73,7 +73,7 @@ def _faults(args: argparse.Namespace) -> list[Fault]:
     """The named fault, or (far more than fit: the duration ends the run) the seeded schedule."""
     fault: Fault | None = args.fault
     if fault is None:
-        return schedule(args.seed, args.extensions or list(installed()), count=max(1, int(args.duration)))
+        return schedule(args.seed, args.extensions or selection({}), count=max(1, int(args.duration)))
     if fault.kind == "broker-kill" and args.brokers < 2:
         raise ValueError("broker-kill needs --brokers 2: with one broker, killing it for good stops the bus")
     if fault.kind == "bus-outage" and (args.brokers > 1 or args.mode != "supervisor"):

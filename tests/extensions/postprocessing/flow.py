@@ -2,7 +2,7 @@
 
 The listener is a `BusClient` in its own thread and event loop, as any extension hears
 the bus; the queue is read with storage-users' Processing service and postprocessing's
-service token, as `ocis postprocessing list` reads it.
+service token (`tests.support.processing`), as `ocis postprocessing list` reads it.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import grpc
 from prometheus_client import CollectorRegistry
 
-from ocisd import identity
 from ocisd.api.postprocessing.v1 import contract
 from ocisd.api.storage.v1 import storage_pb2 as pb
-from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.bus.client import BusClient
 from ocisd.config import loader
 from ocisd.discovery import installed
 from tests.support import webdav_stack
 from tests.support.harness import Deployment, metric_value, wait_until
+from tests.support.processing import Worker
 
 EVENTS = (contract.POSTPROCESSING_FINISHED, contract.FILE_READY, contract.SCAN_FINISHED)
 STACK = webdav_stack.names(True) + ",postprocessing"
@@ -62,13 +60,7 @@ class Listener:
 
 def list_jobs(dep: Deployment, failed_only: bool = False) -> list[pb.Job]:
     """The queue of the deployment's storage-users instance."""
-    secret = webdav_stack.secrets(dep)["jwt_secret"]
-    token = identity.mint(secret, identity.service_identity(contract.NAME), ttl=600)
-    with grpc.insecure_channel(dep.addr("storage-users", "grpc_addr")) as channel:
-        reply = pb_grpc.ProcessingStub(channel).ListJobs(
-            pb.ListJobsRequest(failed_only=failed_only), metadata=[(identity.GRPC_METADATA, token)], timeout=30
-        )
-    return list(reply.jobs)
+    return list(Worker(dep).call("ListJobs", pb.ListJobsRequest(failed_only=failed_only)).jobs)
 
 
 def status(dav: webdav_stack.DavStack, path: str) -> dict[str, str]:

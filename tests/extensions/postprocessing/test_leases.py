@@ -61,6 +61,7 @@ def test_sigkill_mid_step_under_supervisord_ends_ready_once(
         first = supervised_pid(sup)
         assert dav.request("PUT", "kill.txt", b"survives a SIGKILL").status == 201
         wait_until(lambda: [j.state for j in list_jobs(dep)] == ["leased"], 30, 0.1, what="the job leased")
+        assert dav.request("GET", "kill.txt").status == 425
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: dav.request("GET", "kill.txt").status == 200, 90, 0.25, what="kill.txt ready")
         assert dav.request("GET", "kill.txt").body == b"survives a SIGKILL"
