@@ -35,10 +35,22 @@ OUTCOMES = {
 }
 
 
+def _parse_job_id(text: str) -> tuple[str, int] | None:
+    """`<space_id>!<n>`: the space names the instance (spaces are split between instances), so an
+    id another storage-users instance handed out never matches a job here."""
+    space, sep, number = text.rpartition("!")
+    return (space, int(number)) if sep and space and number.isdigit() else None
+
+
 def _job_id(text: str) -> int:
-    if not text.isdigit():
+    parsed = _parse_job_id(text)
+    if parsed is None:
         raise errors.invalid("bad-job-id", f"malformed job id {text!r}")
-    return int(text)
+    return parsed[1]
+
+
+def _wire_id(job: Job) -> str:
+    return f"{job.space}!{job.id}"
 
 
 def _worker(worker: str) -> str:
@@ -73,7 +85,7 @@ class ProcessingService(pb_grpc.ProcessingServicer):
 
     async def _message(self, job: Job) -> pb.Job:
         return pb.Job(
-            id=str(job.id),
+            id=_wire_id(job),
             kind=job.kind,
             resource_id=external_id(job.space, job.node),
             space_id=job.space,
@@ -104,8 +116,8 @@ class ProcessingService(pb_grpc.ProcessingServicer):
     async def Renew(self, request: pb.RenewJobsRequest, context: Ctx) -> pb.RenewJobsResponse:
         await authz.require_service(context)
         ids = [_job_id(i) for i in request.job_ids]
-        held = await self._driver.renew_jobs(_worker(request.worker), ids, _lease(request.lease_seconds))
-        return pb.RenewJobsResponse(job_ids=[str(i) for i in held])
+        held = set(await self._driver.renew_jobs(_worker(request.worker), ids, _lease(request.lease_seconds)))
+        return pb.RenewJobsResponse(job_ids=[i for i in request.job_ids if _job_id(i) in held])
 
     @handled
     async def Complete(self, request: pb.CompleteJobRequest, context: Ctx) -> pb.CompleteJobResponse:
@@ -144,6 +156,10 @@ class ProcessingService(pb_grpc.ProcessingServicer):
         await authz.require_service(context)
         if request.all_failed == bool(request.job_ids):
             raise errors.invalid("bad-request", "name job_ids or all_failed, one of them")
-        ids = None if request.all_failed else [_job_id(i) for i in request.job_ids]
+        ids = None
+        if not request.all_failed:
+            # Ids of other instances, and malformed ones, match nothing here (the answer leaves them out).
+            wanted = {_parse_job_id(i) for i in request.job_ids}
+            ids = [j.id for j in await self._driver.list_jobs(True) if (j.space, j.id) in wanted]
         again = await self._driver.retry_jobs(ids)
-        return pb.RetryJobsResponse(job_ids=[str(j.id) for j in again])
+        return pb.RetryJobsResponse(job_ids=[_wire_id(j) for j in again])

@@ -57,6 +57,11 @@ def test_failing_step_errors_then_list_and_retry(dep: Deployment) -> None:
             assert table.returncode == 0 and "/big.bin" in table.stdout and "failed" in table.stdout
             refused = dep.ocis("postprocessing", "retry", "999999")
             assert refused.returncode == 1 and "no failed job 999999" in refused.stderr
+            # Ids name their space, so another instance's job of the same number is never taken for this one.
+            space, _, number = job["id"].rpartition("!")
+            assert space == job["space_id"] and number.isdigit()
+            elsewhere = dep.ocis("postprocessing", "retry", f"another-space!{number}")
+            assert elsewhere.returncode == 1 and f"no failed job another-space!{number}" in elsewhere.stderr
 
             clamd.stop()  # the cause fixed: clamd takes the whole stream now
             clamd.conf.write_text(clamd.conf.read_text().replace("StreamMaxLength 64K", "StreamMaxLength 100M"))
