@@ -20,7 +20,7 @@ import grpc.aio
 from ocisd import authz, identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
-from ocisd.api.storage.v1.contract import REASON_METADATA
+from ocisd.api.storage.v1.contract import REASON_METADATA, data_origin
 from ocisd.bus.registry import Registry
 from ocisd.rpc.client import RpcClients
 
@@ -101,9 +101,7 @@ class Scanner:
                 raise Refused(exc.code(), reason, exc.details() or "") from None
             raise Unavailable(f"download refused: {exc.code().name} {exc.details() or ''}".rstrip()) from None
         url: str = answer.download_url
-        announced = {e.record.addresses.get("data", "") for e in self._registry.entries()} - {""}
-        if not any(url.startswith(f"{base}/data/") for base in announced):
-            # A forged answer must not aim us at another port of this host; a storage just
-            # started may not be announced here yet: retry later.
+        if await data_origin(self._registry, url) is None:
+            # A forged answer must not aim us at another port of this host: retry later.
             raise Unavailable("the download URL lies outside every announced data address")
         return url

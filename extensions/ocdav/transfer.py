@@ -21,10 +21,8 @@ errors map identically.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter
 from yarl import URL
 
 from ocisd import handover
+from ocisd.api.storage.v1.contract import data_origin
 from ocisd.bus.registry import Registry
 from ocisd.httpd import body_pieces
 from ocisd.local_http import LocalHttp
@@ -86,11 +85,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def data_origin(url: str, announced: Iterable[str]) -> str | None:
-    """The announced data address `url` lies under (a signed `/data/` path), or None."""
-    return next((base for base in announced if base and url.startswith(f"{base}/data/")), None)
-
-
 class DataServers:
     """Sends a request's body to a signed data URL, or answers a download; in-process when the server is."""
 
@@ -114,27 +108,10 @@ class DataServers:
         )
 
     async def _checked(self, url: str) -> None:
-        """Refuse (502) a URL outside every registered storage instance's announced data address.
-
-        A storage that started a moment ago may answer through the gateway before its
-        announcement reached this process: wait up to two heartbeats for it to appear.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 2 * self._registry.heartbeat_interval
-        while True:
-            changed = self._registry.changed  # taken before looking, so no change is missed
-            announced = (
-                e.record.addresses.get("data", "") for e in self._registry.entries() if e.record.health == "ready"
-            )
-            if data_origin(url, announced) is not None:
-                return
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), left)
-        log.warning("data URL refused: no registered storage announced its address", origin=urlsplit(url).netloc)
-        raise DavError(502, "the storage answered with a data URL outside its data address")
+        """Refuse (502) a URL outside every registered storage instance's announced data address."""
+        if await data_origin(self._registry, url) is None:
+            log.warning("data URL refused: no registered storage announced its address", origin=urlsplit(url).netloc)
+            raise DavError(502, "the storage answered with a data URL outside its data address")
 
     def _local_app(self, url: str) -> web.Application | None:
         parts = urlsplit(url)

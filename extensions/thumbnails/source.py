@@ -8,8 +8,6 @@ the answer claims.
 
 from __future__ import annotations
 
-import time
-
 import aiohttp
 import grpc
 import grpc.aio
@@ -17,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
+from ocisd.api.storage.v1.contract import data_origin
 from ocisd.api.thumbnails.v1.contract import REASON_BAD_IMAGE
 from ocisd.bus.registry import Registry
 from ocisd.rpc.client import RpcClients
@@ -80,15 +79,6 @@ class Sources:
         return bytes(body)
 
     async def _check_origin(self, url: str) -> None:
-        """UNAVAILABLE unless `url` lies under a ready storage instance's announced data address
-        (one that started a moment ago gets two heartbeats to be heard)."""
-        until = time.monotonic() + 2 * self._registry.heartbeat_interval
-        while True:
-            changed = self._registry.changed  # taken before looking: no change is missed
-            for entry in self._registry.entries():
-                base = entry.record.addresses.get("data", "")
-                if base and entry.record.health == "ready" and url.startswith(f"{base}/data/"):
-                    return
-            if time.monotonic() >= until:
-                raise Refused(grpc.StatusCode.UNAVAILABLE, "storage", "data URL outside every announced data address")
-            await self._registry.change_or_pause(changed, until, self._registry.heartbeat_interval)
+        """UNAVAILABLE unless `url` lies under a ready storage instance's announced data address."""
+        if await data_origin(self._registry, url) is None:
+            raise Refused(grpc.StatusCode.UNAVAILABLE, "storage", "data URL outside every announced data address")

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 
 import grpc
 import grpc.aio
 
 from ocisd import identity
+from ocisd.bus.registry import Registry
 from ocisd.rpc.errors import Answering
 
 from . import errors
@@ -99,3 +101,19 @@ async def abort(context: grpc.aio.ServicerContext, exc: errors.StorageError) -> 
 
 # Turn a `StorageError` raised by a servicer method into its gRPC status.
 handled = Answering(errors.StorageError, abort)
+
+
+async def data_origin(registry: Registry, url: str) -> str | None:
+    """The data address a ready storage instance announced that `url` (a signed `/data/` URL from a
+    provider's answer) lies under, or None: nothing fetches a URL an answer names elsewhere. An
+    instance that started a moment ago may answer before it is heard: it gets two heartbeats."""
+    until = time.monotonic() + 2 * registry.heartbeat_interval
+    while True:
+        changed = registry.changed  # taken before looking: no change is missed
+        for entry in registry.entries():
+            base = entry.record.addresses.get("data", "")
+            if base and entry.record.health == "ready" and url.startswith(f"{base}/data/"):
+                return base
+        if time.monotonic() >= until:
+            return None
+        await registry.change_or_pause(changed, until, registry.heartbeat_interval)
