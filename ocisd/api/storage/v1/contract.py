@@ -20,6 +20,7 @@ import grpc
 import grpc.aio
 
 from ocisd import identity
+from ocisd.api.sharing.v1.permissions import ALL, EDITOR, VIEWER
 from ocisd.bus.registry import Registry
 from ocisd.rpc.errors import Answering
 
@@ -37,6 +38,28 @@ def home_space_id(user_id: str) -> str:
     if _SAFE_ID.fullmatch(user_id):
         return user_id
     return uuid.uuid5(uuid.NAMESPACE_URL, f"ocisd:user:{user_id}").hex
+
+
+# Space types (Space.type, graph's driveType); the virtual one is graph's view of a user's
+# accepted shares: WebDAV serves `/remote.php/dav/spaces/<SHARES_SPACE_ID>/...` as the
+# caller's `/Shares/...` (the id oCIS gives its shares jail).
+PERSONAL = "personal"
+PROJECT = "project"
+VIRTUAL = "virtual"
+SHARES_SPACE_ID = "a0ca6a90-a365-4782-871e-d44447bbc668"
+
+# Space member roles → the grant bits on the space root (graph's invite and permissions).
+SPACE_ROLES = {"viewer": VIEWER, "editor": EDITOR, "manager": ALL}
+
+
+def space_role(bits: int) -> str:
+    """The role a member's grant on a space root amounts to ("" when it is none of them)."""
+    return next((role for role, role_bits in SPACE_ROLES.items() if role_bits == bits), "")
+
+
+def new_space_id() -> str:
+    """A fresh project space id (its shard spreads project spaces over the providers)."""
+    return uuid.uuid4().hex
 
 
 def shard(space_id: str) -> str:

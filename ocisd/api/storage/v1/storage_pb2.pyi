@@ -935,3 +935,99 @@ class RetryJobsResponse(_message.Message):
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     job_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Space(_message.Message):
+    __slots__ = ("id", "type", "name", "description", "alias", "owner_id", "disabled", "quota", "root", "mtime_ns", "provider_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    type: str
+    name: str
+    description: str
+    alias: str
+    owner_id: str
+    disabled: bool
+    quota: GetQuotaResponse
+    root: ResourceInfo
+    mtime_ns: int
+    provider_id: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., alias: _Optional[str] = ..., owner_id: _Optional[str] = ..., disabled: _Optional[bool] = ..., quota: _Optional[_Union[GetQuotaResponse, _Mapping]] = ..., root: _Optional[_Union[ResourceInfo, _Mapping]] = ..., mtime_ns: _Optional[int] = ..., provider_id: _Optional[str] = ...) -> None: ...
+
+class SpaceResponse(_message.Message):
+    __slots__ = ("space",)
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    space: Space
+    def __init__(self, space: _Optional[_Union[Space, _Mapping]] = ...) -> None: ...
+
+class CreateSpaceRequest(_message.Message):
+    __slots__ = ("space_id", "name", "description", "alias", "quota", "manager_id")
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    name: str
+    description: str
+    alias: str
+    quota: int
+    manager_id: str
+    def __init__(self, space_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., alias: _Optional[str] = ..., quota: _Optional[int] = ..., manager_id: _Optional[str] = ...) -> None: ...
+
+class ListSpacesRequest(_message.Message):
+    __slots__ = ("all", "type")
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    all: bool
+    type: str
+    def __init__(self, all: _Optional[bool] = ..., type: _Optional[str] = ...) -> None: ...
+
+class ListSpacesResponse(_message.Message):
+    __slots__ = ("spaces",)
+    SPACES_FIELD_NUMBER: _ClassVar[int]
+    spaces: _containers.RepeatedCompositeFieldContainer[Space]
+    def __init__(self, spaces: _Optional[_Iterable[_Union[Space, _Mapping]]] = ...) -> None: ...
+
+class GetSpaceRequest(_message.Message):
+    __slots__ = ("space_id",)
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    def __init__(self, space_id: _Optional[str] = ...) -> None: ...
+
+class UpdateSpaceRequest(_message.Message):
+    __slots__ = ("space_id", "name", "description", "alias", "quota", "restore")
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RESTORE_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    name: str
+    description: str
+    alias: str
+    quota: int
+    restore: bool
+    def __init__(self, space_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., alias: _Optional[str] = ..., quota: _Optional[int] = ..., restore: _Optional[bool] = ...) -> None: ...
+
+class DeleteSpaceRequest(_message.Message):
+    __slots__ = ("space_id", "purge")
+    SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURGE_FIELD_NUMBER: _ClassVar[int]
+    space_id: str
+    purge: bool
+    def __init__(self, space_id: _Optional[str] = ..., purge: _Optional[bool] = ...) -> None: ...
+
+class DeleteSpaceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

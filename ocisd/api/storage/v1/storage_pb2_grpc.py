@@ -214,6 +214,31 @@ class StorageStub:
                 request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.SerializeToString,
                 response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
                 _registered_method=True)
+        self.CreateSpace = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/CreateSpace',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateSpaceRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+                _registered_method=True)
+        self.ListSpaces = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/ListSpaces',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesResponse.FromString,
+                _registered_method=True)
+        self.GetSpace = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/GetSpace',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetSpaceRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+                _registered_method=True)
+        self.UpdateSpace = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/UpdateSpace',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.UpdateSpaceRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+                _registered_method=True)
+        self.DeleteSpace = channel.unary_unary(
+                '/ocisd.storage.v1.Storage/DeleteSpace',
+                request_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceRequest.SerializeToString,
+                response_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServicer:
@@ -478,6 +503,60 @@ class StorageServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSpace(self, request, context):
+        """Spaces (graph's drives). A space is "personal" (one per user, made on first use, its
+        owner holds everything) or "project" (no owning user: its members are grants on its
+        root, roles as contract.SPACE_ROLES: viewer READ, editor READ|UPDATE|CREATE|DELETE,
+        manager all 31 bits). Members reach a project space's nodes by node-id reference (the
+        root's id is "<space_id>!<space_id>"), exactly as grants work everywhere else.
+
+        CreateSpace: a project space with the caller-chosen `space_id` (contract.new_space_id();
+        the gateway routes by it like any space). Service identities only (graph checks the
+        caller's settings permission `Drives.Create` first); `manager_id` gets the manager grant.
+        ALREADY_EXISTS exists for a taken id; INVALID_ARGUMENT bad-id | bad-name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSpaces(self, request, context):
+        """The spaces the caller may see: their personal space (made on first use) and the project
+        spaces where one of their grants (user or group) sits on the root, disabled ones included
+        for their managers only. `all` (service identities only): every space of the provider.
+        The gateway asks one instance of every storage-users provider and merges the answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSpace(self, request, context):
+        """One space, as ListSpaces shows it to the caller (NOT_FOUND when it would not list it;
+        a service identity sees any space).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSpace(self, request, context):
+        """Rename, describe, re-alias (managers of the space or a service identity), set the quota
+        (service identities only: graph checks Drives.ReadWriteProjectQuota /
+        ReadWritePersonalQuota), or `restore` a disabled space (managers or service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSpace(self, request, context):
+        """Project spaces only (PERMISSION_DENIED forbidden for personal ones unless a service asks).
+        Without `purge`: disable it (data kept; nobody but its managers and services reaches it,
+        FAILED_PRECONDITION reason "disabled" for them). With `purge` (only a disabled space,
+        else FAILED_PRECONDITION "not-disabled"): remove it with its nodes, blobs, versions,
+        trash, grants and jobs. Managers of the space or a service identity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -660,6 +739,31 @@ def add_StorageServicer_to_server(servicer, server):
                     servicer.GetScan,
                     request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.FromString,
                     response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.SerializeToString,
+            ),
+            'CreateSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSpace,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateSpaceRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.SerializeToString,
+            ),
+            'ListSpaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSpaces,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesResponse.SerializeToString,
+            ),
+            'GetSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpace,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetSpaceRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.SerializeToString,
+            ),
+            'UpdateSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSpace,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.UpdateSpaceRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.SerializeToString,
+            ),
+            'DeleteSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSpace,
+                    request_deserializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceRequest.FromString,
+                    response_serializer=ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1634,6 +1738,141 @@ class Storage:
             '/ocisd.storage.v1.Storage/GetScan',
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetScanRequest.SerializeToString,
             ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ScanReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/CreateSpace',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.CreateSpaceRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSpaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/ListSpaces',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.ListSpacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/GetSpace',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.GetSpaceRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/UpdateSpace',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.UpdateSpaceRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.SpaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocisd.storage.v1.Storage/DeleteSpace',
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceRequest.SerializeToString,
+            ocisd_dot_api_dot_storage_dot_v1_dot_storage__pb2.DeleteSpaceResponse.FromString,
             options,
             channel_credentials,
             insecure,
