@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,11 +12,16 @@ import grpc
 import pytest
 import requests
 
-from ocisd import identity
+from ocisd import authz, identity
 from ocisd.api.settings.v1 import contract
 from ocisd.api.settings.v1 import settings_pb2 as pb
 from ocisd.api.settings.v1 import settings_pb2_grpc as pb_grpc
+from ocisd.api.settings.v1.client import permitted
+from ocisd.config import loader
+from ocisd.discovery import installed
+from ocisd.node import Node
 from tests.support.harness import Deployment, free_port, wait_until
+from tests.support.hello_pair import eventually
 from tests.support.identity import (
     ADMIN_PASSWORD,
     add_user,
@@ -204,6 +210,23 @@ def test_cli_set_role(stack: Stack) -> None:
     assert not stack.granted("service", "alice", contract.DRIVES_CREATE)
     res = stack.dep.ocis("users", "set-role", "alice", "overlord")
     assert res.returncode == 2 and "spaceadmin (Space Admin)" in res.stderr
+
+
+def test_permitted_helper_as_graph_calls_it(stack: Stack) -> None:
+    async def ask() -> tuple[bool, bool]:
+        node = Node(loader.load(None, None, installed(), stack.dep.env).shared)
+        await node.start()
+        try:
+            await eventually(lambda: node.registry.healthy("settings"), what="settings in the registry")
+            with authz.acting_as(stack.token("admin")):  # graph asks as the caller for the caller
+                admin = await permitted(node.rpc, stack.ids["admin"], contract.DRIVES_CREATE)
+            with authz.acting_as(stack.token("bob")):
+                bob = await permitted(node.rpc, stack.ids["bob"], "Accounts.ReadWrite")
+            return admin, bob
+        finally:
+            await node.close()
+
+    assert asyncio.run(asyncio.wait_for(ask(), 60)) == (True, False)
 
 
 def test_a_second_instance_drops_its_cache_on_the_bus_event(stack: Stack) -> None:
