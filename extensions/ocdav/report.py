@@ -19,7 +19,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import props, xml
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 from .resource import from_info
 
@@ -70,7 +69,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
     if root is None:
         raise DavError(400, "REPORT needs a body")
     query, paged = _query(root)
-    query.ref.CopyFrom(ref(dav.path))
+    query.ref.CopyFrom(dav.ref())
     reply = await dav.gw.call("Search", query, overrides=NO_SEARCH)
     infos = list(reply.infos)
     while not paged and reply.infos and len(infos) < reply.total:  # every favorite, page by page
