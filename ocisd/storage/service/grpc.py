@@ -23,6 +23,7 @@ from .grant_grpc import GrantMethods
 from .info import add_infos, lock_info, resource_info
 from .scan_grpc import ScanMethods
 from .session_grpc import SessionMethods
+from .space_grpc import SpaceMethods, disabled_error
 from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
 from .trash_grpc import TrashMethods
@@ -41,7 +42,9 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 RESOURCES_DELETED = "resources-deleted"
 
 
-class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods, ScanMethods, pb_grpc.StorageServicer):
+class StorageService(
+    SessionMethods, TrashMethods, VersionMethods, GrantMethods, ScanMethods, SpaceMethods, pb_grpc.StorageServicer
+):
     def __init__(
         self,
         driver: Base,
@@ -51,22 +54,31 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
         privileged: Callable[[Identity], bool],
         purger: TrashPurger,
         publish: Callable[[str, dict[str, Any]], None],
+        provider_id: str = "",
+        holds: Callable[[str], bool] = lambda space_id: True,
     ) -> None:
+        """`holds`: whether a space id is this instance's (its shard in the home range, or a fixed space)."""
         self._driver = driver
+        self._provider_id = provider_id
+        self._holds = holds
         self._publish = publish  # bus events
         self._purger = purger
         self._privileged = privileged  # who may set quotas: the admin, extensions
         self._sessions = sessions
         self._spaces = spaces
         self._transfers = transfers
-        self._known: dict[str, Space] = {}  # spaces are never deleted or re-owned: cache them
+        # Spaces are never re-owned; the space methods drop an entry they change (one process per data dir).
+        self._known: dict[str, Space] = {}
 
     async def _space(self, space_id: str) -> Space | None:
+        """The space, or None; a disabled one raises what touching it answers for the caller."""
         space = self._known.get(space_id)
         if space is None:
             space = await self._driver.space(space_id)
             if space is not None:
                 self._known[space_id] = space
+        if space is not None and space.disabled:
+            raise disabled_error(caller(), space, await self._driver.grants_on([space_id]))
         return space
 
     async def _ref(self, ref: pb.Reference, need: int = READ) -> Access:
