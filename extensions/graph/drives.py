@@ -33,6 +33,7 @@ DRIVE_FIELDS = frozenset(
     {"id", "driveType", "driveAlias", "name", "description", "owner", "quota", "root", "webUrl", "lastModifiedDateTime"}
 )
 RECIPIENT_TYPE = "@libre.graph.recipient.type"
+DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 
 def _flag(request: web.Request, header: str) -> bool:
@@ -72,10 +73,18 @@ class Drives:
         keys = list({(g.grantee.type, g.grantee.id) for g in grants})
         return dict(zip(keys, await asyncio.gather(*(name(*k) for k in keys)), strict=True))
 
-    async def _grants(self, space_id: str) -> list[Any]:
-        """The grants on a space root (read as graph: who may see the space was checked before)."""
-        with self._authority.as_service():
-            reply = await self._storage.ListGrants(pb.ListGrantsRequest(ref=pb.Reference(node_id=root_id(space_id))))
+    async def _grants(self, space: Any) -> list[Any]:
+        """The grants on a space root, read as the caller; one who may not share there (a viewer,
+        an editor) sees only their own membership, as their bits on the root say; so does anyone
+        looking at a disabled space, whose nodes nobody reaches."""
+        try:
+            reply = await self._storage.ListGrants(pb.ListGrantsRequest(ref=pb.Reference(node_id=root_id(space.id))))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in (DENIED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                raise
+            who = caller()
+            bits = space.root.permission_bits
+            return [pb.Grant(grantee=pb.Grantee(type="user", id=who.user_id), permissions=bits)] if bits else []
         return list(reply.grants)
 
     async def _permissions(self, grants: list[Any], names: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
@@ -84,7 +93,7 @@ class Drives:
     async def _drives(self, spaces: list[Any]) -> list[dict[str, Any]]:
         projects = [s for s in spaces if s.type == PROJECT]
         grants = dict(
-            zip([s.id for s in projects], await asyncio.gather(*(self._grants(s.id) for s in projects)), strict=True)
+            zip([s.id for s in projects], await asyncio.gather(*(self._grants(s) for s in projects)), strict=True)
         )
         names = await self._names([g for gs in grants.values() for g in gs])
         return [drive_json(s, self._url, await self._permissions(grants.get(s.id, []), names)) for s in spaces]
@@ -219,12 +228,12 @@ class Drives:
             grant = pb.Grant(grantee=grantee, permissions=SPACE_ROLES[roles[0]], creator_id=who.user_id)
             await self._storage.AddGrant(pb.AddGrantRequest(ref=root, grant=grant))
         added = {(g.type, g.id) for g in grantees}
-        grants = [g for g in await self._grants(space.id) if (g.grantee.type, g.grantee.id) in added]
+        grants = [g for g in await self._grants(space) if (g.grantee.type, g.grantee.id) in added]
         return web.json_response({"value": await self._permissions(grants, await self._names(grants))})
 
     async def list_permissions(self, request: web.Request) -> web.Response:
         space = await self._space(caller(), request.match_info["id"])
-        grants = await self._grants(space.id)
+        grants = await self._grants(space)
         return web.json_response({"value": await self._permissions(grants, await self._names(grants))})
 
     async def remove_permission(self, request: web.Request) -> web.Response:

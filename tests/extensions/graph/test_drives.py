@@ -13,7 +13,7 @@ from tests.support.harness import wait_until
 from tests.support.identity import ADMIN_PASSWORD, add_user, basic, identity_deployment
 from tests.support.proxy import request
 
-RUN = "bus,users,groups,auth-basic,proxy,graph,gateway,storage-users,ocdav"
+RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph,gateway,storage-users,ocdav"
 SPACES = "/remote.php/dav/spaces/"
 
 
@@ -36,7 +36,7 @@ def filtered(path: str, **options: str) -> str:
 @pytest.fixture(scope="module")
 def people() -> Iterator[People]:
     with identity_deployment() as dep:
-        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false", "OCIS_GRPC_NO_INSTANCE_WAIT": "100ms"})
+        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false"})
         ids = {name: add_user(dep, name, f"{name}-pw-1") for name in ("einstein", "marie")}
         admin = Graph(dep.addr("proxy", "http_addr"), "admin", ADMIN_PASSWORD)
         wait_until(lambda: admin.call("GET", "v1.0/me/drives")[0] == 200, 30, what="graph's drives behind the proxy")
