@@ -17,6 +17,7 @@ import grpc.aio
 from aiohttp import web
 
 from ocisd.api.settings.v1 import contract as perms
+from ocisd.api.sharing.v1.permissions import SHARE
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.api.storage.v1.contract import PERSONAL, PROJECT, SHARES_SPACE_ID, SPACE_ROLES, new_space_id
@@ -74,18 +75,18 @@ class Drives:
         return dict(zip(keys, await asyncio.gather(*(name(*k) for k in keys)), strict=True))
 
     async def _grants(self, space: Any) -> list[Any]:
-        """The grants on a space root, read as the caller; one who may not share there (a viewer,
-        an editor) sees only their own membership, as their bits on the root say; so does anyone
-        looking at a disabled space, whose nodes nobody reaches."""
-        try:
-            reply = await self._storage.ListGrants(pb.ListGrantsRequest(ref=pb.Reference(node_id=root_id(space.id))))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() not in (DENIED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
-                raise
-            who = caller()
-            bits = space.root.permission_bits
-            return [pb.Grant(grantee=pb.Grantee(type="user", id=who.user_id), permissions=bits)] if bits else []
-        return list(reply.grants)
+        """The grants on a space root, read as the caller. One who may not share there (a viewer,
+        an editor: no SHARE bit on the root, so the storage would refuse) sees only their own
+        membership, as their bits say; so does anyone looking at a disabled space."""
+        bits = space.root.permission_bits
+        if bits & SHARE and not space.disabled:
+            try:
+                ref = pb.Reference(node_id=root_id(space.id))
+                return list((await self._storage.ListGrants(pb.ListGrantsRequest(ref=ref))).grants)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in (DENIED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                    raise
+        return [pb.Grant(grantee=pb.Grantee(type="user", id=caller().user_id), permissions=bits)] if bits else []
 
     async def _permissions(self, grants: list[Any], names: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
         return [permission_json(g, names[(g.grantee.type, g.grantee.id)]) for g in grants]
