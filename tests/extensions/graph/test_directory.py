@@ -23,9 +23,12 @@ def query(path: str, **options: str) -> str:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[Deployment, Graph]]:
     with identity_deployment() as dep:
-        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false"})
+        # wrong current passwords for changePassword: locked after 3, with no delays before
+        throttle = {"AUTH_BASIC_USER_IP_LOCKOUT": "3", "AUTH_BASIC_THROTTLE_FREE_ATTEMPTS": "3"}
+        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false", **throttle})
         add_user(dep, "einstein", USER_PW)
         add_user(dep, "bohr", BOHR_PW)
+        add_user(dep, "heisenberg", "uncertain-pw-1")
         admin = Graph(dep.addr("proxy", "http_addr"), "admin", ADMIN_PASSWORD)
         wait_until(lambda: admin.call("GET", "v1.0/me")[0] == 200, 30, what="graph behind the proxy")
         yield dep, admin
@@ -64,6 +67,15 @@ def test_me_expand_patch_and_change_password(graph: Graph) -> None:
     graph.ok("DELETE", f"v1.0/groups/{group['id']}", status=204)
 
 
+def test_wrong_current_passwords_are_throttled_for_that_user_alone(graph: Graph) -> None:
+    user = graph.as_user("heisenberg", "uncertain-pw-1")
+    wrong = {"currentPassword": "guess", "newPassword": "n-1"}
+    assert [user.call("POST", "v1.0/me/changePassword", wrong)[0] for _ in range(3)] == [400] * 3
+    status, body = user.call("POST", "v1.0/me/changePassword", wrong)
+    assert status == 429 and body["error"]["code"] == "tooManyRequests"
+    assert user.ok("GET", "v1.0/me")["onPremisesSamAccountName"] == "heisenberg"  # logging in still works
+
+
 def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
     made = {}
     for name, mail in (("marie", "marie@example.org"), ("pierre", "pierre@example.org"), ("irene", "")):
@@ -86,7 +98,7 @@ def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
     found = graph.ok("GET", query("v1.0/users", filter="mail eq 'pierre@example.org'"))["value"]
     assert [u["id"] for u in found] == [made["pierre"]["id"]]
     page = graph.ok("GET", query("v1.0/users", orderby="displayName desc", top="2", count="true", select="displayName"))
-    assert page["@odata.count"] == 6 and [u["displayName"] for u in page["value"]] == ["Pierre", "Marie"]
+    assert page["@odata.count"] == 7 and [u["displayName"] for u in page["value"]] == ["Pierre", "Marie"]
     assert set(page["value"][0]) == {"id", "displayName"}
 
     group = graph.ok("POST", "v1.0/groups", {"displayName": "radium"}, status=201)

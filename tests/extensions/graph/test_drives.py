@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from ocisd.api.storage.v1.contract import SHARES_SPACE_ID
 from tests.extensions.graph.client import Graph
 from tests.support.harness import wait_until
 from tests.support.identity import ADMIN_PASSWORD, add_user, basic, identity_deployment
 from tests.support.proxy import request
 
-RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph,gateway,storage-users,ocdav"
+RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph,gateway,storage-users,ocdav,sharing,storage-shares"
 SPACES = "/remote.php/dav/spaces/"
 
 
@@ -49,7 +50,10 @@ def project(people: People, name: str, **extra: object) -> dict:
 
 def test_my_drives_show_the_personal_space(people: People) -> None:
     drives = people.einstein.ok("GET", "v1.0/me/drives")["value"]
-    assert [d["driveType"] for d in drives] == ["personal"]  # no storage-shares here: no virtual drive
+    assert [d["driveType"] for d in drives] == ["personal", "virtual"]
+    shares = drives[1]
+    assert shares["id"] == SHARES_SPACE_ID and shares["root"]["webDavUrl"].endswith(SPACES + SHARES_SPACE_ID)
+    assert people.einstein.ok("GET", f"v1.0/drives/{SHARES_SPACE_ID}")["driveType"] == "virtual"
     drive = drives[0]
     assert drive["owner"]["user"]["id"] == people.ids["einstein"] and drive["driveAlias"] == "personal/einstein"
     assert set(drive["quota"]) == {"total", "used", "remaining", "state"} and drive["quota"]["state"] == "normal"
