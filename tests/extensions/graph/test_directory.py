@@ -123,6 +123,8 @@ def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
         "PATCH", "v1.0/users/irene", {"displayName": "Irène", "mail": "irene@example.org", "accountEnabled": False}
     )
     assert patched["displayName"] == "Irène" and patched["accountEnabled"] is False
+    disabled = graph.ok("GET", query("v1.0/users", filter="accountEnabled eq false"))["value"]
+    assert [u["onPremisesSamAccountName"] for u in disabled] == ["irene"]
     assert graph.call("PATCH", "v1.0/users/irene", {"mail": "not-an-address"})[0] == 400
     graph.ok("DELETE", "v1.0/users/irene", status=204)
     assert graph.call("GET", "v1.0/users/irene")[1]["error"]["code"] == "itemNotFound"

@@ -10,8 +10,8 @@ import pytest
 
 from ocisd.api.storage.v1.contract import SHARES_SPACE_ID
 from tests.extensions.graph.client import Graph
-from tests.support.harness import wait_until
-from tests.support.identity import ADMIN_PASSWORD, add_user, basic, identity_deployment
+from tests.support.harness import Deployment, wait_until
+from tests.support.identity import ADMIN_PASSWORD, add_user, basic, identity_deployment, ocis_ok
 from tests.support.proxy import request
 
 RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph,gateway,storage-users,ocdav,sharing,storage-shares"
@@ -20,6 +20,7 @@ SPACES = "/remote.php/dav/spaces/"
 
 @dataclass
 class People:
+    dep: Deployment
     admin: Graph
     einstein: Graph
     marie: Graph
@@ -41,7 +42,7 @@ def people() -> Iterator[People]:
         ids = {name: add_user(dep, name, f"{name}-pw-1") for name in ("einstein", "marie")}
         admin = Graph(dep.addr("proxy", "http_addr"), "admin", ADMIN_PASSWORD)
         wait_until(lambda: admin.call("GET", "v1.0/me/drives")[0] == 200, 30, what="graph's drives behind the proxy")
-        yield People(admin, admin.as_user("einstein", "einstein-pw-1"), admin.as_user("marie", "marie-pw-1"), ids)
+        yield People(dep, admin, admin.as_user("einstein", "einstein-pw-1"), admin.as_user("marie", "marie-pw-1"), ids)
 
 
 def project(people: People, name: str, **extra: object) -> dict:
@@ -98,6 +99,21 @@ def test_project_drive_life_cycle(people: People) -> None:
     assert people.admin.call("GET", f"v1.0/drives/{apollo['id']}")[0] == 404
     people.admin.ok("DELETE", f"v1.0/drives/{gemini['id']}", status=204)
     people.admin.ok("DELETE", f"v1.0/drives/{gemini['id']}", status=204, headers={"Purge": "T"})
+
+
+def test_a_space_admin_creates_and_lists_every_space(people: People) -> None:
+    apollo = project(people, "Artemis")
+    assert people.marie.call("POST", "v1.0/drives", {"name": "Curie's"})[0] == 403
+    ocis_ok(people.dep, "users", "set-role", "marie", "spaceadmin")
+    mine = people.marie.ok("POST", "v1.0/drives", {"name": "Curie's"}, status=201)
+    every = {d["id"] for d in people.marie.ok("GET", "v1.0/drives")["value"]}
+    assert {apollo["id"], mine["id"]} <= every  # Drives.List: spaces she is no member of too
+    assert apollo["id"] not in {d["id"] for d in people.marie.ok("GET", "v1.0/me/drives")["value"]}
+    ocis_ok(people.dep, "users", "set-role", "marie", "user")
+    assert apollo["id"] not in {d["id"] for d in people.marie.ok("GET", "v1.0/drives")["value"]}
+    for space in (apollo["id"], mine["id"]):
+        people.admin.ok("DELETE", f"v1.0/drives/{space}", status=204)
+        people.admin.ok("DELETE", f"v1.0/drives/{space}", status=204, headers={"Purge": "T"})
 
 
 def test_members_roles_are_enforced_through_webdav(people: People) -> None:
