@@ -70,9 +70,10 @@ class Accounts:
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     return None
-                unavailable = exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-                code = grpc.StatusCode.UNAVAILABLE if unavailable else grpc.StatusCode.INTERNAL
-                raise StoreFailed(code, f"the store failed: {exc.code().name} {exc.details() or ''}".rstrip()) from exc
+                why = f"{exc.code().name} {exc.details() or ''}".rstrip()
+                if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise StoreFailed(grpc.StatusCode.UNAVAILABLE, f"settings cannot reach the store: {why}") from exc
+                raise StoreFailed(grpc.StatusCode.INTERNAL, f"the store failed: {why}") from exc
 
     async def _read_json(self, namespace: str, key: str) -> dict[str, Any] | None:
         record = await self._call("Read", store_pb2.ReadRequest(namespace=namespace, key=key))

@@ -34,6 +34,15 @@ ROLES = {
     for name, (rid, display) in contract.ROLES.items()
 }
 
+
+def _flag(sid: str, name: str, display: str, about: str) -> settings_pb2.Setting:
+    """A notification option, on unless the user turns it off."""
+    description = f"Notify me about {about}"
+    return settings_pb2.Setting(
+        id=sid, name=name, display_name=display, description=description, type=BOOL, default_value="true"
+    )
+
+
 PROFILE = settings_pb2.Bundle(
     id=PROFILE_BUNDLE,
     name="profile",
@@ -57,22 +66,8 @@ PROFILE = settings_pb2.Bundle(
             options=("instant", "daily", "weekly", "never"),
             default_value="instant",
         ),
-        settings_pb2.Setting(
-            id="4afac39b-524b-40d0-93e7-331f45dc980b",
-            name="notify-share-created",
-            display_name="Share received",
-            description="Notify me when someone shares something with me",
-            type=BOOL,
-            default_value="true",
-        ),
-        settings_pb2.Setting(
-            id="176e6b87-4824-4b3c-8f9a-4a6dd706c7f4",
-            name="notify-space-membership",
-            display_name="Added to a space",
-            description="Notify me when I am added to or removed from a space",
-            type=BOOL,
-            default_value="true",
-        ),
+        _flag("4afac39b-524b-40d0-93e7-331f45dc980b", "notify-share-created", "Share received", "shares with me"),
+        _flag("176e6b87-4824-4b3c-8f9a-4a6dd706c7f4", "notify-space-membership", "Added to a space", "space members"),
     ],
 )
 BUNDLES = {PROFILE.id: PROFILE}

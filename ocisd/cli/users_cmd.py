@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
+
+import grpc
+import grpc.aio
 
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
 from ocisd.api.settings.v1 import contract as settings_contract
@@ -20,6 +23,7 @@ from ocisd.rpc.client import RpcClients
 
 USER_FIELDS = ("id", "username", "display_name", "email", "enabled")
 TOKEN_FIELDS = ("id", "label", "created", "expires")
+ROLE_WAIT = 1.5  # seconds `show` waits for a settings instance it has not heard of yet
 
 
 def _users(rpc: RpcClients) -> Any:
@@ -35,11 +39,23 @@ def _role_name(role_id: str) -> str:
 
 
 async def _role_of(rpc: RpcClients, user_id: str) -> str | None:
-    """The user's role, when a settings instance is known (`show` works without settings too)."""
-    if not rpc.targets(SETTINGS):
-        return None
-    reply = await _settings(rpc).ListRoleAssignments(settings_pb2.ListRoleAssignmentsRequest(account_id=user_id))
+    """The user's role; None when no settings instance answers soon (`show` works without settings)."""
+    # Not yet heard on the bus is not absent: wait a little (a heartbeat), not the full instance wait.
+    timeout = None if rpc.targets(SETTINGS) else ROLE_WAIT
+    request = settings_pb2.ListRoleAssignmentsRequest(account_id=user_id)
+    try:
+        reply = await _settings(rpc).ListRoleAssignments(request, timeout=timeout)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return None
+        raise
     return ", ".join(_role_name(a.role_id) for a in reply.assignments)
+
+
+def _bad_argument(text: str) -> NoReturn:
+    """A usage error, found before anything is asked: exit status 2."""
+    print(f"ocis: {text}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _when(ts: float) -> str:
@@ -106,8 +122,7 @@ def _set_quota(args: argparse.Namespace) -> remote.Action:
     try:
         total = parse_size(args.size)
     except ValueError:
-        print(f"ocis: SIZE: expected bytes, 10GB, 500MiB, 1.5GB or none, found {args.size!r}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _bad_argument(f"SIZE: expected bytes, 10GB, 500MiB, 1.5GB or none, found {args.size!r}")
 
     async def act(rpc: RpcClients) -> int:
         user = await remote.find_user(rpc, args.user)
@@ -125,8 +140,7 @@ def _set_role(args: argparse.Namespace) -> remote.Action:
     role_id = settings_contract.role_id(args.role)
     if role_id is None:
         names = ", ".join(f"{name} ({display})" for name, (_, display) in settings_contract.ROLES.items())
-        print(f"ocis: ROLE: no role {args.role!r}; one of {names}", file=sys.stderr)
-        raise SystemExit(2)
+        _bad_argument(f"ROLE: no role {args.role!r}; one of {names}")
 
     async def act(rpc: RpcClients) -> int:
         user = await remote.find_user(rpc, args.user)

@@ -15,7 +15,7 @@ from ocisd import identity
 from ocisd.api.settings.v1 import contract
 from ocisd.api.settings.v1 import settings_pb2 as pb
 from ocisd.api.settings.v1 import settings_pb2_grpc as pb_grpc
-from tests.support.harness import Deployment, wait_until
+from tests.support.harness import Deployment, free_port, wait_until
 from tests.support.identity import (
     ADMIN_PASSWORD,
     add_user,
@@ -70,6 +70,7 @@ def stack() -> Iterator[Stack]:
     saved = {k: os.environ.pop(k) for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if k in os.environ}
     try:
         with identity_deployment() as dep:
+            dep.env["SETTINGS_ROLE_CACHE_TTL"] = "1h"  # a cached role changes only through a write or the bus
             dep.start_runtime(RUN)
             ids = {"admin": config_value(dep, "admin_user_id")}
             for name in ("alice", "bob", "carol"):
@@ -203,3 +204,20 @@ def test_cli_set_role(stack: Stack) -> None:
     assert not stack.granted("service", "alice", contract.DRIVES_CREATE)
     res = stack.dep.ocis("users", "set-role", "alice", "overlord")
     assert res.returncode == 2 and "spaceadmin (Space Admin)" in res.stderr
+
+
+def test_a_second_instance_drops_its_cache_on_the_bus_event(stack: Stack) -> None:
+    dep = stack.dep
+    addrs = {f"SETTINGS_{k}_ADDR": f"127.0.0.1:{free_port()}" for k in ("HTTP", "GRPC", "DEBUG")}
+    dep.start_extension("settings", env=addrs)
+    ask = pb.CheckPermissionRequest(account_id=stack.ids["carol"], permission=contract.ACCOUNTS_READ_WRITE.name)
+
+    def granted_there() -> bool:
+        with grpc.insecure_channel(addrs["SETTINGS_GRPC_ADDR"]) as channel:
+            metadata = [(identity.GRPC_METADATA, stack.token("carol"))]
+            return bool(pb_grpc.SettingsStub(channel).CheckPermission(ask, metadata=metadata, timeout=10).granted)
+
+    assert not granted_there()  # cached there for an hour
+    assign = pb.AssignRoleRequest(account_id=stack.ids["carol"], role_id=contract.ADMIN)
+    stack.grpc("admin", "AssignRole", assign)  # the runtime's instance: the other hears settings.changed
+    wait_until(granted_there, what="the second instance to forget carol's cached role")
