@@ -282,6 +282,11 @@ def space_quota(db: sqlite3.Connection, space: str, default: int) -> int:
     return default if stored < 0 else stored
 
 
+def check_enabled(db: sqlite3.Connection, space: str) -> None:
+    if db.execute("SELECT 1 FROM spaces WHERE id=? AND disabled", (space,)).fetchone():
+        raise errors.precondition("disabled", f"space {space} is disabled")
+
+
 def check_quota(db: sqlite3.Connection, space: str, delta: int, default: int) -> None:
     """Refuse growing a space by `delta` bytes beyond its quota: every write that adds bytes (uploads,
     copies, restores) calls this inside its transaction, so the check and the change are one."""

@@ -118,9 +118,14 @@ async def _home_ids(servicer: Servicer, who: Identity) -> list[str]:
     return [space_id]
 
 
-async def _message(servicer: Servicer, st: SpaceState, bits: int) -> pb.Space:
+async def _free(servicer: Servicer, found: list[tuple[SpaceState, int]]) -> int:
+    """The disk's free bytes (what unlimited spaces report as remaining), asked once per answer."""
+    return await servicer._driver.free_bytes() if any(st.total <= 0 for st, _ in found) else 0
+
+
+def _message(servicer: Servicer, st: SpaceState, bits: int, free: int) -> pb.Space:
     space = st.space
-    remaining = max(st.total - st.used, 0) if st.total > 0 else await servicer._driver.free_bytes()
+    remaining = max(st.total - st.used, 0) if st.total > 0 else free
     quota = pb.GetQuotaResponse(
         total=max(st.total, 0), used=st.used, remaining=remaining, unlimited=st.total <= 0,
         inherited=space.quota < 0,
@@ -146,7 +151,7 @@ async def _one(servicer: Servicer, space_id: str) -> tuple[Identity, SpaceState,
 
 async def _reply(servicer: Servicer, space_id: str) -> pb.SpaceResponse:
     _, st, bits = await _one(servicer, space_id)
-    return pb.SpaceResponse(space=await _message(servicer, st, bits))
+    return pb.SpaceResponse(space=_message(servicer, st, bits, await _free(servicer, [(st, bits)])))
 
 
 def _event(servicer: Servicer, name: str, space: Space) -> None:
@@ -188,11 +193,9 @@ class SpaceMethods:
             raise errors.forbidden("a public link has no spaces")
         ids = await _home_ids(self, who)
         found = await _states(self, ids, who, request.all)
-        reply = pb.ListSpacesResponse()
-        for st, bits in found:
-            if request.type in ("", st.space.type):
-                reply.spaces.append(await _message(self, st, bits))
-        return reply
+        found = [(st, bits) for st, bits in found if request.type in ("", st.space.type)]
+        free = await _free(self, found)
+        return pb.ListSpacesResponse(spaces=[_message(self, st, bits, free) for st, bits in found])
 
     @handled
     async def GetSpace(self: Servicer, request: pb.GetSpaceRequest, context: Ctx) -> pb.SpaceResponse:

@@ -15,6 +15,7 @@ from ocisd import identity
 from ocisd.api.sharing.v1.permissions import ALL, EDITOR, VIEWER
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import PERSONAL, PROJECT, SPACE_ROLES, home_space_id, shard, space_role
+from ocisd.storage.local import tree
 from tests.extensions.gateway.test_gateway import Providers, providers  # noqa: F401 (the fixture)
 from tests.support.harness import wait_until
 from tests.support.storage_stack import ALICE, BOB, Stack, http, reason
@@ -143,6 +144,10 @@ def test_members_roles_are_enforced(spaces: Providers) -> None:
     err = fails(stack, "UpdateSpace", pb.UpdateSpaceRequest(space_id=sid, name="mine now"), CAROL)
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
+    by_space_id = pb.Reference(space_id=sid, path="/carols/notes.txt")  # members may name the space by id too
+    assert stack.call("Stat", pb.StatRequest(ref=by_space_id), who=BOB).info.size == len(b"editor wrote")
+    assert fails(stack, "Stat", pb.StatRequest(ref=by_space_id), DAVE).code() == grpc.StatusCode.NOT_FOUND
+
     assert sid not in listed(stack, DAVE)
     for method, request in (
         ("GetSpace", pb.GetSpaceRequest(space_id=sid)),
@@ -188,6 +193,12 @@ def test_disable_restore_and_purge(spaces: Providers) -> None:
     assert upload(stack, sid, "a.txt", b"second", ALICE) in (200, 201)  # a version
     stack.call("CreateContainer", pb.CreateContainerRequest(ref=root(sid, "trashed")), who=ALICE)
     stack.call("Delete", pb.DeleteRequest(ref=root(sid, "trashed")), who=ALICE)
+    trash = stack.call("ListTrash", pb.ListTrashRequest(ref=root(sid)), who=ALICE).items  # managers keep the bin
+    assert [item.original_path for item in trash] == ["/trashed"]
+    assert fails(stack, "ListTrash", pb.ListTrashRequest(ref=root(sid)), BOB).code() == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    late = stack.call("InitiateUpload", pb.InitiateUploadRequest(ref=root(sid, "late.txt"), size=4), who=BOB)
 
     err = fails(stack, "DeleteSpace", pb.DeleteSpaceRequest(space_id=sid, purge=True), ALICE)
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION and reason(err) == "not-disabled"
@@ -204,10 +215,14 @@ def test_disable_restore_and_purge(spaces: Providers) -> None:
     err = fails(stack, "UpdateSpace", pb.UpdateSpaceRequest(space_id=sid, name="n"), ALICE)
     assert reason(err) == "disabled"
 
+    assert http("PUT", late.upload_url, b"late").status >= 400  # a URL signed before the disable writes nothing
+
     restored = stack.call("UpdateSpace", pb.UpdateSpaceRequest(space_id=sid, restore=True), who=ALICE).space
     assert not restored.disabled
     assert stack.call("Stat", pb.StatRequest(ref=root(sid, "a.txt")), who=BOB).info.size == len(b"second")
 
+    err = fails(stack, "Stat", pb.StatRequest(ref=root(sid, "late.txt")), BOB)
+    assert err.code() == grpc.StatusCode.NOT_FOUND
     stack.call("DeleteSpace", pb.DeleteSpaceRequest(space_id=sid), who=GRAPH)
     with sqlite3.connect(spaces.high_dir / "metadata.db") as db:
         nodes = {row[0] for row in db.execute("SELECT id FROM nodes WHERE space LIKE ?", (f"%{sid}",))}
@@ -240,3 +255,25 @@ def test_list_spaces_merges_every_provider_and_reads_an_index(spaces: Providers)
             ("dave-id", "user"),
         ).fetchall()
     assert any("grants_roots" in str(row) for row in plan)
+
+
+def test_a_member_of_a_hundred_spaces_lists_them_all(spaces: Providers) -> None:
+    stack = spaces.stack
+    many = identity.Identity(user_id="many-id", username="many")
+    ids = {space_id_in(lo, hi, f"h{i:02x}") for i in range(50) for lo, hi in (("00", "7f"), ("80", "ff"))}
+    for sid in ids:
+        create(stack, sid, f"Space {sid}", manager=many.user_id)
+    mine = listed(stack, many, type=PROJECT)
+    assert set(mine) == ids and all(s.root.permission_bits == ALL for s in mine.values())
+
+
+def test_older_databases_get_the_space_columns(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE spaces(id TEXT PRIMARY KEY, owner TEXT NOT NULL, quota INTEGER NOT NULL,"
+                   " created INTEGER NOT NULL)")  # fmt: skip
+        db.execute("INSERT INTO spaces VALUES('old', 'old-owner', -1, 0)")
+    tree.connect(path).close()
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT owner, type, name, alias, disabled FROM spaces WHERE id='old'").fetchone()
+    assert row == ("old-owner", PERSONAL, "", "", 0)
