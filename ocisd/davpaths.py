@@ -68,6 +68,13 @@ def reference(where: DavPath, home: str, path: str | None = None) -> pb.Referenc
     return pb.Reference(node_id=external_id(where.space, where.space), path=path)
 
 
+def in_space(where: DavPath, path: str) -> str:
+    """A path an answer carries (a search hit's) as a path of `where`'s space: the shares jail drops `/Shares`."""
+    if where.space == SHARES_SPACE_ID and (path == SHARES_PATH or path.startswith(SHARES_PATH + "/")):
+        return path[len(SHARES_PATH) :] or "/"
+    return path
+
+
 def join(parent: str, name: str) -> str:
     return parent.rstrip("/") + "/" + name
 

@@ -15,7 +15,7 @@ import pytest
 from ocisd.api.sharing.v1 import permissions
 from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.storage.v1.contract import SHARES_SPACE_ID, home_space_id
-from tests.support.shares import Users, owner_and_recipient, propfind
+from tests.support.shares import Users, owner_and_recipient, propfind, responses
 
 SPACES = "/remote.php/dav/spaces/"
 JAIL = SPACES + SHARES_SPACE_ID
@@ -44,6 +44,12 @@ def test_the_shares_jail_lists_and_serves_accepted_shares(users: Users) -> None:
     assert bob.request("PUT", "team/bob.txt", b"from bob").status == 201
     assert users.admin.request("GET", "team/bob.txt").body == b"from bob"
     assert bob.request("GET", "missing.txt").status == 404
+    search = (
+        b'<?xml version="1.0"?><oc:search-files xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
+        b"<d:prop><oc:fileid/></d:prop><oc:search><oc:pattern>plan</oc:pattern></oc:search></oc:search-files>"
+    )
+    found = bob.request("REPORT", "team/", search)
+    assert found.status == 207 and responses(found.body).keys() == {JAIL + "/team/plan.txt"}, found
 
 
 def test_another_users_personal_space_is_not_found(users: Users) -> None:
