@@ -75,6 +75,8 @@ PUBLIC_ROUTES = [
     "/hello",
     "/hello/",
     "/api/v0/greet",
+    "/graph-explorer",
+    "/graph-explorer/",
 ]
 
 
