@@ -75,6 +75,9 @@ PUBLIC_ROUTES = [
     "/hello",
     "/hello/",
     "/api/v0/greet",
+    "/.well-known/",
+    "/konnect/",
+    "/signin/",
 ]
 
 
