@@ -77,6 +77,9 @@ PUBLIC_ROUTES = [
     "/api/v0/greet",
     "/graph-explorer",
     "/graph-explorer/",
+    "/.well-known/",
+    "/konnect/",
+    "/signin/",
 ]
 
 
