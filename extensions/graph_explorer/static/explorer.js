@@ -67,7 +67,6 @@ async function tokenRequest(oidc, form) {
 async function finishSignIn(config, oidc, query) {
   const pending = store.get("pending");
   store.drop("pending");
-  history.replaceState(null, "", window.location.pathname); // a code is used once: keep it out of history
   if (query.get("error")) {
     throw new Error(`sign-in refused: ${query.get("error_description") || query.get("error")}`);
   }
@@ -195,6 +194,7 @@ async function main() {
     config = await getJSON("/graph-explorer/config.json");
     oidc = await getJSON(`${config.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
     const query = new URLSearchParams(window.location.search);
+    if (window.location.search) history.replaceState(null, "", window.location.pathname); // a code is used once
     if (query.has("code") || query.has("error")) await finishSignIn(config, oidc, query);
     if (store.get("tokens")) {
       explore(config, oidc);

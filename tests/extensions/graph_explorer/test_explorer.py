@@ -1,28 +1,38 @@
-"""graph-explorer: its page, config and Content-Security-Policy through the proxy, in headless Chromium."""
+"""graph-explorer through the proxy: its page, config and Content-Security-Policy, and in headless
+Chromium the whole sign-in with idp (code flow, PKCE) followed by Graph requests with the token."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support import tools
-from tests.support.harness import Deployment, deployment, free_port
+from tests.support.harness import Deployment, free_port
+from tests.support.identity import add_user, identity_deployment
 from tests.support.proxy import request, wait_routed
 
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PAGE = "/graph-explorer/"
+RUN = "bus,users,groups,auth-basic,auth-bearer,idp,graph,graph-explorer,proxy"
+USER, PASSWORD = "einstein", "einstein-pw-1"
+TOKENS = "graph-explorer.tokens"  # the page's sessionStorage key
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Deployment]:
-    """graph-explorer behind the proxy, with OCIS_URL the proxy's address (as idp's issuer will be)."""
-    with deployment() as dep:
+    """graph-explorer, idp and graph behind the proxy; OCIS_URL is the proxy's address (idp's issuer)."""
+    with identity_deployment() as dep:
         proxy = dep.addr("proxy", "http_addr")
         dep.env["OCIS_URL"] = f"https://{proxy}"
-        dep.start_runtime("bus,graph-explorer,proxy")
+        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false"})
+        add_user(dep, USER, PASSWORD)
         wait_routed(proxy, PAGE)
+        wait_routed(proxy, "/.well-known/openid-configuration")
         yield dep
 
 
@@ -67,7 +77,7 @@ def test_client_id_and_issuer_are_config(site: Deployment) -> None:
     assert proc.stop() == 0
 
 
-def test_page_runs_under_its_policy_in_chromium(site: Deployment) -> None:
+def test_sign_in_with_idp_and_explore_graph_in_chromium(site: Deployment) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     proxy = site.addr("proxy", "http_addr")
@@ -77,11 +87,60 @@ def test_page_runs_under_its_policy_in_chromium(site: Deployment) -> None:
             page = browser.new_context(ignore_https_errors=True).new_page()
             violations: list[str] = []
             page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-            response = page.goto(f"https://{proxy}{PAGE}")
-            assert response is not None and response.status == 200
-            # No idp in this deployment: the script ran, fetched its config and reports the missing discovery.
-            expect(page.locator("#session")).to_contain_text("openid-configuration", timeout=30_000)
-            expect(page.locator("#sign-in")).to_be_hidden()
+            page.goto(f"https://{proxy}{PAGE}")
+            page.wait_for_url("**/signin/v1/identifier/_/authorize?*")  # sent to idp's login page
+            assert "code_challenge_method=S256" in page.url and "client_id=ocis-explorer.js" in page.url
+            page.fill("#username", USER)
+            page.fill("#password", PASSWORD)
+            page.click("#submit")
+            expect(page.locator("#session")).to_have_text(f"Signed in as {USER}", timeout=30_000)
+            assert page.url == f"https://{proxy}{PAGE}"  # the code left the address bar and the history
+
+            _send(page, "GET", "/graph/v1.0/me")
+            expect(page.locator("#status")).to_have_text("200 OK", timeout=30_000)
+            me = json.loads(page.locator("#answer").inner_text())
+            assert me["onPremisesSamAccountName"] == USER
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "graph-explorer-chromium.png"))
+
+            # An expired access token is refreshed first; the refresh token rotates.
+            before = _tokens(page)
+            page.evaluate(f"sessionStorage.setItem('{TOKENS}', {json.dumps(json.dumps({**before, 'expires': 0}))})")
+            page.select_option("#preset", "/graph/v1.0/me/drives")  # a common request: sent at once
+            expect(page.locator("#status")).not_to_have_text("…", timeout=30_000)
+            after = _tokens(page)
+            assert after["refresh"] != before["refresh"] and after["access"] != before["access"]
+            assert page.locator("#path").input_value() == "/graph/v1.0/me/drives"
+
+            # The token goes to Graph only, and a body must be JSON: neither is sent.
+            _send(page, "GET", "/remote.php/dav/files/einstein/")
+            expect(page.locator("#answer")).to_contain_text("must start with /graph/")
+            _send(page, "PATCH", "/graph/v1.0/me", "{not json")
+            expect(page.locator("#status")).to_have_text("(not sent)")
+
+            page.click("#sign-out")  # idp revokes the refresh token and sends the browser back
+            expect(page.locator("#session")).to_have_text("Signed out", timeout=30_000)
+            expect(page.locator("#sign-in")).to_be_visible()
+            assert _tokens(page) is None
+            refused = request(
+                proxy,
+                "POST",
+                "/konnect/v1/token",
+                f"grant_type=refresh_token&client_id=ocis-explorer.js&refresh_token={after['refresh']}".encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert refused[0] == 400 and json.loads(refused[2])["error"] == "invalid_grant"
             assert violations == []
         finally:
             browser.close()
+
+
+def _send(page: Any, method: str, path: str, body: str = "") -> None:
+    page.select_option("#method", method)
+    page.fill("#path", path)
+    page.fill("#body", body)
+    page.click("#send")
+
+
+def _tokens(page: Any) -> Any:
+    return page.evaluate(f"JSON.parse(sessionStorage.getItem('{TOKENS}'))")
