@@ -87,7 +87,13 @@ async function accessToken(config, oidc, force = false) {
   const tokens = store.get("tokens");
   if (!tokens) throw new Error("not signed in");
   if (!tokens.refresh || (!force && tokens.expires - 30000 > Date.now())) return tokens.access;
-  await tokenRequest(oidc, { grant_type: "refresh_token", refresh_token: tokens.refresh, client_id: config.client_id });
+  try {
+    await tokenRequest(oidc, { grant_type: "refresh_token", refresh_token: tokens.refresh, client_id: config.client_id });
+  } catch (err) {
+    store.drop("tokens"); // revoked or expired: only a new sign-in helps
+    offerSignIn(`${err.message}; sign in again`, true);
+    throw err;
+  }
   return store.get("tokens").access;
 }
 
@@ -167,6 +173,13 @@ async function signOut(config, oidc) {
   window.location.assign(`${oidc.end_session_endpoint}?${params}`);
 }
 
+function offerSignIn(message, error = false) {
+  $("session").textContent = message;
+  $("session").classList.toggle("error", error);
+  $("sign-out").hidden = true;
+  $("sign-in").hidden = false;
+}
+
 function explore(config, oidc) {
   const tokens = store.get("tokens");
   const who = username(tokens);
@@ -193,6 +206,7 @@ async function main() {
   try {
     config = await getJSON("/graph-explorer/config.json");
     oidc = await getJSON(`${config.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+    $("sign-in").addEventListener("click", () => signIn(config, oidc));
     const query = new URLSearchParams(window.location.search);
     if (window.location.search) history.replaceState(null, "", window.location.pathname); // a code is used once
     if (query.has("code") || query.has("error")) await finishSignIn(config, oidc, query);
@@ -204,14 +218,14 @@ async function main() {
       await signIn(config, oidc);
       return;
     }
-    $("session").textContent = "Signed out";
+    offerSignIn("Signed out");
   } catch (err) {
-    $("session").textContent = err.message;
-    $("session").classList.add("error");
-  }
-  if (oidc) {
-    $("sign-in").hidden = false;
-    $("sign-in").addEventListener("click", () => signIn(config, oidc));
+    if (oidc) {
+      offerSignIn(err.message, true);
+    } else {
+      $("session").textContent = err.message;
+      $("session").classList.add("error");
+    }
   }
 }
 

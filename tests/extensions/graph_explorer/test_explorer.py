@@ -105,7 +105,7 @@ def test_sign_in_with_idp_and_explore_graph_in_chromium(site: Deployment) -> Non
 
             # An expired access token is refreshed first; the refresh token rotates.
             before = _tokens(page)
-            page.evaluate(f"sessionStorage.setItem('{TOKENS}', {json.dumps(json.dumps({**before, 'expires': 0}))})")
+            _expire(page, before)
             page.select_option("#preset", "/graph/v1.0/me/drives")  # a common request: sent at once
             expect(page.locator("#status")).not_to_have_text("…", timeout=30_000)
             after = _tokens(page)
@@ -130,6 +130,15 @@ def test_sign_in_with_idp_and_explore_graph_in_chromium(site: Deployment) -> Non
                 {"Content-Type": "application/x-www-form-urlencoded"},
             )
             assert refused[0] == 400 and json.loads(refused[2])["error"] == "invalid_grant"
+
+            # A refresh token the idp refuses (revoked): the page drops its tokens and offers a new sign-in.
+            _expire(page, after)
+            page.reload()
+            expect(page.locator("#session")).to_have_text(f"Signed in as {USER}", timeout=30_000)
+            page.click("#send")
+            expect(page.locator("#session")).to_contain_text("sign in again", timeout=30_000)
+            expect(page.locator("#sign-in")).to_be_visible()
+            assert _tokens(page) is None
             assert violations == []
         finally:
             browser.close()
@@ -140,6 +149,11 @@ def _send(page: Any, method: str, path: str, body: str = "") -> None:
     page.fill("#path", path)
     page.fill("#body", body)
     page.click("#send")
+
+
+def _expire(page: Any, tokens: dict[str, Any]) -> None:
+    """Put `tokens` in the page's sessionStorage with its access token expired."""
+    page.evaluate(f"sessionStorage.setItem('{TOKENS}', {json.dumps(json.dumps({**tokens, 'expires': 0}))})")
 
 
 def _tokens(page: Any) -> Any:
