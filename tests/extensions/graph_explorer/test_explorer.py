@@ -60,23 +60,6 @@ def test_config_names_issuer_client_and_redirect(site: Deployment) -> None:
     assert "openid" in config["scope"].split()
 
 
-def test_client_id_and_issuer_are_config(site: Deployment) -> None:
-    """GRAPH_EXPLORER_CLIENT_ID and GRAPH_EXPLORER_ISSUER reach the page's config and its policy."""
-    http = f"127.0.0.1:{free_port()}"
-    env = {
-        "GRAPH_EXPLORER_HTTP_ADDR": http,
-        "GRAPH_EXPLORER_DEBUG_ADDR": f"127.0.0.1:{free_port()}",
-        "GRAPH_EXPLORER_CLIENT_ID": "my-explorer",
-        "GRAPH_EXPLORER_ISSUER": "https://sso.example.org/realms/x",
-    }
-    proc = site.start_extension("graph-explorer", env=env)
-    config = json.loads(request(http, "GET", f"{PAGE}config.json", tls=False)[2])
-    assert (config["client_id"], config["issuer"]) == ("my-explorer", "https://sso.example.org/realms/x")
-    policy = request(http, "GET", PAGE, tls=False)[1]["content-security-policy"]
-    assert "connect-src 'self' https://sso.example.org;" in policy
-    assert proc.stop() == 0
-
-
 def test_sign_in_with_idp_and_explore_graph_in_chromium(site: Deployment) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -142,6 +125,27 @@ def test_sign_in_with_idp_and_explore_graph_in_chromium(site: Deployment) -> Non
             assert violations == []
         finally:
             browser.close()
+
+
+def test_client_id_and_issuer_are_config(site: Deployment) -> None:
+    """GRAPH_EXPLORER_CLIENT_ID and GRAPH_EXPLORER_ISSUER reach the page's config and its policy.
+
+    Last in the module: this second instance shares the proxy's route while it runs."""
+    http = f"127.0.0.1:{free_port()}"
+    env = {
+        "GRAPH_EXPLORER_HTTP_ADDR": http,
+        "GRAPH_EXPLORER_DEBUG_ADDR": f"127.0.0.1:{free_port()}",
+        "GRAPH_EXPLORER_CLIENT_ID": "my-explorer",
+        "GRAPH_EXPLORER_ISSUER": "https://sso.example.org/realms/x",
+    }
+    proc = site.start_extension("graph-explorer", env=env)
+    try:
+        config = json.loads(request(http, "GET", f"{PAGE}config.json", tls=False)[2])
+        assert (config["client_id"], config["issuer"]) == ("my-explorer", "https://sso.example.org/realms/x")
+        policy = request(http, "GET", PAGE, tls=False)[1]["content-security-policy"]
+        assert "connect-src 'self' https://sso.example.org;" in policy
+    finally:
+        assert proc.stop() == 0
 
 
 def _send(page: Any, method: str, path: str, body: str = "") -> None:
