@@ -83,6 +83,11 @@ PUBLIC_ROUTES = [
 ]
 
 
+# Routes that read Authorization themselves (idp: client credentials at the token endpoint, its own tokens at
+# userinfo): forwarded as public without the proxy checking the header as a user's credentials.
+OWN_AUTHORIZATION = ("/konnect/",)
+
+
 @dataclass(frozen=True)
 class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
@@ -146,7 +151,7 @@ class Authenticator:
         if links.is_link_path(request.path):
             return await self._link(request, client_ip)
         authorization = request.headers.get("Authorization", "")
-        if not authorization:
+        if not authorization or is_public(request.path, OWN_AUTHORIZATION):
             if matches_public(request.path, self._public):
                 return PASS
             return self._refuse(request, Refusal(401, "authentication required"))

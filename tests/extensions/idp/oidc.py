@@ -37,8 +37,9 @@ class Stack:
     def get(self, path: str, **kw: Any) -> requests.Response:
         return requests.get(self.url + path, verify=False, timeout=30, **kw)
 
-    def session(self, client_id: str = WEB, redirect: str = "/oidc-callback.html") -> OAuth2Session:
-        s = OAuth2Session(client_id, redirect_uri=self.url + redirect, scope=SCOPE, code_challenge_method="S256")
+    def session(self, client_id: str = WEB, redirect: str = "", secret: str | None = None) -> OAuth2Session:
+        redirect = redirect or self.url + "/oidc-callback.html"
+        s = OAuth2Session(client_id, secret, redirect_uri=redirect, scope=SCOPE, code_challenge_method="S256")
         s.verify = False
         return s
 
