@@ -1,25 +1,38 @@
 """WebDAV request paths, normalised once: which space, which path inside it, and the hrefs we answer with.
 
 Shared by ocdav (every WebDAV method) and webdav (previews), so both turn a URL
-into the same storage reference. Names are kept byte-for-byte as the client
+into the same storage reference (`reference`). Names are kept byte-for-byte as the client
 sent them (NFC and NFD names are different names); only percent-decoding, `.`
 and `..` are resolved. A `..` that would leave the space, a NUL byte, invalid
 UTF-8 or a name over 255 bytes is a 400 (`PathError`); a URL that names no
 space is a 404.
+
+`/remote.php/dav/spaces/<space-id>/<path>` names a space by id: the caller's
+personal space by (space id, path); the shares jail (`SHARES_SPACE_ID`) as the
+caller's `/Shares/<path>`; any other space by its root's node id
+(`<id>!<id>`) and the path below it, so the storage decides by the caller's
+grants (a project space's members hold them on its root).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
 from ocisd.api.sharing.v1.links import LEGACY, PUBLIC_FILES
+from ocisd.api.sharing.v1.mounts import PATH as SHARES_PATH
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import SHARES_SPACE_ID, external_id
 
 MAX_NAME_BYTES = 255
 # Prefixes whose next segment names the user, and prefixes that mean "the caller's own space".
 USER_PREFIXES = ("/remote.php/dav/files/", "/dav/files/")
 OWN_PREFIXES = ("/remote.php/webdav", "/webdav")
-ROUTES = ("/remote.php/webdav", "/remote.php/dav/files/", "/dav/files/", "/webdav")
+# Prefixes whose next segment is a space id.
+SPACES_PREFIXES = ("/remote.php/dav/spaces/", "/dav/spaces/")
+ROUTES = ("/remote.php/webdav", "/remote.php/dav/files/", "/dav/files/", "/webdav", *SPACES_PREFIXES)
+_SPACE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # what storage's space ids are made of (no `!`)
 
 
 class PathError(Exception):
@@ -33,11 +46,33 @@ class PathError(Exception):
 
 @dataclass(frozen=True)
 class DavPath:
-    """`base` is the decoded href prefix of the space ("/remote.php/dav/files/alice"), `path` is "/" or "/a/b"."""
+    """`base` is the decoded href prefix of the space ("/remote.php/dav/files/alice"), `path` is "/" or "/a/b";
+    `space` is the space id of a spaces URL ("" for the per-user and public paths)."""
 
     base: str
     user: str | None
     path: str
+    space: str = ""
+
+
+def reference(where: DavPath, home: str, path: str | None = None) -> pb.Reference:
+    """The storage reference of `path` (default `where.path`) in the space of `where`; `home` is the
+    caller's personal space id."""
+    path = where.path if path is None else path
+    if not where.space:
+        return pb.Reference(path=path)
+    if where.space == home:
+        return pb.Reference(space_id=home, path=path)
+    if where.space == SHARES_SPACE_ID:
+        return pb.Reference(path=SHARES_PATH + (path if path != "/" else ""))
+    return pb.Reference(node_id=external_id(where.space, where.space), path=path)
+
+
+def in_space(where: DavPath, path: str) -> str:
+    """A path an answer carries (a search hit's) as a path of `where`'s space: the shares jail drops `/Shares`."""
+    if where.space == SHARES_SPACE_ID and (path == SHARES_PATH or path.startswith(SHARES_PATH + "/")):
+        return path[len(SHARES_PATH) :] or "/"
+    return path
 
 
 def join(parent: str, name: str) -> str:
@@ -91,6 +126,12 @@ def parse(raw_target: str) -> DavPath:
         found = _below(prefix, text, "no user in path")
         if found is not None:
             return found
+    for prefix in SPACES_PREFIXES:
+        found = _below(prefix, text, "no space id in path")
+        if found is not None:
+            if not _SPACE_ID.fullmatch(found.user or ""):
+                raise PathError(404, "no such space")
+            return DavPath(found.base, None, found.path, found.user or "")
     for prefix in OWN_PREFIXES:
         if text == prefix or text.startswith(prefix + "/"):
             return DavPath(prefix, None, normalise(text[len(prefix) :]))

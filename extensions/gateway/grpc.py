@@ -9,6 +9,7 @@ listing costs no re-serialisation here.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -25,11 +26,17 @@ from .shares import ROOT_METHODS, SharesFolders, is_home_root, targets_shares
 
 SERVICE = "ocisd.storage.v1.Storage"
 HOME_METHODS = ("GetHome", "CreateHome")
+SPACE_METHODS = ("CreateSpace", "GetSpace", "UpdateSpace", "DeleteSpace")  # routed by request.space_id
+FAN_OUT = "ListSpaces"  # asked of one instance of every provider, answers merged
 
 
 def space_of(method: str, request: Any, who: identity.Identity) -> str:
     if method in HOME_METHODS:
         return home_space_id(who.user_id)
+    if method in SPACE_METHODS:
+        if not request.space_id:
+            raise errors.invalid("bad-id", "space_id is required")
+        return str(request.space_id)
     if session_id := getattr(request, "session_id", ""):
         return split_session_id(session_id)[0] or home_space_id(who.user_id)
     ref: pb.Reference = request.source if hasattr(request, "source") else request.ref
@@ -58,7 +65,10 @@ class Forwarder:
             try:
                 who = caller()
                 home = home_space_id(who.user_id)
-                if targets_shares(message, home):
+                asked = await self._providers.one_each() if method == FAN_OUT else []
+                if asked:
+                    provider, targets = "", None
+                elif targets_shares(message, home):
                     provider, targets = self._shares_provider, None
                 else:
                     provider, targets = await self._providers.route(space_of(method, message, who))
@@ -72,6 +82,8 @@ class Forwarder:
             request_id = next((str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
             reset = REQUEST_ID.set(request_id)
             try:
+                if asked:
+                    return await self._list_spaces(path, raw, asked, context.time_remaining())
                 answer = await self._rpc.call_raw(
                     provider, path, raw, timeout=context.time_remaining(), targets=targets
                 )
@@ -90,6 +102,24 @@ class Forwarder:
             return data, request_cls.FromString(data)
 
         return grpc.unary_unary_rpc_method_handler(forward, request_deserializer=deserialize, response_serializer=_raw)
+
+    async def _list_spaces(
+        self, path: str, raw: bytes, asked: list[tuple[str, Target]], timeout: float | None
+    ) -> bytes:
+        """Every provider's spaces for the caller, one instance of each asked at once; any failing fails it
+        (a partial list would look like spaces gone)."""
+        answers = await asyncio.gather(
+            *(self._rpc.call_raw(name, path, raw, timeout=timeout, targets=[target]) for name, target in asked)
+        )
+        merged = pb.ListSpacesResponse()
+        seen: set[str] = set()
+        for answer in answers:
+            for space in pb.ListSpacesResponse.FromString(answer).spaces:
+                if space.id not in seen:  # a space two instances of one provider both answer for
+                    seen.add(space.id)
+                    merged.spaces.append(space)
+        data: bytes = merged.SerializeToString()
+        return data
 
     def register(self, server: grpc.aio.Server) -> None:
         """Serve every method of the Storage service (registered so in-process callers find them too)."""

@@ -3,7 +3,8 @@
 Every live instance of a configured provider extension is asked once for its
 `GetProviderInfo` (cached per instance id), through the rpc client factory. A
 personal space goes to the instances whose home range contains the first sha1
-byte of the space id, or that name the space among their fixed spaces.
+byte of the space id, or that name the space among their fixed spaces; a project
+space's id is routed the same way (its shard picks the provider at creation).
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ class Providers:
             return None
         self._infos[instance] = (target[0], info)
         return info
+
+    async def one_each(self) -> list[tuple[str, Target]]:
+        """One live instance of every provider (distinct provider_id) of every configured extension: what a
+        question about all spaces (ListSpaces) asks."""
+        seen: set[tuple[str, str]] = set()
+        out: list[tuple[str, Target]] = []
+        for name in self._names:
+            for entry in self._registry.entries(name):
+                rec = entry.record
+                addr = rec.addresses.get("grpc")
+                if addr is None or rec.health != "ready":
+                    continue
+                info = await self._info(name, rec.instance, (addr, entry.local))
+                if info is not None and (name, info.provider_id) not in seen:
+                    seen.add((name, info.provider_id))
+                    out.append((name, (addr, entry.local)))
+        if not out:
+            raise NoProvider("no live storage provider")
+        return out
 
     async def route(self, space_id: str) -> tuple[str, list[Target]]:
         """The provider extension holding `space_id` and its instances that do (gRPC address, in this process);

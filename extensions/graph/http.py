@@ -7,11 +7,13 @@ from aiohttp import web
 from ocisd.extension import Context
 
 from .directory import Directory
+from .drives import Drives
 from .errors import graph_errors
 from .me import Me
 from .roles import Authority
 
 V1 = "/graph/v1.0"
+BETA = "/graph/v1beta1"
 
 
 def make_app(ctx: Context) -> web.Application:
@@ -39,4 +41,16 @@ def make_app(ctx: Context) -> web.Application:
     r.add_get(f"{V1}/groups/{{id}}/members", directory.list_members)
     r.add_post(f"{V1}/groups/{{id}}/members/$ref", directory.add_member)
     r.add_delete(f"{V1}/groups/{{id}}/members/{{user}}/$ref", directory.remove_member)
+
+    drives = Drives(rpc, directory, ctx.shared.url)
+    r.add_get(f"{V1}/me/drives", drives.my_drives)
+    r.add_get(f"{V1}/drives", drives.all_drives)
+    r.add_post(f"{V1}/drives", drives.create_drive)
+    r.add_get(f"{V1}/drives/{{id}}", drives.get_drive)
+    r.add_patch(f"{V1}/drives/{{id}}", drives.update_drive)
+    r.add_delete(f"{V1}/drives/{{id}}", drives.delete_drive)
+    for version in (V1, BETA):
+        r.add_post(f"{version}/drives/{{id}}/root/invite", drives.invite)
+        r.add_get(f"{version}/drives/{{id}}/root/permissions", drives.list_permissions)
+        r.add_delete(f"{version}/drives/{{id}}/root/permissions/{{perm}}", drives.remove_permission)
     return app

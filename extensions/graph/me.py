@@ -7,7 +7,7 @@ from typing import Any
 import grpc.aio
 from aiohttp import web
 
-from ocisd.api.identity.v1 import users_pb2
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.api.settings.v1 import contract, settings_pb2, settings_pb2_grpc
 from ocisd.rpc.client import RpcClients
 
@@ -23,6 +23,7 @@ PATCHABLE = frozenset({"displayName", "preferredLanguage"})
 class Me:
     def __init__(self, rpc: RpcClients, directory: Directory) -> None:
         self._settings: Any = rpc.stub("settings", settings_pb2_grpc.SettingsStub)
+        self._auth: Any = rpc.stub("auth-basic", auth_pb2_grpc.AuthBasicStub)
         self._directory = directory
 
     async def _language(self, user_id: str) -> str:
@@ -67,14 +68,26 @@ class Me:
         return await self._answer(who.user_id, odata.Query())
 
     async def change_password(self, request: web.Request) -> web.Response:
+        """The current password is checked through auth-basic, so wrong guesses are throttled like
+        logins; the throttle's "address" is this path and the user, which locks out nobody else."""
         who = caller()
         body = await json_body(request)
         current = text(body, "currentPassword", required=True)
         new = text(body, "newPassword", required=True)
-        users = self._directory.users
-        with self._directory.authority.as_system():  # checking a password is the system's call
-            check = await users.VerifyPassword(users_pb2.VerifyPasswordRequest(username=who.username, password=current))
-            if not check.ok or check.user.id != who.user_id:
-                raise GraphError(400, "invalidRequest", "the current password is wrong")
-            await users.SetPassword(users_pb2.SetPasswordRequest(id=who.user_id, password=new))
+        check = auth_pb2.BasicRequest(
+            username=who.username, password=current, client_ip=f"graph-password:{who.user_id}"
+        )
+        with self._directory.authority.as_service():
+            try:
+                checked = await self._auth.Authenticate(check)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    raise bad_request("the current password is wrong") from None
+                if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise GraphError(429, "tooManyRequests", "too many wrong passwords; try again later") from None
+                raise
+        if checked.user.id != who.user_id:
+            raise bad_request("the current password is wrong")
+        with self._directory.authority.as_system():
+            await self._directory.users.SetPassword(users_pb2.SetPasswordRequest(id=who.user_id, password=new))
         return web.Response(status=204)

@@ -11,7 +11,7 @@ from typing import Any
 from .errors import bad_request
 
 _STRING = r"'((?:[^']|'')*)'"
-_EQ = re.compile(rf"(\w+) eq {_STRING}")
+_EQ = re.compile(rf"(\w+) eq (?:{_STRING}|(true|false))")
 # memberOf/any(m:m/id eq '…'): the only lambda form clients send
 _ANY = re.compile(rf"(\w+)/any\((\w+):\2/id eq {_STRING}\)")
 _ORDER = re.compile(r"(\w+)(?: (asc|desc))?")
@@ -51,7 +51,7 @@ def _filter(text: str, q: Query, fields: frozenset[str], collections: frozenset[
         if m := _EQ.fullmatch(term):
             if m[1] not in fields:
                 raise bad_request(f"$filter: unknown property {m[1]!r}")
-            q.equals.append((m[1], m[2].replace("''", "'")))
+            q.equals.append((m[1], m[3] or m[2].replace("''", "'")))
         elif (m := _ANY.fullmatch(term)) and m[1] in collections:
             q.any_id.append((m[1], m[3].replace("''", "'")))
         else:
@@ -97,6 +97,9 @@ def parse(
 
 
 def _key(value: Any) -> Any:
+    """What `eq` and `$orderby` compare: text without case (booleans as OData spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return value.casefold() if isinstance(value, str) else value
 
 

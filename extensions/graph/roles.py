@@ -1,8 +1,6 @@
 """Whether the caller holds a settings permission (`Settings.CheckPermission`), and who graph is
-when it calls on its own authority after that check.
-
-Where no settings extension is deployed at all, every account has the role settings would give
-it without an assignment: `Admin` for OCIS_ADMIN_USER_ID, `User` for everyone else.
+when it calls on its own authority after that check. Without an answer from settings nothing
+is granted: the request fails with 503.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 from ocisd import authz, identity
 from ocisd.api.settings.v1 import contract, settings_pb2, settings_pb2_grpc
 from ocisd.config.shared import SharedConfig
-from ocisd.rpc.client import NoInstanceError, RpcClients
+from ocisd.rpc.client import RpcClients
 
 from .errors import GraphError, forbidden
 
@@ -39,11 +37,7 @@ class Authority:
 
     async def holds(self, who: identity.Identity, permission: contract.PermissionSpec) -> bool:
         request = settings_pb2.CheckPermissionRequest(account_id=who.user_id, permission=permission.name)
-        try:
-            return bool((await self._settings.CheckPermission(request)).granted)
-        except NoInstanceError:
-            role = contract.ADMIN if who.user_id == self._shared.admin_user_id else contract.DEFAULT_ROLE
-            return permission in contract.ROLE_PERMISSIONS[role]
+        return bool((await self._settings.CheckPermission(request)).granted)
 
     async def require(self, who: identity.Identity, permission: contract.PermissionSpec) -> None:
         if not await self.holds(who, permission):

@@ -21,7 +21,8 @@ READ_BUFFER = 4 << 20  # big reads from the data servers: fewer, larger writes t
 class Ocdav(Extension):
     name = "ocdav"
     summary = (
-        "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/), chunked and TUS uploads, trash bin, status.php"
+        "WebDAV (/remote.php/webdav/, /remote.php/dav/files/<user>/, /remote.php/dav/spaces/<id>/), "
+        "chunked and TUS uploads, trash bin, status.php"
     )
     config = OcdavConfig
     depends = ("gateway",)

@@ -16,7 +16,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import props, uploads, xml
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 from .resource import Resource
 
@@ -117,7 +116,7 @@ async def assemble(dav: Dav) -> web.StreamResponse:
     dest = dav.destination(403)
     request = pb.FinishUploadSessionRequest(
         session_id=name,
-        ref=ref(dest.path),
+        ref=dav.ref_of(dest),
         checksum=dav.request.headers.get("OC-Checksum", ""),
         mtime_ns=dav.mtime_ns(),
         if_match=_if_etag(dav),

@@ -1,4 +1,8 @@
-"""COPY and MOVE inside one space: Destination, Overwrite, Depth; 201 new, 204 replaced."""
+"""COPY and MOVE: Destination, Overwrite, Depth; 201 new, 204 replaced.
+
+The Destination may be a spaces URL; a move between spaces is the storage's to
+refuse (cross-space, 502), as for `files/` into a share.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from aiohttp import web
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 
@@ -25,12 +28,12 @@ async def handle(dav: Dav) -> web.StreamResponse:
     dest = dav.destination(502)
     if dav.path == "/":
         raise DavError(403, "the space root cannot be moved or copied")
-    if dest.path == dav.path:
+    if dav.ref_of(dest) == dav.ref():
         raise DavError(403, "source and destination are the same")
     overwrite = _overwrite(dav)
     common: dict[str, Any] = {
-        "source": ref(dav.path),
-        "destination": ref(dest.path),
+        "source": dav.ref(),
+        "destination": dav.ref_of(dest),
         "overwrite": overwrite,
         "lock_tokens": dav.lock_tokens(),
         "mtime_ns": dav.mtime_ns(),

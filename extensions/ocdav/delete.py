@@ -7,7 +7,6 @@ from aiohttp import web
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 
@@ -17,8 +16,8 @@ async def handle(dav: Dav) -> web.StreamResponse:
     if_match = dav.request.headers.get("If-Match", "").strip()
     if if_match == "*":
         if_match = ""
-        if await dav.gw.try_stat(dav.path) is None:
+        if await dav.gw.try_stat(dav.ref()) is None:
             raise DavError(412, "If-Match: * and nothing exists")
-    request = pb.DeleteRequest(ref=ref(dav.path), lock_tokens=dav.lock_tokens(), if_match=if_match.strip('"'))
+    request = pb.DeleteRequest(ref=dav.ref(), lock_tokens=dav.lock_tokens(), if_match=if_match.strip('"'))
     await dav.gw.call("Delete", request)
     return web.Response(status=204)

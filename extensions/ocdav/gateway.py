@@ -71,19 +71,14 @@ class Gateway:
         except grpc.aio.AioRpcError as exc:
             raise to_dav_error(exc, overrides) from None
 
-    async def stat(self, path: str) -> pb.ResourceInfo:
-        reply = await self.call("Stat", pb.StatRequest(ref=ref(path)))
+    async def stat(self, ref: pb.Reference) -> pb.ResourceInfo:
+        reply = await self.call("Stat", pb.StatRequest(ref=ref))
         return reply.info
 
-    async def try_stat(self, path: str) -> pb.ResourceInfo | None:
+    async def try_stat(self, ref: pb.Reference) -> pb.ResourceInfo | None:
         try:
-            return await self.stat(path)
+            return await self.stat(ref)
         except DavError as exc:
             if exc.status == 404:
                 return None
             raise
-
-
-def ref(path: str) -> pb.Reference:
-    """A path in the caller's personal space (empty space id = home)."""
-    return pb.Reference(path=path)

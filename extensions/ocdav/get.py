@@ -8,7 +8,6 @@ from ocisd.api.postprocessing.v1.contract import REASON_BLOCKED, REASON_PROCESSI
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 # A revision held by postprocessing: 425 Too Early (+ Retry-After) while processing, 403 when blocked.
@@ -16,7 +15,7 @@ DOWNLOAD_STATUS = {"is-a-container": 405, REASON_PROCESSING: 425, REASON_BLOCKED
 
 
 async def handle(dav: Dav) -> web.StreamResponse:
-    request = pb.InitiateFileDownloadRequest(ref=ref(dav.path))
+    request = pb.InitiateFileDownloadRequest(ref=dav.ref())
     reply = await dav.gw.call("InitiateFileDownload", request, overrides=DOWNLOAD_STATUS)
     if reply.info.type == pb.RESOURCE_TYPE_CONTAINER:
         raise DavError(405, "GET on a folder: use PROPFIND", headers={"Allow": "OPTIONS, PROPFIND, DELETE"})

@@ -22,7 +22,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import paths, uploads
 from .errors import DavError
-from .gateway import ref
 from .paths import DavPath
 from .put import preconditions
 from .request import Dav
@@ -82,9 +81,9 @@ async def _session(dav: Dav, chunk: Chunk) -> pb.UploadSession:
     except DavError as exc:
         if exc.status != 404:
             raise
-    if_match, if_none_match = await preconditions(dav, chunk.file.path)
+    if_match, if_none_match = await preconditions(dav)
     create = pb.CreateUploadSessionRequest(
-        ref=ref(chunk.file.path),
+        ref=dav.ref(),
         name=chunk.session,
         length=-1,
         checksum=dav.request.headers.get("OC-Checksum", ""),
@@ -114,10 +113,10 @@ async def put(dav: Dav) -> web.StreamResponse:
         return web.Response(status=201)
     if {c.name for c in session.chunks} != {stored_name(i) for i in range(chunk.count)}:
         return web.Response(status=201)  # more to come
-    if_match, if_none_match = await preconditions(dav, chunk.file.path)
+    if_match, if_none_match = await preconditions(dav)
     request = pb.FinishUploadSessionRequest(
         session_id=session.id,
-        ref=ref(chunk.file.path),
+        ref=dav.ref(),
         checksum=dav.request.headers.get("OC-Checksum", ""),
         mtime_ns=dav.mtime_ns(),
         if_match=if_match,

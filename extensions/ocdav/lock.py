@@ -10,7 +10,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import xml
 from .errors import DavError
-from .gateway import ref
 from .paths import href
 from .request import Dav
 from .resource import lock_from_pb
@@ -50,7 +49,7 @@ async def _refresh(dav: Dav, timeout: int) -> web.Response:
         raise DavError(400, "a lock refresh needs the lock token in an If header")
     last: DavError | None = None
     for token in tokens:
-        request = pb.RefreshLockRequest(ref=ref(dav.path), token=token, timeout_seconds=timeout)
+        request = pb.RefreshLockRequest(ref=dav.ref(), token=token, timeout_seconds=timeout)
         try:
             reply = await dav.gw.call("RefreshLock", request, overrides={"lock-token-mismatch": 412})
         except DavError as exc:
@@ -69,7 +68,7 @@ async def handle_lock(dav: Dav) -> web.StreamResponse:
     info = xml.parse_lockinfo(root)
     depth = dav.depth("infinity", ("0", "infinity"))
     request = pb.LockRequest(
-        ref=ref(dav.path),
+        ref=dav.ref(),
         scope=pb.LOCK_SCOPE_SHARED if info.scope == "shared" else pb.LOCK_SCOPE_EXCLUSIVE,
         depth_infinity=depth == "infinity",
         owner=info.owner,
@@ -84,7 +83,7 @@ async def handle_unlock(dav: Dav) -> web.StreamResponse:
     token = dav.request.headers.get("Lock-Token", "").strip()
     if not (token.startswith("<") and token.endswith(">")) or len(token) < 3:
         raise DavError(400, "UNLOCK needs a Lock-Token header like <opaquelocktoken:...>")
-    request = pb.UnlockRequest(ref=ref(dav.path), token=token[1:-1])
+    request = pb.UnlockRequest(ref=dav.ref(), token=token[1:-1])
     try:
         await dav.gw.call("Unlock", request)
     except DavError as exc:

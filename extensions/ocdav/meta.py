@@ -122,7 +122,7 @@ async def restore(dav: Dav) -> web.StreamResponse:
     dest = paths.parse_destination(dav.request.headers.get("Destination", ""), hosts)
     if dest.user is not None and dest.user not in (dav.who.username, dav.who.user_id):
         raise DavError(403, "a version is restored into its owner's files")
-    target = await dav.gw.try_stat(dest.path)
+    target = await dav.gw.try_stat(dav.ref_of(dest))
     if target is None or target.id != file_id:
         raise DavError(409, "Destination must be the file the version belongs to")
     request = pb.RestoreFileVersionRequest(ref=_file(file_id), key=key, lock_tokens=dav.lock_tokens())

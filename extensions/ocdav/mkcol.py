@@ -7,7 +7,6 @@ from aiohttp import web
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 
@@ -18,7 +17,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
             raise DavError(415, "MKCOL with a body is not supported")
     if dav.path == "/":
         raise DavError(405, "the space root exists")
-    request = pb.CreateContainerRequest(ref=ref(dav.path), lock_tokens=dav.lock_tokens(), mtime_ns=dav.mtime_ns())
+    request = pb.CreateContainerRequest(ref=dav.ref(), lock_tokens=dav.lock_tokens(), mtime_ns=dav.mtime_ns())
     reply = await dav.gw.call("CreateContainer", request)
     info = reply.info
     etag = f'"{info.etag}"'

@@ -8,11 +8,21 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from ocisd import davpaths
-from ocisd.davpaths import MAX_NAME_BYTES, OWN_PREFIXES, ROUTES, USER_PREFIXES, DavPath, href, join
+from ocisd.davpaths import MAX_NAME_BYTES, OWN_PREFIXES, ROUTES, USER_PREFIXES, DavPath, href, in_space, join, reference
 
 from .errors import DavError
 
-__all__ = ["MAX_NAME_BYTES", "OWN_PREFIXES", "ROUTES", "USER_PREFIXES", "DavPath", "href", "join"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "OWN_PREFIXES",
+    "ROUTES",
+    "USER_PREFIXES",
+    "DavPath",
+    "href",
+    "in_space",
+    "join",
+    "reference",
+]
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -10,7 +10,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import props, xml
 from .errors import DavError
-from .gateway import ref
 from .paths import join
 from .request import Dav
 from .resource import from_info
@@ -21,7 +20,7 @@ FINITE_DEPTH = "<d:propfind-finite-depth/>"
 async def _pages(dav: Dav, path: str) -> AsyncIterator[pb.ListContainerResponse]:
     token = ""
     while True:
-        request = pb.ListContainerRequest(ref=ref(path), page_size=dav.config.list_page_size, page_token=token)
+        request = pb.ListContainerRequest(ref=dav.ref(path), page_size=dav.config.list_page_size, page_token=token)
         page = await dav.gw.call("ListContainer", request)
         yield page
         token = page.next_page_token
@@ -30,7 +29,7 @@ async def _pages(dav: Dav, path: str) -> AsyncIterator[pb.ListContainerResponse]
 
 
 async def _quota(dav: Dav) -> int:
-    reply = await dav.gw.call("GetQuota", pb.GetQuotaRequest(ref=ref("/")))
+    reply = await dav.gw.call("GetQuota", pb.GetQuotaRequest(ref=dav.ref("/")))
     return props.QUOTA_UNLIMITED if reply.unlimited else max(reply.remaining, 0)
 
 
@@ -76,7 +75,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
             if exc.status != 409:
                 raise
             pages = None
-    first_info = page.info if page is not None else await dav.gw.stat(dav.path)
+    first_info = page.info if page is not None else await dav.gw.stat(dav.ref())
     first = from_info(first_info, dav.path)
     renderer = props.Renderer(req, dav.view(await _quota(dav) if props.wants_quota(req) else None))
     await annotate(dav, renderer, [first_info, *(page.infos if page is not None else ())])

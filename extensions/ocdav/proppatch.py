@@ -7,14 +7,13 @@ from aiohttp import web
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import props, xml
-from .gateway import ref
 from .paths import href
 from .request import Dav
 
 
 async def handle(dav: Dav) -> web.StreamResponse:
     updates = xml.parse_proppatch(await dav.xml_body())
-    info = await dav.gw.stat(dav.path)
+    info = await dav.gw.stat(dav.ref())
     protected = [u.name for u in updates if u.name in props.PROTECTED]
     link = href(dav.target.base, dav.path, info.type == pb.RESOURCE_TYPE_CONTAINER)
     if protected:
@@ -36,10 +35,10 @@ async def handle(dav: Dav) -> web.StreamResponse:
             sets[u.name] = ("1" if u.text == "1" else "0") if u.name in props.SETTABLE_LIVE else u.value
     tokens = dav.lock_tokens()
     if sets:
-        request = pb.SetArbitraryMetadataRequest(ref=ref(dav.path), metadata=sets, lock_tokens=tokens)
+        request = pb.SetArbitraryMetadataRequest(ref=dav.ref(), metadata=sets, lock_tokens=tokens)
         await dav.gw.call("SetArbitraryMetadata", request)
     if removes:
-        unset = pb.UnsetArbitraryMetadataRequest(ref=ref(dav.path), keys=sorted(removes), lock_tokens=tokens)
+        unset = pb.UnsetArbitraryMetadataRequest(ref=dav.ref(), keys=sorted(removes), lock_tokens=tokens)
         await dav.gw.call("UnsetArbitraryMetadata", unset)
     seen: dict[str, None] = dict.fromkeys(u.name for u in updates)
     body = xml.multistatus([xml.response(link, [xml.propstat(200, [xml.element(n) for n in seen])])])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ocisd.api.postprocessing.v1.contract import READY
+from ocisd.api.storage.v1.contract import ID_SEPARATOR
 
 from . import paths, xml
 from .resource import Resource
@@ -93,6 +94,7 @@ LIVE: dict[str, Getter] = {
     clark(DAV, "quota-available-bytes"): _dir_only(_quota_available),
     clark(OC, "id"): lambda res, view: xml.text(res.id),
     clark(OC, "fileid"): lambda res, view: xml.text(res.id),
+    clark(OC, "spaceid"): lambda res, view: xml.text(res.id.partition(ID_SEPARATOR)[0]) if res.id else None,
     clark(OC, "permissions"): lambda res, view: res.permissions,
     clark(OC, "size"): lambda res, view: str(res.size),
     clark(OC, "checksums"): _checksums,

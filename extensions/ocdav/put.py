@@ -10,7 +10,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import FILE_PERMISSIONS
 
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 
@@ -23,17 +22,17 @@ def _upload_error(status: int, payload: dict[str, Any]) -> DavError:
     return DavError(502, f"upload failed at the data server: {status} {reason} {message}".strip())
 
 
-async def preconditions(dav: Dav, path: str) -> tuple[str, bool]:
-    """(if_match etag, if_none_match) from the request, judged against the file at `path` (the
+async def preconditions(dav: Dav) -> tuple[str, bool]:
+    """(if_match etag, if_none_match) from the request, judged against the file it names (the
     target of a PUT, or the file legacy chunks make up); `If-Match: *` needs something to exist."""
     if_match = dav.request.headers.get("If-Match", "").strip()
     if_none_match = dav.request.headers.get("If-None-Match", "").strip()
     if if_match == "*":
         if_match = ""
-        if await dav.gw.try_stat(path) is None:
+        if await dav.gw.try_stat(dav.ref()) is None:
             raise DavError(412, "If-Match: * and nothing exists")
     if if_none_match and if_none_match != "*":
-        info = await dav.gw.try_stat(path)
+        info = await dav.gw.try_stat(dav.ref())
         if info is not None and f'"{info.etag}"' in [t.strip() for t in if_none_match.split(",")]:
             raise DavError(412, "If-None-Match matches the current etag")
     return if_match.removeprefix("W/").strip('"'), if_none_match == "*"
@@ -42,12 +41,12 @@ async def preconditions(dav: Dav, path: str) -> tuple[str, bool]:
 async def handle(dav: Dav) -> web.StreamResponse:
     if dav.path == "/" or dav.request.raw_path.split("?", 1)[0].endswith("/"):
         raise DavError(409, "PUT needs a file name")
-    if_match, if_none_match = await preconditions(dav, dav.path)
+    if_match, if_none_match = await preconditions(dav)
     size = dav.request.content_length
     checksum = dav.request.headers.get("OC-Checksum", "")
     mtime = dav.request.headers.get("X-OC-Mtime", "")
     request = pb.InitiateUploadRequest(
-        ref=ref(dav.path),
+        ref=dav.ref(),
         size=size if size is not None else -1,
         checksum=checksum,
         if_match=if_match,

@@ -17,9 +17,8 @@ from aiohttp import web
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 
-from . import props, xml
+from . import paths, props, xml
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 from .resource import from_info
 
@@ -70,7 +69,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
     if root is None:
         raise DavError(400, "REPORT needs a body")
     query, paged = _query(root)
-    query.ref.CopyFrom(ref(dav.path))
+    query.ref.CopyFrom(dav.ref())
     reply = await dav.gw.call("Search", query, overrides=NO_SEARCH)
     infos = list(reply.infos)
     while not paged and reply.infos and len(infos) < reply.total:  # every favorite, page by page
@@ -78,7 +77,9 @@ async def handle(dav: Dav) -> web.StreamResponse:
         reply = await dav.gw.call("Search", query, overrides=NO_SEARCH)
         infos += reply.infos
     renderer = props.Renderer(_requested(root), dav.view())
-    body = xml.multistatus(renderer.render(from_info(info)) for info in infos)
+    body = xml.multistatus(
+        renderer.render(from_info(info, paths.in_space(dav.target, info.path or "/"))) for info in infos
+    )
     headers = {"Content-Type": xml.CONTENT_TYPE}
     if paged and infos:
         first = query.offset

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.identity import Identity
 
 from . import ifheader, paths
@@ -44,12 +46,21 @@ class Dav:
         self.target: DavPath = target if target is not None else paths.parse(request.raw_path)
         if self.target.user is not None and self.target.user not in (who.username, who.user_id):
             raise DavError(404, "no such user space")
+        self.home = home_space_id(who.user_id)
         header = request.headers.get("If", "")
         self.if_lists = ifheader.parse(header) if header else []
 
     @property
     def path(self) -> str:
         return self.target.path
+
+    def ref(self, path: str | None = None) -> pb.Reference:
+        """The storage reference of `path` (default: the request's) in the request's space."""
+        return paths.reference(self.target, self.home, path)
+
+    def ref_of(self, where: DavPath) -> pb.Reference:
+        """The storage reference of another URL's resource (a Destination, an `If` header's URL)."""
+        return paths.reference(where, self.home)
 
     def lock_tokens(self) -> list[str]:
         return sorted(ifheader.tokens(self.if_lists))
@@ -88,7 +99,8 @@ class Dav:
         return davxml.parse(body, limit)
 
     def destination(self, other_space: int) -> DavPath:
-        """The `Destination` header, which must name the caller's own space (else `other_space` is the status)."""
+        """The `Destination` header: a path of the caller's own (`files/<them>`, `webdav`) or a spaces URL
+        (the storage judges it); another user's `files/` is `other_space`."""
         # Behind the proxy, the Host the client used arrives as X-Forwarded-Host.
         hosts = {self.request.host, self.request.headers.get("X-Forwarded-Host", "")} - {""}
         dest = paths.parse_destination(self.request.headers.get("Destination", ""), hosts)
@@ -111,7 +123,7 @@ class Dav:
         states: dict[str | None, ifheader.State] = {}
         for url in ifheader.resources(self.if_lists):
             where = self.target if url is None else self.resolve(url)
-            info = await self.gw.try_stat(where.path) if where is not None else None
+            info = await self.gw.try_stat(self.ref_of(where)) if where is not None else None
             if info is None:
                 states[url] = ifheader.State(None, frozenset())
             else:

@@ -15,7 +15,6 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import paths, uploads, xml
 from .errors import DavError
-from .gateway import ref
 from .paths import DavPath
 from .request import Dav, Handler
 from .xml import DAV, OC, clark, element, text
@@ -97,7 +96,7 @@ async def restore(dav: Dav) -> web.StreamResponse:
     dest = dav.destination(403)
     if dest.path == "/":
         raise DavError(403, "the space root cannot be replaced")
-    request = pb.RestoreTrashItemRequest(ref=HOME, key=key, destination=ref(dest.path), lock_tokens=dav.lock_tokens())
+    request = pb.RestoreTrashItemRequest(ref=HOME, key=key, destination=dav.ref_of(dest), lock_tokens=dav.lock_tokens())
     reply = await dav.gw.call("RestoreTrashItem", request, overrides={"exists": 412, "no-trash": 404})
     return web.Response(status=201, headers=uploads.committed(reply.info, False))
 

@@ -18,7 +18,6 @@ from ocisd.api.storage.v1.contract import home_space_id, split_session_id
 
 from . import paths, uploads, xml
 from .errors import DavError
-from .gateway import ref
 from .request import Dav
 
 VERSION = "1.0.0"
@@ -114,7 +113,7 @@ async def create(dav: Dav) -> web.StreamResponse:
     target = paths.normalise(paths.join(folder, meta["filename"].lstrip("/")))
     if_match = dav.request.headers.get("If-Match", "").strip()
     request = pb.CreateUploadSessionRequest(
-        ref=ref(target),
+        ref=dav.ref(target),
         length=length,
         checksum=_checksum(meta.get("checksum", "")),
         mtime_ns=dav.mtime_ns(),

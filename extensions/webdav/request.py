@@ -2,7 +2,7 @@
 
 Paths are ocdav's (`ocisd.davpaths`), so a preview names exactly the file a GET
 of the same URL would: `files/<user>/…` only for the caller themselves,
-`webdav/…` in the caller's home, `public-files/<token>/…` by node id below the
+`webdav/…` in the caller's home, `spaces/<id>/…` as ocdav maps it, `public-files/<token>/…` by node id below the
 link's resource (the proxy checked the link and forwards its scoped token).
 """
 
@@ -12,6 +12,7 @@ from multidict import MultiMapping
 
 from ocisd import davpaths
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.api.thumbnails.v1 import thumbnails_pb2 as tpb
 from ocisd.identity import Identity
 
@@ -38,7 +39,7 @@ def reference(raw_target: str, who: Identity) -> pb.Reference:
         raise PreviewError(404, "public links reach only their own resource")
     if where.user is not None and where.user not in (who.username, who.user_id):
         raise PreviewError(404, "no such user space")
-    return pb.Reference(path=where.path)
+    return davpaths.reference(where, home_space_id(who.user_id))
 
 
 def _size(query: MultiMapping[str], key: str) -> int:

@@ -1,13 +1,19 @@
-"""`ocis users add|list|show|set-password|set-quota|disable|enable|delete` and `ocis users token create|list|revoke`."""
+"""`ocis users add|list|show|set-password|set-quota|set-role|disable|enable|delete`, `ocis users token ...`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
+
+import grpc
+import grpc.aio
 
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
+from ocisd.api.settings.v1 import contract as settings_contract
+from ocisd.api.settings.v1 import settings_pb2, settings_pb2_grpc
+from ocisd.api.settings.v1.client import NAME as SETTINGS
 from ocisd.api.storage.v1 import storage_pb2, storage_pb2_grpc
 from ocisd.api.storage.v1.contract import home_space_id
 from ocisd.cli import remote
@@ -17,10 +23,39 @@ from ocisd.rpc.client import RpcClients
 
 USER_FIELDS = ("id", "username", "display_name", "email", "enabled")
 TOKEN_FIELDS = ("id", "label", "created", "expires")
+ROLE_WAIT = 1.5  # seconds `show` waits for a settings instance it has not heard of yet
 
 
 def _users(rpc: RpcClients) -> Any:
     return rpc.stub("users", users_pb2_grpc.UsersStub)
+
+
+def _settings(rpc: RpcClients) -> Any:
+    return rpc.stub(SETTINGS, settings_pb2_grpc.SettingsStub)
+
+
+def _role_name(role_id: str) -> str:
+    return next((display for rid, display in settings_contract.ROLES.values() if rid == role_id), role_id)
+
+
+async def _role_of(rpc: RpcClients, user_id: str) -> str | None:
+    """The user's role; None when no settings instance answers soon (`show` works without settings)."""
+    # Not yet heard on the bus is not absent: wait a little (a heartbeat), not the full instance wait.
+    timeout = None if rpc.targets(SETTINGS) else ROLE_WAIT
+    request = settings_pb2.ListRoleAssignmentsRequest(account_id=user_id)
+    try:
+        reply = await _settings(rpc).ListRoleAssignments(request, timeout=timeout)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return None
+        raise
+    return ", ".join(_role_name(a.role_id) for a in reply.assignments)
+
+
+def _bad_argument(text: str) -> NoReturn:
+    """A usage error, found before anything is asked: exit status 2."""
+    print(f"ocis: {text}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _when(ts: float) -> str:
@@ -59,6 +94,8 @@ def _show(args: argparse.Namespace) -> remote.Action:
         )
         row = {**remote.as_dict(user, USER_FIELDS), "created": _when(user.created)}
         row["groups"] = [g.name for g in groups.groups]
+        if (role := await _role_of(rpc, user.id)) is not None:
+            row["role"] = role
         if args.json:
             print_json(row)
         else:
@@ -85,8 +122,7 @@ def _set_quota(args: argparse.Namespace) -> remote.Action:
     try:
         total = parse_size(args.size)
     except ValueError:
-        print(f"ocis: SIZE: expected bytes, 10GB, 500MiB, 1.5GB or none, found {args.size!r}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _bad_argument(f"SIZE: expected bytes, 10GB, 500MiB, 1.5GB or none, found {args.size!r}")
 
     async def act(rpc: RpcClients) -> int:
         user = await remote.find_user(rpc, args.user)
@@ -95,6 +131,21 @@ def _set_quota(args: argparse.Namespace) -> remote.Action:
         )
         reply = await rpc.stub("gateway", storage_pb2_grpc.StorageStub).SetSpaceQuota(request)
         print(f"quota of {user.username}: {format_size(reply.total)} ({reply.used} bytes used)")
+        return 0
+
+    return act
+
+
+def _set_role(args: argparse.Namespace) -> remote.Action:
+    role_id = settings_contract.role_id(args.role)
+    if role_id is None:
+        names = ", ".join(f"{name} ({display})" for name, (_, display) in settings_contract.ROLES.items())
+        _bad_argument(f"ROLE: no role {args.role!r}; one of {names}")
+
+    async def act(rpc: RpcClients) -> int:
+        user = await remote.find_user(rpc, args.user)
+        await _settings(rpc).AssignRole(settings_pb2.AssignRoleRequest(account_id=user.id, role_id=role_id))
+        print(f"role of {user.username}: {_role_name(role_id)}")
         return 0
 
     return act
@@ -198,6 +249,9 @@ def _setup(p: argparse.ArgumentParser) -> None:
     a = action("set-quota", "set the quota of a user's personal space", _set_quota)
     a.add_argument("user", help="username or id")
     a.add_argument("size", help="bytes, a size like 10GB (10^9), 500MiB (2^20 each), 1.5GB, or none (unlimited)")
+    a = action("set-role", "give a user a role (replacing its previous one)", _set_role)
+    a.add_argument("user", help="username or id")
+    a.add_argument("role", help="admin, spaceadmin, user, user-light, a display name like 'Space Admin', or an id")
     for name, enabled in (("disable", False), ("enable", True)):
         action(name, f"{name} a user's logins", _set_enabled(enabled)).add_argument("user", help="username or id")
     action("delete", "delete a user and its app tokens", _delete).add_argument("user", help="username or id")
@@ -216,7 +270,7 @@ def _setup(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    extra = {_show: ("groups",), _set_quota: ("gateway",)}.get(args.action, ())
+    extra = {_show: ("groups",), _set_quota: ("gateway",), _set_role: (SETTINGS,)}.get(args.action, ())
     return remote.execute(args, ("users", *extra))
 
 

@@ -249,6 +249,25 @@ class Base(abc.ABC):
     async def get_scan(self, space_id: str, scan_id: str) -> res.Scan | None:
         raise _unsupported(self, "no-processing", "keeps no postprocessing queue")
 
+    async def create_space(self, space: Space, manager: Grant | None) -> None:
+        """A new space (a project space: owner "") with its root and its first manager's grant on it;
+        ALREADY_EXISTS for a taken id."""
+        raise _unsupported(self, "no-spaces", "keeps no project spaces")
+
+    async def update_space(self, space_id: str, changes: dict[str, Any]) -> None:
+        """Set some of name, description, alias, quota (bytes, 0 = unlimited), disabled."""
+        raise _unsupported(self, "no-spaces", "keeps no project spaces")
+
+    async def space_states(self, ids: list[str], grantees: list[tuple[str, str]], every: bool) -> list[res.SpaceState]:
+        """The spaces `ids` names and those whose root carries a grant for one of `grantees` ((type, id)),
+        or every space, with roots, quotas and use; fast for a member of many spaces."""
+        raise _unsupported(self, "no-spaces", "keeps no project spaces")
+
+    async def purge_space(self, space_id: str) -> list[str]:
+        """Remove a space with everything in it (nodes, blobs, versions, trash, grants, locks, jobs);
+        returns the nodes that carried grants."""
+        raise _unsupported(self, "no-spaces", "keeps no project spaces")
+
 
 def _unsupported(driver: Base, reason: str, what: str) -> errors.StorageError:
     return errors.StorageError(errors.Kind.UNSUPPORTED, reason, f"{type(driver).__name__} {what}")

@@ -71,6 +71,23 @@ class Space:
     id: str
     owner: str
     quota: int  # bytes as the space keeps it; 0 = unlimited, -1 = none of its own (the configured one applies)
+    type: str = "personal"  # contract.PERSONAL | PROJECT (a project space has no owner: "")
+    name: str = ""
+    description: str = ""
+    alias: str = ""
+    disabled: bool = False
+
+
+@dataclass
+class SpaceState:
+    """A space with what a listing shows of it: its root, quota (bytes, 0 = unlimited) and use, the grants on
+    its root (a project space's members)."""
+
+    space: Space
+    root: Node
+    total: int
+    used: int
+    members: list[Grant]
 
 
 @dataclass

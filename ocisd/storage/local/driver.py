@@ -27,6 +27,7 @@ from ocisd.storage.resources import (
     Ref,
     Scan,
     Space,
+    SpaceState,
     Staged,
     TrashItem,
     UploadOptions,
@@ -44,6 +45,7 @@ from . import (
     restore,
     scans,
     search,
+    spaces,
     trash,
     trash_changes,
     tree,
@@ -96,8 +98,19 @@ class LocalDriver(Base):
         return await self._db.write(changes.ensure_space, space_id, owner, self._quota)
 
     async def space(self, space_id: str) -> Space | None:
-        row = await self._db.read(_space_row, space_id)
-        return Space(*row) if row else None
+        return await self._db.read(spaces.get, space_id)
+
+    async def create_space(self, space: Space, manager: Grant | None) -> None:
+        await self._db.write(spaces.create, space, manager)
+
+    async def update_space(self, space_id: str, changes: dict[str, Any]) -> None:
+        await self._db.write(spaces.update, space_id, changes)
+
+    async def space_states(self, ids: list[str], grantees: list[tuple[str, str]], every: bool) -> list[SpaceState]:
+        return await self._db.read(spaces.states, ids, grantees, every, self._quota, self.policy.count_quota)
+
+    async def purge_space(self, space_id: str) -> list[str]:
+        return await self._db.write(spaces.purge, self._blobs, space_id)
 
     async def stat(self, ref: Ref) -> Node:
         return _snapshot(self._here, existing, ref)
@@ -300,11 +313,6 @@ def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
         return fn(db, *args)
     finally:
         db.execute("COMMIT")
-
-
-def _space_row(db: sqlite3.Connection, space_id: str) -> tuple[str, str, int] | None:
-    row = db.execute("SELECT id, owner FROM spaces WHERE id=?", (space_id,)).fetchone()
-    return (row[0], row[1], tree.stored_quota(db, space_id)) if row else None
 
 
 def _usage(db: sqlite3.Connection, space_id: str, default: int, with_versions: bool) -> tuple[int, int]:

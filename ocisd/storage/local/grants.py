@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from ocisd.api.storage.v1 import errors
-from ocisd.storage.resources import Grant, Reach, Ref, split_path
+from ocisd.storage.resources import Grant, Node, Reach, Ref, split_path
 
 from . import tree
 from .database import transaction
@@ -49,13 +49,23 @@ def reach(db: sqlite3.Connection, ref: Ref) -> Reach:
 def add(db: sqlite3.Connection, ref: Ref, grant: Grant) -> None:
     with transaction(db):
         node = existing(db, ref)
-        if node.parent is None:
+        if node.parent is None and not _project(db, node.space):
             raise errors.forbidden("the space root cannot be shared")
-        db.execute(
-            "INSERT OR REPLACE INTO grants(node, space, grantee_type, grantee, bits, expires, creator)"
-            " VALUES(?,?,?,?,?,?,?)",
-            (node.id, node.space, grant.grantee_type, grant.grantee, grant.bits, grant.expires, grant.creator),
-        )
+        put(db, node, grant)
+
+
+def _project(db: sqlite3.Connection, space: str) -> bool:
+    """Is `space` a project space (whose root carries its members' grants)?"""
+    return db.execute("SELECT 1 FROM spaces WHERE id=? AND type='project'", (space,)).fetchone() is not None
+
+
+def put(db: sqlite3.Connection, node: Node, grant: Grant) -> None:
+    """Add or replace the grantee's grant on `node`, inside the caller's transaction."""
+    db.execute(
+        "INSERT OR REPLACE INTO grants(node, space, grantee_type, grantee, bits, expires, creator)"
+        " VALUES(?,?,?,?,?,?,?)",
+        (node.id, node.space, grant.grantee_type, grant.grantee, grant.bits, grant.expires, grant.creator),
+    )
 
 
 def remove(db: sqlite3.Connection, ref: Ref, grantee_type: str, grantee: str) -> None:

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS grants(
   PRIMARY KEY(node, grantee_type, grantee));
 CREATE INDEX IF NOT EXISTS grants_space ON grants(space);
 """
+# After the spaces table's columns exist (MIGRATIONS): a project space's members are the grants on its root.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS spaces_type ON spaces(type);
+CREATE INDEX IF NOT EXISTS grants_roots ON grants(grantee, grantee_type) WHERE node = space;
+"""
 
 COLUMNS = (
     "id, space, parent, name, type, size, mtime, etag, rev, sha1, md5, adler32, mime, props,"
@@ -53,6 +58,14 @@ MIGRATIONS = {
     "scan_time": "INTEGER NOT NULL DEFAULT 0",
     "scan_partial": "INTEGER NOT NULL DEFAULT 0",
 }
+# Spaces' columns added with project spaces: older spaces are personal ones.
+SPACE_MIGRATIONS = {
+    "type": "TEXT NOT NULL DEFAULT 'personal'",
+    "name": "TEXT NOT NULL DEFAULT ''",
+    "description": "TEXT NOT NULL DEFAULT ''",
+    "alias": "TEXT NOT NULL DEFAULT ''",
+    "disabled": "INTEGER NOT NULL DEFAULT 0",
+}
 _MARKS = ",".join("?" * len(COLUMNS.split(",")))
 
 
@@ -63,15 +76,17 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-65536")
     db.executescript(SCHEMA + trash.SCHEMA + versions.SCHEMA + jobs.SCHEMA)
-    _migrate(db)
+    _migrate(db, "nodes", MIGRATIONS)
+    _migrate(db, "spaces", SPACE_MIGRATIONS)
+    db.executescript(INDEXES)
     return db
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    have = {row[1] for row in db.execute("PRAGMA table_info(nodes)")}
-    missing = [(name, decl) for name, decl in MIGRATIONS.items() if name not in have]
+def _migrate(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    missing = [(name, decl) for name, decl in columns.items() if name not in have]
     for name, decl in missing:  # each its own transaction: a crash between them resumes at the next start
-        db.execute(f"ALTER TABLE nodes ADD COLUMN {name} {decl}")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
 def new_etag() -> str:
@@ -265,6 +280,11 @@ def space_quota(db: sqlite3.Connection, space: str, default: int) -> int:
     """The space's quota in bytes, 0 = unlimited; `default` for a space that keeps none of its own."""
     stored = stored_quota(db, space)
     return default if stored < 0 else stored
+
+
+def check_enabled(db: sqlite3.Connection, space: str) -> None:
+    if db.execute("SELECT 1 FROM spaces WHERE id=? AND disabled", (space,)).fetchone():
+        raise errors.precondition("disabled", f"space {space} is disabled")
 
 
 def check_quota(db: sqlite3.Connection, space: str, delta: int, default: int) -> None:

@@ -34,6 +34,7 @@ def _conditions(loc: Located, opts: UploadOptions) -> None:
 
 
 def _admissible(db: sqlite3.Connection, ref: Ref, opts: UploadOptions, size: int, default_quota: int) -> Located:
+    tree.check_enabled(db, ref.space)  # a signed URL or session outliving a disable writes nothing
     loc = locate(db, ref)
     loc.parent_folder()
     _conditions(loc, opts)

@@ -15,6 +15,7 @@ import grpc.aio
 from ocisd import addresses, authz
 from ocisd.api.postprocessing.v1.contract import PROCESSING_QUEUED, configured_steps
 from ocisd.api.storage.v1 import storage_pb2_grpc
+from ocisd.api.storage.v1.contract import shard
 from ocisd.extension import Context, Extension
 from ocisd.identity import Identity
 from ocisd.storage.driver import Base, driver_class, load
@@ -97,9 +98,11 @@ class StorageExtension(Extension):
         if cfg.trash_bin:
             ctx.create_task(purger.run(), "trash-purge")
             ctx.features.append("trash-bin")
+        fixed = spaces.fixed
         storage = StorageService(
-            self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger, ctx.bus.publish_event
-        )
+            self.driver, spaces, transfers, self.sessions, self._privileged(ctx), purger, ctx.bus.publish_event,
+            cfg.provider_id, lambda space_id: space_id in fixed or home_range[0] <= shard(space_id) <= home_range[1],
+        )  # fmt: skip
         provider = ProviderService(cfg.provider_id, home_range, spaces.fixed, data_url)
         processing = ProcessingService(self.driver)
 

@@ -2,7 +2,8 @@
 
 The owner may grant anything that applies to the node; a grantee holding SHARE
 there may pass on at most the bits they hold (a reshare), and remove only the
-grants they added. A public-link identity grants nothing.
+grants they added (a project space's managers: any). A public-link identity
+grants nothing. A project space's root carries its members' grants.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ocisd.api.storage.v1.contract import handled
 from ocisd.storage.driver import Base
 from ocisd.storage.resources import Grant
 
-from .access import Access
+from .access import Access, own_grants
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 GRANTEE_TYPES = ("user", "group")
@@ -50,8 +51,11 @@ async def _sharer(servicer: Servicer, ref: pb.Reference) -> Access:
 
 
 async def _only_own(servicer: Servicer, a: Access, kind: str, grantee: str) -> None:
-    """A resharer replaces or removes only the grants they added; the owner any."""
+    """A resharer replaces or removes only the grants they added; the owner, and a project space's managers
+    (all bits by a grant on its root, which has no owner), any."""
     if a.bits is None:
+        return
+    if not a.owner and own_grants(a.who, await servicer._driver.grants_on([a.ref.space])).get(a.ref.space) == ALL:
         return
     for g in await servicer._driver.grants(a.ref):
         if (g.grantee_type, g.grantee) == (kind, grantee) and g.creator != a.who.user_id:

@@ -8,21 +8,22 @@ from typing import Any, TypeAlias
 
 import grpc.aio
 
-from ocisd.api.sharing.v1.permissions import CREATE, DELETE, READ, UPDATE
+from ocisd.api.sharing.v1.permissions import ALL, CREATE, DELETE, READ, UPDATE
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
-from ocisd.api.storage.v1.contract import caller, external_id, handled, split_id
+from ocisd.api.storage.v1.contract import PROJECT, caller, external_id, handled, split_id
 from ocisd.identity import Identity
 from ocisd.storage.driver import Base
 from ocisd.storage.resources import Ref, Space, UploadOptions
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
-from .access import LOOK, PUT, Access, check, own_grants
+from .access import ANY, LOOK, OWNER, PUT, Access, check, own_grants
 from .grant_grpc import GrantMethods
 from .info import add_infos, lock_info, resource_info
 from .scan_grpc import ScanMethods
 from .session_grpc import SessionMethods
+from .space_grpc import SpaceMethods, disabled_error, root_bits
 from .spaces import SpacePolicy
 from .transfer import Transfers, ref_claims
 from .trash_grpc import TrashMethods
@@ -41,7 +42,9 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 RESOURCES_DELETED = "resources-deleted"
 
 
-class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods, ScanMethods, pb_grpc.StorageServicer):
+class StorageService(
+    SessionMethods, TrashMethods, VersionMethods, GrantMethods, ScanMethods, SpaceMethods, pb_grpc.StorageServicer
+):
     def __init__(
         self,
         driver: Base,
@@ -51,30 +54,39 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
         privileged: Callable[[Identity], bool],
         purger: TrashPurger,
         publish: Callable[[str, dict[str, Any]], None],
+        provider_id: str = "",
+        holds: Callable[[str], bool] = lambda space_id: True,
     ) -> None:
+        """`holds`: whether a space id is this instance's (its shard in the home range, or a fixed space)."""
         self._driver = driver
+        self._provider_id = provider_id
+        self._holds = holds
         self._publish = publish  # bus events
         self._purger = purger
         self._privileged = privileged  # who may set quotas: the admin, extensions
         self._sessions = sessions
         self._spaces = spaces
         self._transfers = transfers
-        self._known: dict[str, Space] = {}  # spaces are never deleted or re-owned: cache them
+        # Spaces are never re-owned; the space methods drop an entry they change (one process per data dir).
+        self._known: dict[str, Space] = {}
 
     async def _space(self, space_id: str) -> Space | None:
+        """The space, or None; a disabled one raises what touching it answers for the caller."""
         space = self._known.get(space_id)
         if space is None:
             space = await self._driver.space(space_id)
             if space is not None:
                 self._known[space_id] = space
+        if space is not None and space.disabled:
+            raise disabled_error(caller(), space, await self._driver.grants_on([space_id]))
         return space
 
     async def _ref(self, ref: pb.Reference, need: int = READ) -> Access:
         """The driver reference checked for an operation needing `need` (bits, or `access.PUT` …).
 
         The space owner's own requests pay nothing for it; anyone else reaches nodes by node-id
-        reference as far as their grants (or public-link scope) go. The caller's home is created
-        on first use, whichever way it is referenced.
+        reference as far as their grants (or public-link scope) go, and a project space's members
+        by space id as well. The caller's home is created on first use, whichever way it is referenced.
         """
         who = caller()
         if who.scope is not None:
@@ -94,10 +106,22 @@ class StorageService(SessionMethods, TrashMethods, VersionMethods, GrantMethods,
         try:
             self._spaces.check(who, space)
         except errors.StorageError:
-            if not ref.node_id:
+            if space.type == PROJECT and not out.node:  # its members may name it by space id too
+                out = Ref(space=space.id, path=out.path.lstrip("/"), node=space.id)
+            elif not ref.node_id:
                 raise
+            if need == OWNER and space.type == PROJECT:  # the trash bin: the space's managers'
+                need = await self._manager(who, space)
             return check(out, who, space.owner, await self._driver.reach(out), need)
         return Access(out, who, space.owner)
+
+    async def _manager(self, who: Identity, space: Space) -> int:
+        """What a project space's managers may do in place of its (missing) owner; ANY for them, NOT_FOUND
+        or PERMISSION_DENIED for other callers."""
+        held = root_bits(who, space, await self._driver.grants_on([space.id]))
+        if held == ALL:
+            return ANY
+        raise errors.forbidden("only the space's managers do this") if held else errors.not_found("no such space")
 
     async def _scoped(self, ref: pb.Reference, who: Identity, need: int) -> Access:
         """A public-link identity: its scope resource and below, by node id only; no home, no other space."""

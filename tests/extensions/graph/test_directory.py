@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.extensions.graph.client import Graph
-from tests.support.harness import wait_until
-from tests.support.identity import ADMIN_PASSWORD, add_user, identity_deployment
+from tests.support.harness import Deployment, wait_until
+from tests.support.identity import ADMIN_PASSWORD, add_user, identity_deployment, ocis_ok
 
-RUN = "bus,users,groups,auth-basic,proxy,graph"
+RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph"
 USER_PW = "einstein-pw-1"
+BOHR_PW = "bohr-pw-1"
 
 
 def query(path: str, **options: str) -> str:
@@ -20,14 +21,22 @@ def query(path: str, **options: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def graph() -> Iterator[Graph]:
+def stack() -> Iterator[tuple[Deployment, Graph]]:
     with identity_deployment() as dep:
-        # no settings extension here: graph gives every account its default role
-        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false", "OCIS_GRPC_NO_INSTANCE_WAIT": "100ms"})
+        # wrong current passwords for changePassword: locked after 3, with no delays before
+        throttle = {"AUTH_BASIC_USER_IP_LOCKOUT": "3", "AUTH_BASIC_THROTTLE_FREE_ATTEMPTS": "3"}
+        dep.start_runtime(RUN, env={"PROXY_ACCESS_LOG": "false", **throttle})
         add_user(dep, "einstein", USER_PW)
+        add_user(dep, "bohr", BOHR_PW)
+        add_user(dep, "heisenberg", "uncertain-pw-1")
         admin = Graph(dep.addr("proxy", "http_addr"), "admin", ADMIN_PASSWORD)
         wait_until(lambda: admin.call("GET", "v1.0/me")[0] == 200, 30, what="graph behind the proxy")
-        yield admin
+        yield dep, admin
+
+
+@pytest.fixture
+def graph(stack: tuple[Deployment, Graph]) -> Graph:
+    return stack[1]
 
 
 def test_me_expand_patch_and_change_password(graph: Graph) -> None:
@@ -46,6 +55,8 @@ def test_me_expand_patch_and_change_password(graph: Graph) -> None:
     assert user.ok("PATCH", "v1.0/me", {"displayName": "Albert Einstein"})["displayName"] == "Albert Einstein"
     assert user.call("PATCH", "v1.0/me", {"mail": "x@example.org"})[0] == 400
     assert user.call("PATCH", "v1.0/me", {"preferredLanguage": "klingon"})[0] == 400
+    assert user.ok("PATCH", "v1.0/me", {"preferredLanguage": "de"})["preferredLanguage"] == "de"
+    assert user.ok("GET", "v1.0/me?$select=preferredLanguage") == {"id": me["id"], "preferredLanguage": "de"}
 
     status, body = user.call("POST", "v1.0/me/changePassword", {"currentPassword": "wrong", "newPassword": "n-1"})
     assert status == 400 and body["error"]["code"] == "invalidRequest"
@@ -54,6 +65,15 @@ def test_me_expand_patch_and_change_password(graph: Graph) -> None:
     changed = graph.as_user("einstein", "new-pw-2")
     changed.ok("POST", "v1.0/me/changePassword", {"currentPassword": "new-pw-2", "newPassword": USER_PW}, status=204)
     graph.ok("DELETE", f"v1.0/groups/{group['id']}", status=204)
+
+
+def test_wrong_current_passwords_are_throttled_for_that_user_alone(graph: Graph) -> None:
+    user = graph.as_user("heisenberg", "uncertain-pw-1")
+    wrong = {"currentPassword": "guess", "newPassword": "n-1"}
+    assert [user.call("POST", "v1.0/me/changePassword", wrong)[0] for _ in range(3)] == [400] * 3
+    status, body = user.call("POST", "v1.0/me/changePassword", wrong)
+    assert status == 429 and body["error"]["code"] == "tooManyRequests"
+    assert user.ok("GET", "v1.0/me")["onPremisesSamAccountName"] == "heisenberg"  # logging in still works
 
 
 def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
@@ -78,7 +98,7 @@ def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
     found = graph.ok("GET", query("v1.0/users", filter="mail eq 'pierre@example.org'"))["value"]
     assert [u["id"] for u in found] == [made["pierre"]["id"]]
     page = graph.ok("GET", query("v1.0/users", orderby="displayName desc", top="2", count="true", select="displayName"))
-    assert page["@odata.count"] == 5 and [u["displayName"] for u in page["value"]] == ["Pierre", "Marie"]
+    assert page["@odata.count"] == 7 and [u["displayName"] for u in page["value"]] == ["Pierre", "Marie"]
     assert set(page["value"][0]) == {"id", "displayName"}
 
     group = graph.ok("POST", "v1.0/groups", {"displayName": "radium"}, status=201)
@@ -103,6 +123,8 @@ def test_users_crud_and_odata_as_admin(graph: Graph) -> None:
         "PATCH", "v1.0/users/irene", {"displayName": "Irène", "mail": "irene@example.org", "accountEnabled": False}
     )
     assert patched["displayName"] == "Irène" and patched["accountEnabled"] is False
+    disabled = graph.ok("GET", query("v1.0/users", filter="accountEnabled eq false"))["value"]
+    assert [u["onPremisesSamAccountName"] for u in disabled] == ["irene"]
     assert graph.call("PATCH", "v1.0/users/irene", {"mail": "not-an-address"})[0] == 400
     graph.ok("DELETE", "v1.0/users/irene", status=204)
     assert graph.call("GET", "v1.0/users/irene")[1]["error"]["code"] == "itemNotFound"
@@ -139,6 +161,18 @@ def test_a_user_reads_and_searches_but_changes_nothing(graph: Graph) -> None:
     assert graph.ok("GET", "v1.0/users/admin")["displayName"] != "pwned"
     assert graph.call("GET", query("v1.0/users", search="mallory"))[1]["value"] == []
     graph.ok("DELETE", f"v1.0/groups/{group['id']}", status=204)
+
+
+def test_a_role_assigned_in_settings_is_what_graph_checks(stack: tuple[Deployment, Graph]) -> None:
+    dep, admin = stack
+    bohr = admin.as_user("bohr", BOHR_PW)
+    assert bohr.call("GET", "v1.0/users")[0] == 403
+    ocis_ok(dep, "users", "set-role", "bohr", "admin")
+    assert "einstein" in {u["onPremisesSamAccountName"] for u in bohr.ok("GET", "v1.0/users")["value"]}
+    group = bohr.ok("POST", "v1.0/groups", {"displayName": "copenhagen"}, status=201)
+    bohr.ok("DELETE", f"v1.0/groups/{group['id']}", status=204)
+    ocis_ok(dep, "users", "set-role", "bohr", "user")
+    assert bohr.call("GET", "v1.0/users")[0] == 403
 
 
 @pytest.mark.parametrize(
