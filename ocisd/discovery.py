@@ -16,6 +16,19 @@ from ocisd.extension import Extension
 
 GROUP = "ocisd.extensions"
 BUS = "bus"  # every extension starts after the broker when both run in one runtime
+# Older names (oCIS's) accepted wherever an extension is named; the registry, logs and
+# config sections use the current name.
+ALIASES = {"storage-authmachine": "auth-machine"}
+
+
+def canonical(name: str) -> str:
+    """The current name of extension `name` (itself unless it is an older alias)."""
+    return ALIASES.get(name, name)
+
+
+def aliases_of(name: str) -> list[str]:
+    """The older names that also mean extension `name`."""
+    return [old for old, new in ALIASES.items() if new == name]
 
 
 def _load(ep: EntryPoint) -> type[Extension]:
@@ -47,7 +60,7 @@ def names() -> list[str]:
 
 def load_one(name: str) -> type[Extension]:
     """Import just one extension: `ocis <name> server` under a supervisor starts faster."""
-    for ep in entry_points(group=GROUP, name=name):
+    for ep in entry_points(group=GROUP, name=canonical(name)):
         return _load(ep)
     raise ConfigError(f"unknown extension {name!r}; known extensions: {', '.join(names())}")
 
@@ -57,8 +70,9 @@ def dependencies(cls: type[Extension]) -> tuple[str, ...]:
     return deps if cls.name == BUS or BUS in deps else (BUS, *deps)
 
 
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
+def split_names(text: str) -> list[str]:
+    """`a, b,,c` → its extension names, older aliases replaced by the current names."""
+    return [canonical(n.strip()) for n in text.split(",") if n.strip()]
 
 
 def selection(env: Mapping[str, str] | None = None) -> list[str]:
@@ -73,7 +87,7 @@ def selection(env: Mapping[str, str] | None = None) -> list[str]:
     known = installed()
 
     def listed(key: str) -> list[str]:
-        return _names(env.get(f"OCIS_{key}_EXTENSIONS", env.get(f"OCIS_{key}_SERVICES", "")))
+        return split_names(env.get(f"OCIS_{key}_EXTENSIONS", env.get(f"OCIS_{key}_SERVICES", "")))
 
     run = listed("RUN") or [name for name, cls in known.items() if not cls.optional]
     add, exclude = listed("ADD_RUN"), listed("EXCLUDE_RUN")

@@ -7,6 +7,9 @@ from ocisd.config.schema import Duration, setting
 class AuthBearerConfig:
     grpc_addr: str = setting("127.0.0.1:9148", "gRPC address of the AuthBearer service.")
     debug_addr: str = setting("127.0.0.1:9149", "Debug address: /healthz, /readyz, /metrics.")
+    trust_idp: bool = setting(
+        True, "Accept the access tokens of the idp extension: issuer OCIS_URL, keys from a registered idp's JWKS."
+    )
     issuers: list[str] = setting([], "Accepted `iss` values of bearer JWTs (none: only app tokens are accepted).")
     audiences: list[str] = setting(["ocisd"], "Accepted `aud` values of bearer JWTs.")
     static_keys: list[str] = setting([], "Files with issuer public keys: PEM keys or certificates, JWK or JWKS JSON.")

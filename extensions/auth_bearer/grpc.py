@@ -12,7 +12,7 @@ from ocisd import authz, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.logs import Logger
 
-from .jwts import InvalidBearer, JwtVerifier
+from .jwts import InvalidBearer, Trusts
 
 INVALID = "invalid bearer token"
 
@@ -21,7 +21,7 @@ class AuthBearerService(auth_pb2_grpc.AuthBearerServicer):
     def __init__(
         self,
         issuer: sessions.Issuer,
-        verifier: JwtVerifier,
+        verifier: Trusts,
         username_claim: str,
         log: Logger,
         metrics: CollectorRegistry,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,23 @@ def load_static(paths: list[str]) -> list[VerifyKey]:
 
 
 class KeySet:
-    """Static keys plus the keys of JWKS URLs, refreshed every `refresh` seconds or on an unknown kid."""
+    """Static keys plus the keys of JWKS URLs, refreshed every `refresh` seconds or on an unknown kid.
 
-    def __init__(self, static: list[VerifyKey], urls: list[str], refresh: float, insecure: bool, log: Logger) -> None:
+    `urls` may be a function: the URLs are then asked for at every fetch (e.g. the registered idp instances).
+    """
+
+    def __init__(
+        self,
+        static: list[VerifyKey],
+        urls: list[str] | Callable[[], list[str]],
+        refresh: float,
+        insecure: bool,
+        log: Logger,
+        unknown_kid_refetch: float = UNKNOWN_KID_REFETCH,
+    ) -> None:
         self._static = static
-        self._urls = urls
+        self._urls = urls if callable(urls) else (lambda: urls)
+        self._unknown_kid_refetch = unknown_kid_refetch
         self._refresh = refresh
         self._verify_tls = not insecure
         self._log = log
@@ -106,9 +119,12 @@ class KeySet:
 
     async def _fetch(self) -> None:
         self._fetched_at = time.monotonic()
+        urls = self._urls()
+        if not urls:
+            return  # e.g. no idp registered right now: keep the keys we had
         found: list[VerifyKey] = []
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            for url in self._urls:
+            for url in urls:
                 try:
                     async with session.get(url, ssl=self._verify_tls) as resp:
                         resp.raise_for_status()
@@ -121,6 +137,6 @@ class KeySet:
     async def keys(self, kid: str | None) -> list[VerifyKey]:
         age = time.monotonic() - self._fetched_at
         unknown = kid is not None and all(k.kid != kid for k in self._static + self._fetched)
-        if self._urls and (age >= self._refresh or (unknown and age >= UNKNOWN_KID_REFETCH)):
+        if age >= self._refresh or (unknown and age >= self._unknown_kid_refetch):
             await self._fetch()
         return self._static + self._fetched

@@ -75,7 +75,17 @@ PUBLIC_ROUTES = [
     "/hello",
     "/hello/",
     "/api/v0/greet",
+    "/graph-explorer",
+    "/graph-explorer/",
+    "/.well-known/",
+    "/konnect/",
+    "/signin/",
 ]
+
+
+# Routes that read Authorization themselves (idp: client credentials at the token endpoint, its own tokens at
+# userinfo): forwarded as public without the proxy checking the header as a user's credentials.
+OWN_AUTHORIZATION = ("/konnect/",)
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,7 @@ class Authenticator:
         if links.is_link_path(request.path):
             return await self._link(request, client_ip)
         authorization = request.headers.get("Authorization", "")
-        if not authorization:
+        if not authorization or is_public(request.path, OWN_AUTHORIZATION):
             if matches_public(request.path, self._public):
                 return PASS
             return self._refuse(request, Refusal(401, "authentication required"))

@@ -13,7 +13,7 @@ from ocisd import addresses, logs
 from ocisd.cli.command import Command, print_json, print_table
 from ocisd.config import loader
 from ocisd.config.loader import EffectiveConfig
-from ocisd.discovery import installed, load_one, names
+from ocisd.discovery import aliases_of, installed, load_one, names
 from ocisd.extension import Extension
 from ocisd.runtime.standalone import serve_one
 
@@ -83,7 +83,7 @@ def _subparsers_of(p: argparse.ArgumentParser) -> Any:
 
 def add_extension_parsers(sub: Any, name: str, cls: type[Extension], command: Command | None = None) -> None:
     """`ocis <name> server|health|config`, the extension's own commands, and a same-named core command's."""
-    p = sub.add_parser(name, description=command.help if command else cls.summary)
+    p = sub.add_parser(name, aliases=aliases_of(name), description=command.help if command else cls.summary)
     if command is not None:
         command.setup(p)
         p.set_defaults(extension=name, run=command.run)

@@ -23,12 +23,13 @@ def entry() -> None:
     args = sys.argv[1:]
     if len(args) == 2 and args[1] == "server" and not args[0].startswith("-"):
         from ocisd.cli.command import guarded
-        from ocisd.discovery import names
+        from ocisd.discovery import canonical, names
 
-        if args[0] in names():
+        name = canonical(args[0])
+        if name in names():
             from ocisd.cli.extension_cmds import serve
 
-            sys.exit(guarded(lambda: serve(args[0])))
+            sys.exit(guarded(lambda: serve(name)))
     from ocisd.cli.main import main
 
     sys.exit(main())

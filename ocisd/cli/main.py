@@ -19,7 +19,7 @@ from ocisd.cli import (
 )
 from ocisd.cli.command import Command, guarded
 from ocisd.cli.extension_cmds import add_extension_parsers
-from ocisd.discovery import installed
+from ocisd.discovery import aliases_of, installed
 
 COMMANDS: list[Command] = [
     init_cmd.COMMAND,
@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocis",
         description="ocisd: ownCloud Infinite Scale in Python, a file sync-and-share server built from extensions.",
-        epilog=_overview({n: cls.summary for n, cls in known.items()}),
+        epilog=_overview(
+            {n: cls.summary + "".join(f" (also: {a})" for a in aliases_of(n)) for n, cls in known.items()}
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ocisd {__version__}")

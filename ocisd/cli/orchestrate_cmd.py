@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from ocisd.cli.command import Command, print_table
-from ocisd.discovery import installed, selection
+from ocisd.discovery import installed, selection, split_names
 from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, run_check
 from ocisd.orchestrate.deployment import MODES
 from ocisd.orchestrate.faults import Fault, named, schedule
@@ -17,7 +17,7 @@ from ocisd.orchestrate.faults import Fault, named, schedule
 
 def _extensions(value: str) -> list[str]:
     known = list(installed())
-    chosen = [n.strip() for n in value.split(",") if n.strip()]
+    chosen = split_names(value)
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(

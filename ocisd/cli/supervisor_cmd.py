@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ocisd.cli.command import Command, print_json, print_table
 from ocisd.config.loader import config_dir
-from ocisd.discovery import deployment
+from ocisd.discovery import canonical, deployment
 from ocisd.supervisor import config
 from ocisd.supervisor.control import Failure, Supervisor, SupervisorError
 
@@ -103,9 +103,10 @@ def _run(args: argparse.Namespace) -> int:
                 print_table(rows, ["name", "state", "pid", "uptime"])
             return 0
         if args.action == "restart":
-            failed = _report(sup.restart(args.name))
+            name = canonical(args.name)
+            failed = _report(sup.restart(name))
             if not failed:
-                print(f"restarted {', '.join(sup.programs_of(args.name))}, one at a time")
+                print(f"restarted {', '.join(sup.programs_of(name))}, one at a time")
             return failed
         if args.action == "reload":
             summary, failures = sup.reload()

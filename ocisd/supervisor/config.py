@@ -31,7 +31,7 @@ from ocisd import addresses
 from ocisd.config import loader
 from ocisd.config.schema import ConfigError, env_name, env_prefix, settings_of
 from ocisd.config.shared import SharedConfig
-from ocisd.discovery import BUS, installed, optional_env, order
+from ocisd.discovery import BUS, canonical, installed, optional_env, order
 from ocisd.supervisor.environment import captured_env, ocis_executable
 
 CONF = "supervisord.conf"
@@ -114,6 +114,7 @@ def parse_instances(text: str, names: Sequence[str], brokers: int = 1) -> dict[s
     counts: dict[str, int] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
         name, _, count = item.partition("=")
+        name = canonical(name)
         if not count.isdigit() or int(count) < 1:
             raise GenerateError(f"--instances: expected NAME=COUNT with COUNT >= 1, found {item!r}")
         if name not in names:
