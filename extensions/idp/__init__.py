@@ -29,7 +29,7 @@ class Idp(Extension):
     name = "idp"
     summary = "OpenID Connect provider: login page, authorization code + PKCE, tokens, JWKS"
     config = IdpConfig
-    depends = ("auth-basic",)
+    depends = ("users", "auth-basic")
     routes = ("/.well-known/", "/konnect/", "/signin/")
     commands = (ROTATE_KEYS,)
 
@@ -59,12 +59,14 @@ class Idp(Extension):
             keys,
             Minter(keys, issuer, float(cfg.access_token_ttl), float(cfg.id_token_ttl)),
             ctx.rpc,
+            sessions.Issuer(ctx.rpc, ctx.shared),
             identity.ServiceToken(ctx.shared.jwt_secret, ctx.name),
             Csrf(csrf_key, float(cfg.login_form_ttl)),
             {
                 "access": float(cfg.access_token_ttl),
                 "refresh": float(cfg.refresh_token_ttl),
                 "code": float(cfg.code_ttl),
+                "session": float(cfg.session_ttl),
             },
         )
 

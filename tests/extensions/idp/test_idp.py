@@ -16,7 +16,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from extensions.idp.clients import DESKTOP_ID, DESKTOP_SECRET
 from tests.clients.test_chromium import ARGS as CHROMIUM_ARGS
-from tests.extensions.idp.oidc import Stack, idp_stack, login_form, post_login, sign_in
+from tests.extensions.idp.oidc import Stack, authorize_url, idp_stack, login_form, post_login, sign_in
 from tests.support import tools
 from tests.support.harness import wait_until
 from tests.support.identity import ADMIN_PASSWORD, add_user, ocis_ok
@@ -91,7 +91,8 @@ def test_logout_revokes_the_refresh_token(stack: Stack) -> None:
 
 def test_disabling_a_user_revokes_its_refresh_tokens(stack: Stack) -> None:
     add_user(stack.dep, "dora", "dora-pw-1")
-    _, token = sign_in(stack, "dora", "dora-pw-1")
+    browser = requests.Session()
+    _, token = sign_in(stack, "dora", "dora-pw-1", browser=browser)
     assert refresh(stack, token["refresh_token"]).status_code == 200
     _, token = sign_in(stack, "dora", "dora-pw-1")
     ocis_ok(stack.dep, "users", "disable", "dora")
@@ -106,6 +107,30 @@ def test_disabling_a_user_revokes_its_refresh_tokens(stack: Stack) -> None:
         return bool(answer.json()["error"] == "invalid_grant")
 
     wait_until(revoked, 15, what="dora's refresh token revoked")
+    assert "error=login_required" in silent(stack, browser).headers["Location"]  # her browser session is over
+
+
+def silent(stack: Stack, browser: requests.Session) -> requests.Response:
+    """An authorization request with prompt=none (what ownCloud Web's silent renew sends)."""
+    url, _ = authorize_url(stack, stack.session(), "s" * 50, prompt="none")
+    return browser.get(url, verify=False, timeout=30, allow_redirects=False)
+
+
+def test_a_signed_in_browser_gets_codes_without_the_form_until_it_signs_out(stack: Stack) -> None:
+    browser = requests.Session()
+    _, token = sign_in(stack, "admin", ADMIN_PASSWORD, browser=browser)
+    client = stack.session()
+    url, state = authorize_url(stack, client, "v" * 60, prompt="none")
+    again = browser.get(url, verify=False, timeout=30, allow_redirects=False)
+    assert again.status_code == 302 and f"state={state}" in again.headers["Location"]
+    renewed = client.fetch_token(
+        stack.url + "/konnect/v1/token", authorization_response=again.headers["Location"], code_verifier="v" * 60
+    )
+    assert bearer(stack, WEBDAV.format(user="admin"), renewed["access_token"], "PROPFIND") == 207
+    assert "error=login_required" in silent(stack, requests.Session()).headers["Location"]  # another browser
+    end = stack.url + "/signin/v1/identifier/_/endsession"
+    assert browser.get(end, params={"id_token_hint": token["id_token"]}, verify=False).status_code == 200
+    assert "error=login_required" in silent(stack, browser).headers["Location"]
 
 
 def _signed(stack: Stack, claims: dict[str, Any], key: RSAKey | None = None) -> str:
