@@ -17,7 +17,7 @@ from typing import Any
 from joserfc.jwk import KeySet, RSAKey
 
 ALGORITHMS = ("RS256", "PS256")
-KEY_BITS = 3072
+KEY_BITS = 2048
 FILE = "keys.json"
 
 

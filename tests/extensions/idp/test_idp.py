@@ -23,12 +23,14 @@ from tests.support.identity import ADMIN_PASSWORD, add_user, ocis_ok
 
 WEBDAV = "/remote.php/dav/files/{user}/"
 OCS = "/ocs/v2.php/cloud/user/signing-key?format=json"
+EXTRA_CLIENT = '[{"id": "extra", "redirect_uris": ["https://app.example/cb"], "name": "Extra"}]'
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with idp_stack(env={"AUTH_BASIC_USER_IP_LOCKOUT": "4", "AUTH_BASIC_THROTTLE_MAX_DELAY": "0.2"}) as s:
+    env = {"AUTH_BASIC_USER_IP_LOCKOUT": "4", "AUTH_BASIC_THROTTLE_MAX_DELAY": "0.2", "IDP_CLIENTS": EXTRA_CLIENT}
+    with idp_stack(env=env) as s:
         yield s
 
 
@@ -172,6 +174,11 @@ def test_the_login_form_refuses_unknown_redirects_missing_pkce_and_forged_posts(
     pkce = {"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}
     evil = requests.get(authorize, params={**base, **pkce, "redirect_uri": "https://evil.example/"}, verify=False)
     assert evil.status_code == 400 and "Location" not in evil.headers
+    extra = {**base, **pkce, "client_id": "extra", "redirect_uri": "https://app.example/cb"}
+    assert "Extra" in requests.get(authorize, params=extra, verify=False).text  # a client from IDP_CLIENTS
+    assert (
+        requests.get(authorize, params={**extra, "redirect_uri": base["redirect_uri"]}, verify=False).status_code == 400
+    )
     for params in ({**base}, {**base, "code_challenge": "abc", "code_challenge_method": "plain"}):
         answer = requests.get(authorize, params=params, verify=False, allow_redirects=False)
         assert answer.status_code == 302 and "error=invalid_request" in answer.headers["Location"]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from joserfc import jws as jwt
 
 from ocisd.supervisor.config import program_name
 from tests.extensions.idp.oidc import Stack, sign_in
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 def supervised() -> Iterator[Stack]:
     with identity_deployment() as dep:
         dep.env["OCIS_URL"] = f"https://{dep.addr('proxy', 'http_addr')}"
+        dep.env["IDP_SIGNING_ALG"] = "PS256"  # the other algorithm idp offers
         directory = str(dep.root / "sup")
         ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", EXTENSIONS)
         try:
@@ -44,6 +46,7 @@ def _idp_pid(stack: Stack) -> int:
 def test_sign_ins_survive_a_killed_idp(supervised: Stack) -> None:
     stack = supervised
     client, token = sign_in(stack, "admin", ADMIN_PASSWORD)
+    assert jwt.extract_compact(token["access_token"].encode()).headers()["alg"] == "PS256"
     keys = stack.get("/konnect/v1/jwks.json").json()
     pid = _idp_pid(stack)
     os.kill(pid, signal.SIGKILL)
