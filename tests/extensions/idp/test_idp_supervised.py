@@ -16,7 +16,7 @@ from tests.extensions.idp.oidc import Stack, sign_in
 from tests.support.harness import kill_supervisor, wait_until
 from tests.support.identity import ADMIN_PASSWORD, identity_deployment, ocis_ok
 
-EXTENSIONS = "bus,users,groups,auth-basic,idp,proxy"
+EXTENSIONS = "bus,users,groups,auth-basic,auth-bearer,idp,proxy"
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
@@ -58,3 +58,9 @@ def test_sign_ins_survive_a_killed_idp(supervised: Stack) -> None:
     form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "web"}
     renewed = requests.post(stack.url + "/konnect/v1/token", data=form, verify=False, timeout=30)
     assert renewed.status_code == 200, renewed.text  # codes and refresh tokens are durable
+    # auth-bearer, a process of its own, found idp's keys through the registry: the proxy checks credentials
+    # sent to public routes too, and lets the token in while it refuses a tampered one.
+    access = renewed.json()["access_token"]
+    for sent, status in ((access, 200), (access[:-4] + "AAAA", 401)):
+        headers = {"Authorization": f"Bearer {sent}"}
+        assert stack.get("/.well-known/openid-configuration", headers=headers).status_code == status
