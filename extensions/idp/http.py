@@ -287,6 +287,10 @@ class Provider:
                 grant, refresh = self._store.rotate_refresh(
                     form.get("refresh_token", ""), client.id, self._ttls["refresh"]
                 )
+                # The users.changed event revokes at once; this catches one idp missed (it was down, say).
+                if not await self._enabled(grant.user_id):
+                    self._store.revoke_user(grant.user_id)
+                    raise InvalidGrant("the user is disabled or deleted")
                 body = self._tokens(client, grant, refresh, "")
             else:
                 raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
