@@ -11,11 +11,11 @@ from ocisd.bus.messages import Message
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
 
-from .clients import all_clients
+from .clients import all_clients, configured_clients
 from .commands import ROTATE_KEYS, retention
 from .config import IdpConfig
 from .http import Provider
-from .keys import KeyRing
+from .keys import ALGORITHMS, KeyRing
 from .login import Csrf
 from .store import Store
 from .tokens import Minter
@@ -41,6 +41,9 @@ class Idp(Extension):
     def check(cls, config: IdpConfig) -> None:
         if config.dynamic_registration:
             raise ConfigError("idp.dynamic_registration: dynamic client registration is not supported")
+        if config.signing_alg not in ALGORITHMS:
+            raise ConfigError(f"idp.signing_alg: {config.signing_alg!r} is not one of {', '.join(ALGORITHMS)}")
+        configured_clients(config.clients)  # refused before start-up when malformed
 
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config

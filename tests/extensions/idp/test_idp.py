@@ -254,3 +254,16 @@ def test_chromium_fills_the_login_page(stack: Stack) -> None:
     token = client.fetch_token(stack.url + "/konnect/v1/token", authorization_response=location, code_verifier="c" * 64)
     assert f"state={state}" in location
     assert bearer(stack, WEBDAV.format(user="admin"), token["access_token"], "PROPFIND") == 207
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"IDP_DYNAMIC_REGISTRATION": "true"}, "idp.dynamic_registration"),
+        ({"IDP_CLIENTS": '[{"id": "x"}]'}, "needs a non-empty redirect_uris"),
+        ({"IDP_SIGNING_ALG": "HS256"}, "idp.signing_alg"),
+    ],
+)
+def test_bad_settings_are_refused_before_start(stack: Stack, env: dict[str, str], message: str) -> None:
+    res = stack.dep.ocis("idp", "server", env=env)
+    assert res.returncode == 2 and message in res.stderr, res.stderr
