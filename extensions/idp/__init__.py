@@ -11,11 +11,11 @@ from ocisd.bus.messages import Message
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
 
-from .clients import all_clients
+from .clients import all_clients, configured_clients
 from .commands import ROTATE_KEYS, retention
 from .config import IdpConfig
 from .http import Provider
-from .keys import KeyRing
+from .keys import ALGORITHMS, KeyRing
 from .login import Csrf
 from .store import Store
 from .tokens import Minter
@@ -29,7 +29,7 @@ class Idp(Extension):
     name = "idp"
     summary = "OpenID Connect provider: login page, authorization code + PKCE, tokens, JWKS"
     config = IdpConfig
-    depends = ("auth-basic",)
+    depends = ("users", "auth-basic")
     routes = ("/.well-known/", "/konnect/", "/signin/")
     commands = (ROTATE_KEYS,)
 
@@ -41,6 +41,9 @@ class Idp(Extension):
     def check(cls, config: IdpConfig) -> None:
         if config.dynamic_registration:
             raise ConfigError("idp.dynamic_registration: dynamic client registration is not supported")
+        if config.signing_alg not in ALGORITHMS:
+            raise ConfigError(f"idp.signing_alg: {config.signing_alg!r} is not one of {', '.join(ALGORITHMS)}")
+        configured_clients(config.clients)  # refused before start-up when malformed
 
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config
@@ -59,12 +62,14 @@ class Idp(Extension):
             keys,
             Minter(keys, issuer, float(cfg.access_token_ttl), float(cfg.id_token_ttl)),
             ctx.rpc,
+            sessions.Issuer(ctx.rpc, ctx.shared),
             identity.ServiceToken(ctx.shared.jwt_secret, ctx.name),
             Csrf(csrf_key, float(cfg.login_form_ttl)),
             {
                 "access": float(cfg.access_token_ttl),
                 "refresh": float(cfg.refresh_token_ttl),
                 "code": float(cfg.code_ttl),
+                "session": float(cfg.session_ttl),
             },
         )
 

@@ -10,6 +10,9 @@ class IdpConfig:
     access_token_ttl: Duration = setting(Duration(300.0), "Lifetime of access tokens.")
     id_token_ttl: Duration = setting(Duration(300.0), "Lifetime of ID tokens.")
     refresh_token_ttl: Duration = setting(Duration(30 * 86400.0), "Lifetime of refresh tokens (each use renews it).")
+    session_ttl: Duration = setting(
+        Duration(8 * 3600.0), "How long a browser stays signed in at idp (no login form for further sign-ins)."
+    )
     code_ttl: Duration = setting(Duration(60.0), "Lifetime of authorization codes.")
     login_form_ttl: Duration = setting(Duration(1800.0), "How long a login form may be filled in before it is refused.")
     signing_alg: str = setting("RS256", "Signing algorithm of access and ID tokens: RS256 or PS256.")

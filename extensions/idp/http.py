@@ -15,16 +15,16 @@ import grpc.aio
 from aiohttp import web
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from ocisd import identity
-from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
+from ocisd import identity, sessions
+from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.authz import acting_as
 from ocisd.rpc.client import RpcClients
 
 from .clients import Client
 from .keys import KeyRing
-from .login import COOKIE, Csrf, login_page, message_page
+from .login import COOKIE, SESSION_COOKIE, Csrf, login_page, message_page
 from .store import Grant, InvalidGrant, Store
-from .tokens import InvalidToken, Minter
+from .tokens import ACCESS_AUDIENCE, InvalidToken, Minter
 
 DISCOVERY = "/.well-known/openid-configuration"
 JWKS = "/konnect/v1/jwks.json"
@@ -73,6 +73,7 @@ class Provider:
         keys: KeyRing,
         minter: Minter,
         rpc: RpcClients,
+        accounts: sessions.Issuer,
         service: identity.ServiceToken,
         csrf: Csrf,
         ttls: dict[str, float],
@@ -83,6 +84,7 @@ class Provider:
         self._keys = keys
         self._minter = minter
         self._basic = rpc.stub("auth-basic", auth_pb2_grpc.AuthBasicStub)
+        self._accounts = accounts
         self._service = service
         self._csrf = csrf
         self._ttls = ttls
@@ -142,13 +144,11 @@ class Provider:
             raise OAuthError("invalid_request", "code_challenge_method must be S256")
         if client.public and not params.get("code_challenge"):
             raise OAuthError("invalid_request", "public clients must use PKCE (code_challenge with S256)")
-        if "prompt" in params and "none" in params["prompt"].split():
-            raise OAuthError("login_required", "the user must sign in")
         return client, redirect
 
     def _error_redirect(self, redirect: str, err: OAuthError, state: str) -> web.Response:
         target = _with_query(redirect, {"error": err.error, "error_description": str(err), "state": state})
-        raise web.HTTPFound(target)
+        return web.Response(status=302, headers={"Location": target})
 
     def _form(
         self, client: Client, params: dict[str, str], status: int, username: str = "", error: str = ""
@@ -163,13 +163,48 @@ class Provider:
         resp.set_cookie(COOKIE, nonce, path="/signin/", httponly=True, samesite="Strict", secure=self._secure_cookie)
         return resp
 
+    async def _enabled(self, user_id: str) -> bool:
+        """Whether a browser session's user may still sign in (not disabled or deleted meanwhile)."""
+        try:
+            with self._accounts.as_system():
+                user = await self._accounts.users.GetUser(users_pb2.GetUserRequest(id=user_id))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return bool(user.enabled)
+
     async def authorize_form(self, request: web.Request) -> web.Response:
         params = dict(request.query)
         try:
-            client, _ = self._checked_authorize(params)
+            client, redirect = self._checked_authorize(params)
         except OAuthError as err:
             return self._error_redirect(params["redirect_uri"], err, params.get("state", ""))
+        prompt = params.get("prompt", "").split()
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        if cookie and "login" not in prompt:
+            session = self._store.session(cookie)
+            if session is not None and await self._enabled(session.user_id):
+                return self._code_redirect(client, redirect, params, session.data)
+        if "none" in prompt:
+            refusal = OAuthError("login_required", "the user must sign in")
+            return self._error_redirect(redirect, refusal, params.get("state", ""))
         return self._form(client, params, 200)
+
+    def _code_redirect(
+        self, client: Client, redirect: str, params: dict[str, str], signed_in: dict[str, Any]
+    ) -> web.Response:
+        """The redirect to the client with a fresh code for the signed-in user."""
+        data = {
+            "user": signed_in["user"],
+            "scope": params.get("scope", "openid"),
+            "nonce": params.get("nonce", ""),
+            "code_challenge": params.get("code_challenge", ""),
+            "auth_time": signed_in["auth_time"],
+        }
+        code = self._store.add_code(client.id, redirect, signed_in["user"]["sub"], data, self._ttls["code"])
+        location = _with_query(redirect, {"code": code, "state": params.get("state", "")})
+        return web.Response(status=302, headers={"Location": location, **NO_STORE})
 
     async def authorize_login(self, request: web.Request) -> web.Response:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
@@ -201,15 +236,13 @@ class Provider:
             "name": reply.user.display_name or reply.user.username,
             "email": reply.user.email,
         }
-        data = {
-            "user": user,
-            "scope": form.get("scope", "openid"),
-            "nonce": form.get("nonce", ""),
-            "code_challenge": form.get("code_challenge", ""),
-            "auth_time": int(time.time()),
-        }
-        code = self._store.add_code(client.id, redirect, reply.user.id, data, self._ttls["code"])
-        raise web.HTTPFound(_with_query(redirect, {"code": code, "state": form.get("state", "")}), headers=NO_STORE)
+        signed_in = {"user": user, "auth_time": int(time.time())}
+        resp = self._code_redirect(client, redirect, form, signed_in)
+        session = self._store.add_session(reply.user.id, signed_in, self._ttls["session"])
+        resp.set_cookie(
+            SESSION_COOKIE, session, path="/signin/", httponly=True, samesite="Lax", secure=self._secure_cookie
+        )
+        return resp
 
     # -- token ----------------------------------------------------------------------------------------------
 
@@ -254,6 +287,10 @@ class Provider:
                 grant, refresh = self._store.rotate_refresh(
                     form.get("refresh_token", ""), client.id, self._ttls["refresh"]
                 )
+                # The users.changed event revokes at once; this catches one idp missed (it was down, say).
+                if not await self._enabled(grant.user_id):
+                    self._store.revoke_user(grant.user_id)
+                    raise InvalidGrant("the user is disabled or deleted")
                 body = self._tokens(client, grant, refresh, "")
             else:
                 raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
@@ -283,6 +320,8 @@ class Provider:
             if scheme.lower() != "bearer":
                 raise InvalidToken("a Bearer access token is required")
             claims = self._minter.verify(token.strip())
+            if ACCESS_AUDIENCE not in claims.get("aud", ()):
+                raise InvalidToken("not an access token")
         except InvalidToken as exc:
             challenge = f'Bearer error="invalid_token", error_description="{str(exc)[:100].replace(chr(34), "")}"'
             return web.json_response({"error": "invalid_token"}, status=401, headers={"WWW-Authenticate": challenge})
@@ -307,8 +346,14 @@ class Provider:
             aud = claims.get("aud")
             client_id = aud if isinstance(aud, str) else client_id
             self._store.revoke_user(str(claims["sub"]), client_id)
+        self._store.end_session(request.cookies.get(SESSION_COOKIE, ""))
         client = self._clients.get(client_id)
         target = params.get("post_logout_redirect_uri", "")
         if target and client is not None and client.redirect_allowed(target):
-            raise web.HTTPFound(_with_query(target, {"state": params.get("state", "")}))
-        return web.Response(text=message_page("Signed out", "You are signed out."), content_type="text/html")
+            resp = web.Response(
+                status=302, headers={"Location": _with_query(target, {"state": params.get("state", "")})}
+            )
+        else:
+            resp = web.Response(text=message_page("Signed out", "You are signed out."), content_type="text/html")
+        resp.del_cookie(SESSION_COOKIE, path="/signin/")
+        return resp

@@ -15,6 +15,7 @@ import time
 from html import escape
 
 COOKIE = "ocisd_idp_csrf"
+SESSION_COOKIE = "ocisd_idp_session"  # the browser's sign-in at idp (an id of the sessions table)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

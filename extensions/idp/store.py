@@ -1,4 +1,4 @@
-"""Authorization codes and refresh tokens in SQLite (idp.db in the data dir), durable across restarts.
+"""Authorization codes, refresh tokens and browser sessions in SQLite (idp.db in the data dir), durable across restarts.
 
 Only SHA-256 digests of codes and refresh tokens are stored. A refresh token
 belongs to a family (one sign-in); using it marks it used and issues the
@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS refresh (
     digest TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user_id TEXT NOT NULL,
     grant TEXT NOT NULL, expires REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY, user_id TEXT NOT NULL, grant TEXT NOT NULL, expires REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
 CREATE INDEX IF NOT EXISTS refresh_family ON refresh(family);
 CREATE INDEX IF NOT EXISTS refresh_user ON refresh(user_id);
 """
@@ -65,6 +68,24 @@ class Store:
         now = time.time()
         self._db.execute("DELETE FROM codes WHERE expires < ?", (now,))
         self._db.execute("DELETE FROM refresh WHERE expires < ?", (now,))
+        self._db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+
+    def add_session(self, user_id: str, data: dict[str, Any], ttl: float) -> str:
+        """A browser's sign-in at idp (single sign-on for its further authorize requests)."""
+        secret = new_secret()
+        self._db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?, ?)", (_digest(secret), user_id, json.dumps(data), time.time() + ttl)
+        )
+        return secret
+
+    def session(self, secret: str) -> Grant | None:
+        row = self._db.execute(
+            "SELECT user_id, grant, expires FROM sessions WHERE digest = ?", (_digest(secret),)
+        ).fetchone()
+        return Grant("", row[0], json.loads(row[1])) if row is not None and row[2] >= time.time() else None
+
+    def end_session(self, secret: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE digest = ?", (_digest(secret),))
 
     def add_code(self, client_id: str, redirect_uri: str, user_id: str, data: dict[str, Any], ttl: float) -> str:
         code = new_secret()
@@ -135,9 +156,10 @@ class Store:
         return grant, family, ""
 
     def revoke_user(self, user_id: str, client_id: str = "") -> int:
-        """Every refresh token of the user (of one client when given)."""
+        """Every refresh token of the user (of one client when given; else its browser sessions too)."""
         if client_id:
             cur = self._db.execute("DELETE FROM refresh WHERE user_id = ? AND client_id = ?", (user_id, client_id))
         else:
+            self._db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
             cur = self._db.execute("DELETE FROM refresh WHERE user_id = ?", (user_id,))
         return cur.rowcount

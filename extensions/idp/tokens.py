@@ -27,7 +27,8 @@ class Minter:
 
     def _sign(self, claims: dict[str, Any]) -> str:
         signer = self._keys.signer
-        return jwt.encode({"alg": self._keys.alg, "kid": signer.kid}, claims, signer)
+        alg = self._keys.alg
+        return jwt.encode({"alg": alg, "kid": signer.kid}, claims, signer, algorithms=[alg])
 
     def access_token(self, client_id: str, user: dict[str, Any], scope: str) -> str:
         now = int(time.time())

@@ -72,16 +72,23 @@ def post_login(
     return browser.post(stack.url + path, data=form, verify=False, timeout=30, allow_redirects=False)
 
 
+def authorize_url(stack: Stack, client: OAuth2Session, verifier: str, **extra: str) -> tuple[str, str]:
+    """(URL, state) of an authorization request with PKCE S256 and a nonce."""
+    endpoint = stack.url + "/signin/v1/identifier/_/authorize"
+    url, state = client.create_authorization_url(
+        endpoint, code_verifier=verifier, nonce="n-" + generate_token(8), **extra
+    )
+    return str(url), str(state)
+
+
 def sign_in(
-    stack: Stack, user: str, pw: str, client: OAuth2Session | None = None
+    stack: Stack, user: str, pw: str, client: OAuth2Session | None = None, browser: requests.Session | None = None
 ) -> tuple[OAuth2Session, dict[str, Any]]:
     """The whole code + PKCE flow: authorize, login form, code exchanged. Returns (client, token)."""
     client = client or stack.session()
     verifier = generate_token(48)
-    url, state = client.create_authorization_url(
-        stack.url + "/signin/v1/identifier/_/authorize", code_verifier=verifier, nonce="n-" + generate_token(8)
-    )
-    browser = requests.Session()
+    url, state = authorize_url(stack, client, verifier)
+    browser = browser or requests.Session()
     answer = post_login(stack, browser, login_form(stack, url, browser), user, pw)
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]

@@ -16,19 +16,21 @@ from joserfc.jwk import KeySet, RSAKey
 
 from extensions.idp.clients import DESKTOP_ID, DESKTOP_SECRET
 from tests.clients.test_chromium import ARGS as CHROMIUM_ARGS
-from tests.extensions.idp.oidc import Stack, idp_stack, login_form, post_login, sign_in
+from tests.extensions.idp.oidc import Stack, authorize_url, idp_stack, login_form, post_login, sign_in
 from tests.support import tools
 from tests.support.harness import wait_until
 from tests.support.identity import ADMIN_PASSWORD, add_user, ocis_ok
 
 WEBDAV = "/remote.php/dav/files/{user}/"
 OCS = "/ocs/v2.php/cloud/user/signing-key?format=json"
+EXTRA_CLIENT = '[{"id": "extra", "redirect_uris": ["https://app.example/cb"], "name": "Extra"}]'
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with idp_stack(env={"AUTH_BASIC_USER_IP_LOCKOUT": "4", "AUTH_BASIC_THROTTLE_MAX_DELAY": "0.2"}) as s:
+    env = {"AUTH_BASIC_USER_IP_LOCKOUT": "4", "AUTH_BASIC_THROTTLE_MAX_DELAY": "0.2", "IDP_CLIENTS": EXTRA_CLIENT}
+    with idp_stack(env=env) as s:
         yield s
 
 
@@ -89,23 +91,46 @@ def test_logout_revokes_the_refresh_token(stack: Stack) -> None:
     assert refresh(stack, token["refresh_token"]).json()["error"] == "invalid_grant"
 
 
-def test_disabling_a_user_revokes_its_refresh_tokens(stack: Stack) -> None:
-    add_user(stack.dep, "dora", "dora-pw-1")
-    _, token = sign_in(stack, "dora", "dora-pw-1")
-    assert refresh(stack, token["refresh_token"]).status_code == 200
-    _, token = sign_in(stack, "dora", "dora-pw-1")
+def test_disabling_a_user_revokes_its_refresh_tokens_and_sessions(stack: Stack) -> None:
+    dora = add_user(stack.dep, "dora", "dora-pw-1")
+    browser = requests.Session()
+    _, token = sign_in(stack, "dora", "dora-pw-1", browser=browser)
+    runtime = stack.dep.procs[0]
     ocis_ok(stack.dep, "users", "disable", "dora")
-    current = token["refresh_token"]
+    wait_until(
+        lambda: any("refresh tokens revoked" in line and dora in line for line in runtime.output().splitlines()),
+        what="idp acting on users.changed",
+    )
+    # Enabled again, dora must sign in again: the event revoked her tokens and sessions for good.
+    ocis_ok(stack.dep, "users", "enable", "dora")
+    assert refresh(stack, token["refresh_token"]).json()["error"] == "invalid_grant"
+    assert "error=login_required" in silent(stack, browser).headers["Location"]
+    _, token = sign_in(stack, "dora", "dora-pw-1")
+    ocis_ok(stack.dep, "users", "delete", "dora")
+    assert refresh(stack, token["refresh_token"]).json()["error"] == "invalid_grant"  # event or refresh's own check
 
-    def revoked() -> bool:
-        nonlocal current
-        answer = refresh(stack, current)
-        if answer.status_code == 200:  # the event is on its way: keep the sign-in alive meanwhile
-            current = answer.json()["refresh_token"]
-            return False
-        return bool(answer.json()["error"] == "invalid_grant")
 
-    wait_until(revoked, 15, what="dora's refresh token revoked")
+def silent(stack: Stack, browser: requests.Session) -> requests.Response:
+    """An authorization request with prompt=none (what ownCloud Web's silent renew sends)."""
+    url, _ = authorize_url(stack, stack.session(), "s" * 50, prompt="none")
+    return browser.get(url, verify=False, timeout=30, allow_redirects=False)
+
+
+def test_a_signed_in_browser_gets_codes_without_the_form_until_it_signs_out(stack: Stack) -> None:
+    browser = requests.Session()
+    _, token = sign_in(stack, "admin", ADMIN_PASSWORD, browser=browser)
+    client = stack.session()
+    url, state = authorize_url(stack, client, "v" * 60, prompt="none")
+    again = browser.get(url, verify=False, timeout=30, allow_redirects=False)
+    assert again.status_code == 302 and f"state={state}" in again.headers["Location"]
+    renewed = client.fetch_token(
+        stack.url + "/konnect/v1/token", authorization_response=again.headers["Location"], code_verifier="v" * 60
+    )
+    assert bearer(stack, WEBDAV.format(user="admin"), renewed["access_token"], "PROPFIND") == 207
+    assert "error=login_required" in silent(stack, requests.Session()).headers["Location"]  # another browser
+    end = stack.url + "/signin/v1/identifier/_/endsession"
+    assert browser.get(end, params={"id_token_hint": token["id_token"]}, verify=False).status_code == 200
+    assert "error=login_required" in silent(stack, browser).headers["Location"]
 
 
 def _signed(stack: Stack, claims: dict[str, Any], key: RSAKey | None = None) -> str:
@@ -147,6 +172,11 @@ def test_the_login_form_refuses_unknown_redirects_missing_pkce_and_forged_posts(
     pkce = {"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}
     evil = requests.get(authorize, params={**base, **pkce, "redirect_uri": "https://evil.example/"}, verify=False)
     assert evil.status_code == 400 and "Location" not in evil.headers
+    extra = {**base, **pkce, "client_id": "extra", "redirect_uri": "https://app.example/cb"}
+    assert "Extra" in requests.get(authorize, params=extra, verify=False).text  # a client from IDP_CLIENTS
+    assert (
+        requests.get(authorize, params={**extra, "redirect_uri": base["redirect_uri"]}, verify=False).status_code == 400
+    )
     for params in ({**base}, {**base, "code_challenge": "abc", "code_challenge_method": "plain"}):
         answer = requests.get(authorize, params=params, verify=False, allow_redirects=False)
         assert answer.status_code == 302 and "error=invalid_request" in answer.headers["Location"]
@@ -224,3 +254,16 @@ def test_chromium_fills_the_login_page(stack: Stack) -> None:
     token = client.fetch_token(stack.url + "/konnect/v1/token", authorization_response=location, code_verifier="c" * 64)
     assert f"state={state}" in location
     assert bearer(stack, WEBDAV.format(user="admin"), token["access_token"], "PROPFIND") == 207
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"IDP_DYNAMIC_REGISTRATION": "true"}, "idp.dynamic_registration"),
+        ({"IDP_CLIENTS": '[{"id": "x"}]'}, "needs a non-empty redirect_uris"),
+        ({"IDP_SIGNING_ALG": "HS256"}, "idp.signing_alg"),
+    ],
+)
+def test_bad_settings_are_refused_before_start(stack: Stack, env: dict[str, str], message: str) -> None:
+    res = stack.dep.ocis("idp", "server", env=env)
+    assert res.returncode == 2 and message in res.stderr, res.stderr
