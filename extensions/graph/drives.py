@@ -17,7 +17,6 @@ import grpc.aio
 from aiohttp import web
 
 from ocisd.api.settings.v1 import contract as perms
-from ocisd.api.sharing.v1.permissions import SHARE
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.api.storage.v1.contract import PERSONAL, PROJECT, SHARES_SPACE_ID, SPACE_ROLES, new_space_id
@@ -34,7 +33,6 @@ DRIVE_FIELDS = frozenset(
     {"id", "driveType", "driveAlias", "name", "description", "owner", "quota", "root", "webUrl", "lastModifiedDateTime"}
 )
 RECIPIENT_TYPE = "@libre.graph.recipient.type"
-DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 
 def _flag(request: web.Request, header: str) -> bool:
@@ -74,30 +72,14 @@ class Drives:
         keys = list({(g.grantee.type, g.grantee.id) for g in grants})
         return dict(zip(keys, await asyncio.gather(*(name(*k) for k in keys)), strict=True))
 
-    async def _grants(self, space: Any) -> list[Any]:
-        """The grants on a space root, read as the caller. One who may not share there (a viewer,
-        an editor: no SHARE bit on the root, so the storage would refuse) sees only their own
-        membership, as their bits say; so does anyone looking at a disabled space."""
-        bits = space.root.permission_bits
-        if bits & SHARE and not space.disabled:
-            try:
-                ref = pb.Reference(node_id=root_id(space.id))
-                return list((await self._storage.ListGrants(pb.ListGrantsRequest(ref=ref))).grants)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() not in (DENIED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
-                    raise
-        return [pb.Grant(grantee=pb.Grantee(type="user", id=caller().user_id), permissions=bits)] if bits else []
-
     async def _permissions(self, grants: list[Any], names: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
         return [permission_json(g, names[(g.grantee.type, g.grantee.id)]) for g in grants]
 
     async def _drives(self, spaces: list[Any]) -> list[dict[str, Any]]:
-        projects = [s for s in spaces if s.type == PROJECT]
-        grants = dict(
-            zip([s.id for s in projects], await asyncio.gather(*(self._grants(s) for s in projects)), strict=True)
-        )
-        names = await self._names([g for gs in grants.values() for g in gs])
-        return [drive_json(s, self._url, await self._permissions(grants.get(s.id, []), names)) for s in spaces]
+        """Drives with their members: the storage lists a project space's root grants with the space
+        (to any member), so a drive list costs one ListSpaces and one name look-up per distinct member."""
+        names = await self._names([g for s in spaces for g in s.grants])
+        return [drive_json(s, self._url, await self._permissions(list(s.grants), names)) for s in spaces]
 
     async def _drive(self, space: Any) -> web.Response:
         return web.json_response((await self._drives([space]))[0])
@@ -229,12 +211,13 @@ class Drives:
             grant = pb.Grant(grantee=grantee, permissions=SPACE_ROLES[roles[0]], creator_id=who.user_id)
             await self._storage.AddGrant(pb.AddGrantRequest(ref=root, grant=grant))
         added = {(g.type, g.id) for g in grantees}
-        grants = [g for g in await self._grants(space) if (g.grantee.type, g.grantee.id) in added]
+        space = await self._space(who, space.id)
+        grants = [g for g in space.grants if (g.grantee.type, g.grantee.id) in added]
         return web.json_response({"value": await self._permissions(grants, await self._names(grants))})
 
     async def list_permissions(self, request: web.Request) -> web.Response:
         space = await self._space(caller(), request.match_info["id"])
-        grants = await self._grants(space)
+        grants = list(space.grants)  # every member sees every member
         return web.json_response({"value": await self._permissions(grants, await self._names(grants))})
 
     async def remove_permission(self, request: web.Request) -> web.Response:

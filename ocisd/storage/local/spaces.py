@@ -75,15 +75,18 @@ def states(
     """The spaces named, those `grantees` are members of, or (`every`) all of them, each with its root, quota
     and use (`counted`: versions count), in one read transaction."""
     wanted = [r[0] for r in db.execute("SELECT id FROM spaces ORDER BY id")] if every else ids
-    wanted += member_of(db, grantees)
+    wanted = list(dict.fromkeys(wanted + member_of(db, grantees)))
+    members: dict[str, list[Grant]] = {}
+    for g in grants.on(db, wanted):  # a root's node id is its space id: one query for every root's grants
+        members.setdefault(g.node, []).append(g)
     out: list[SpaceState] = []
-    for space_id in dict.fromkeys(wanted):
+    for space_id in wanted:
         space, root = get(db, space_id), tree.get(db, space_id)
         if space is None or root is None:
             continue
         used = tree.space_used(db, space_id) + (versions.space_bytes(db, space_id) if counted else 0)
         total = tree.space_quota(db, space_id, default)
-        out.append(SpaceState(space, fill(db, root, "/"), total, used, grants.on(db, [space_id])))
+        out.append(SpaceState(space, fill(db, root, "/"), total, used, members.get(space_id, [])))
     return out
 
 

@@ -27,6 +27,7 @@ from ocisd.storage.driver import Base
 from ocisd.storage.resources import Grant, Space, SpaceState
 
 from .access import own_grants
+from .grant_grpc import grant_message
 from .info import resource_info
 from .spaces import SpacePolicy
 
@@ -131,10 +132,12 @@ def _message(servicer: Servicer, st: SpaceState, bits: int, free: int) -> pb.Spa
         inherited=space.quota < 0,
     )  # fmt: skip
     root = resource_info(st.root, space.owner, None if bits == ALL and space.owner else bits)
+    # every member sees a project space's members (as in oCIS); a personal space lists none
+    members = [grant_message(g) for g in st.members] if space.type == PROJECT and bits else []
     return pb.Space(
         id=space.id, type=space.type, name=space.name, description=space.description, alias=space.alias,
         owner_id=space.owner, disabled=space.disabled, quota=quota, root=root, mtime_ns=st.root.mtime,
-        provider_id=servicer._provider_id,
+        provider_id=servicer._provider_id, grants=members,
     )  # fmt: skip
 
 

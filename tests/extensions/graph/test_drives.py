@@ -130,7 +130,11 @@ def test_members_roles_are_enforced_through_webdav(people: People) -> None:
     perms = people.admin.ok("GET", f"v1beta1/drives/{space}/root/permissions")["value"]
     roles = {p["grantedToV2"]["user"]["id"]: p["roles"] for p in perms}
     assert roles[people.ids["einstein"]] == ["viewer"] and roles[people.ids["marie"]] == ["editor"]
-    assert space in {d["id"] for d in people.einstein.ok("GET", "v1.0/me/drives")["value"]}
+    for who in (people.einstein, people.marie):  # a viewer and an editor see every member's role
+        drive = next(d for d in who.ok("GET", "v1.0/me/drives")["value"] if d["id"] == space)
+        assert sorted(p["roles"][0] for p in drive["root"]["permissions"]) == ["editor", "manager", "viewer"]
+        listed = who.ok("GET", f"v1beta1/drives/{space}/root/permissions")["value"]
+        assert {p["grantedToV2"]["user"]["id"]: p["roles"] for p in listed} == roles
 
     assert dav(people.einstein, "GET", f"{space}/plan.txt") == 200
     assert dav(people.einstein, "PUT", f"{space}/vandal.txt", b"x") == 403

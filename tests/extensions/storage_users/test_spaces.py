@@ -173,6 +173,26 @@ def test_members_roles_are_enforced(spaces: Providers) -> None:
     assert sid in spaces_in(spaces.high_dir) and sid not in spaces_in(spaces.low_dir)
 
 
+def members(space: pb.Space) -> dict[tuple[str, str], str | None]:
+    return {(g.grantee.type, g.grantee.id): space_role(g.permissions) for g in space.grants}
+
+
+def test_every_member_sees_all_members(spaces: Providers) -> None:
+    stack = spaces.stack
+    sid = space_id_in("00", "7f", "g")
+    create(stack, sid, "Members")
+    grant(stack, sid, "user", BOB.user_id, "viewer", ALICE)
+    grant(stack, sid, "group", "team-id", "editor", ALICE)
+    everyone = {("user", ALICE.user_id): "manager", ("user", BOB.user_id): "viewer", ("group", "team-id"): "editor"}
+    get = pb.GetSpaceRequest(space_id=sid)
+    for who in (ALICE, BOB, CAROL, GRAPH):  # manager, viewer, editor through a group, a service
+        assert members(stack.call("GetSpace", get, who=who).space) == everyone, who.user_id
+    assert members(listed(stack, BOB)[sid]) == everyone and members(listed(stack, GRAPH, all=True)[sid]) == everyone
+    assert sid not in listed(stack, DAVE)
+    assert fails(stack, "GetSpace", get, DAVE).code() == grpc.StatusCode.NOT_FOUND
+    assert all(not s.grants for s in listed(stack, ALICE, type=PERSONAL).values())
+
+
 def test_each_project_space_has_its_own_quota(spaces: Providers) -> None:
     stack = spaces.stack
     sid = space_id_in("00", "7f", "q")

@@ -937,7 +937,7 @@ class RetryJobsResponse(_message.Message):
     def __init__(self, job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Space(_message.Message):
-    __slots__ = ("id", "type", "name", "description", "alias", "owner_id", "disabled", "quota", "root", "mtime_ns", "provider_id")
+    __slots__ = ("id", "type", "name", "description", "alias", "owner_id", "disabled", "quota", "root", "mtime_ns", "provider_id", "grants")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -949,6 +949,7 @@ class Space(_message.Message):
     ROOT_FIELD_NUMBER: _ClassVar[int]
     MTIME_NS_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     name: str
@@ -960,7 +961,8 @@ class Space(_message.Message):
     root: ResourceInfo
     mtime_ns: int
     provider_id: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., alias: _Optional[str] = ..., owner_id: _Optional[str] = ..., disabled: _Optional[bool] = ..., quota: _Optional[_Union[GetQuotaResponse, _Mapping]] = ..., root: _Optional[_Union[ResourceInfo, _Mapping]] = ..., mtime_ns: _Optional[int] = ..., provider_id: _Optional[str] = ...) -> None: ...
+    grants: _containers.RepeatedCompositeFieldContainer[Grant]
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., alias: _Optional[str] = ..., owner_id: _Optional[str] = ..., disabled: _Optional[bool] = ..., quota: _Optional[_Union[GetQuotaResponse, _Mapping]] = ..., root: _Optional[_Union[ResourceInfo, _Mapping]] = ..., mtime_ns: _Optional[int] = ..., provider_id: _Optional[str] = ..., grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...
 
 class SpaceResponse(_message.Message):
     __slots__ = ("space",)
