@@ -151,18 +151,34 @@ def test_lock_and_unlock(dav: DavStack) -> None:
     assert dav.request("DELETE", "locked.txt").status == 204
 
 
-def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
-    data = os.urandom(300_000)
-    assert dav.request("MKCOL", f"{UPLOADS}/spaces-t1", None, {"OC-Total-Length": str(len(data))}).status == 201
-    for offset in (0, 200_000):
-        part = data[offset : offset + 200_000]
-        assert dav.request("PUT", f"{UPLOADS}/spaces-t1/{offset:016d}", part).status == 201
+def chunked(dav: DavStack, uploads: str, data: bytes, destination: str) -> webdav_stack.Reply:
+    """Chunking NG as the desktop client does it: MKCOL, chunks named by offset, MOVE of `.file`."""
+    folder = f"{uploads}/t-{hashlib.sha1(destination.encode()).hexdigest()[:12]}"
+    assert dav.request("MKCOL", folder, None, {"OC-Total-Length": str(len(data))}).status == 201
+    for offset in range(0, len(data), 200_000):
+        assert dav.request("PUT", f"{folder}/{offset:016d}", data[offset : offset + 200_000]).status == 201
     headers = {
-        "Destination": f"{dav.root}{dav.base}/chunked.bin",
+        "Destination": destination,
         "OC-Total-Length": str(len(data)),
         "OC-Checksum": f"SHA1:{hashlib.sha1(data).hexdigest()}",
     }
-    done = dav.request("MOVE", f"{UPLOADS}/spaces-t1/.file", None, headers)
+    return dav.request("MOVE", f"{folder}/.file", None, headers)
+
+
+def tus(dav: DavStack, folder: str, name: str, data: bytes) -> tuple[webdav_stack.Reply, webdav_stack.Reply]:
+    """A TUS creation at `folder` and the PATCH of all of `data`: (POST answer, PATCH answer or the POST's)."""
+    meta = f"filename {b64encode(name.encode()).decode()}"
+    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+    created = dav.request("POST", folder, None, headers)
+    if created.status != 201:
+        return created, created
+    offset = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    return created, dav.request("PATCH", urlsplit(created.headers["Location"]).path, data, offset)
+
+
+def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
+    data = os.urandom(300_000)
+    done = chunked(dav, UPLOADS, data, f"{dav.root}{dav.base}/chunked.bin")
     assert done.status == 201 and done.headers["OC-FileId"] and done.headers["ETag"], done
     assert dav.request("GET", "chunked.bin").body == data
 
@@ -170,14 +186,8 @@ def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
 def test_tus_at_a_spaces_folder(dav: DavStack) -> None:
     data = os.urandom(100_000)
     assert dav.request("MKCOL", "tus").status == 201
-    meta = ",".join(f"{k} {b64encode(v.encode()).decode()}" for k, v in {"filename": "t.bin"}.items())
-    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta}
-    created = dav.request("POST", "tus/", None, headers)
-    assert created.status == 201, created
-    where = urlsplit(created.headers["Location"]).path
-    assert where.startswith(UPLOADS + "/")
-    offset = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
-    done = dav.request("PATCH", where, data, offset)
+    created, done = tus(dav, "tus/", "t.bin", data)
+    assert created.status == 201 and urlsplit(created.headers["Location"]).path.startswith(UPLOADS + "/"), created
     assert done.status == 204 and done.headers["OC-FileId"], done
     assert dav.request("GET", "tus/t.bin").body == data
     assert prop(propfind(dav, "tus/t.bin", "0")[dav.base + "/tus/t.bin"], "oc:spaceid") == space_id(dav)
