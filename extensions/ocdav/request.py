@@ -67,7 +67,7 @@ class Dav:
 
     def view(self, quota_available: int | None = None) -> View:
         name = self.who.display_name or self.who.username
-        return View(self.target.base, name, quota_available, self.services.sharing.private_links)
+        return View(self.target.base, name, quota_available, self.services.sharing.private_links, self.target.space)
 
     def depth(self, default: str, allowed: tuple[str, ...]) -> str:
         value = self.request.headers.get("Depth", default).strip().lower()

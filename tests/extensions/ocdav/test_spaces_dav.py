@@ -33,6 +33,10 @@ PROPS = (
     b"<d:getetag/><oc:id/><oc:fileid/><oc:spaceid/><oc:permissions/><oc:share-types/><oc:size/>"
     b"<d:quota-used-bytes/><d:quota-available-bytes/><oc:favorite/></d:prop></d:propfind>"
 )
+LOCK_INFO = (
+    b'<d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype>'
+    b"</d:lockinfo>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +143,7 @@ def test_proppatch_and_favorites_report(dav: DavStack) -> None:
 
 def test_lock_and_unlock(dav: DavStack) -> None:
     dav.request("PUT", "locked.txt", b"l")
-    scope = b"<d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype>"
-    lock = dav.request("LOCK", "locked.txt", b'<d:lockinfo xmlns:d="DAV:">' + scope + b"</d:lockinfo>")
+    lock = dav.request("LOCK", "locked.txt", LOCK_INFO)
     assert lock.status == 200, lock
     token = lock.headers["Lock-Token"]
     root = ET.fromstring(lock.body).findtext(".//d:lockroot/d:href", namespaces=NS) or ""

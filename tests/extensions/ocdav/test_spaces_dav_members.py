@@ -12,6 +12,7 @@ files for bob beyond his grants.
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -23,7 +24,7 @@ from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from ocisd.api.storage.v1.contract import SHARES_SPACE_ID, SPACE_ROLES, home_space_id, new_space_id
-from tests.extensions.ocdav.test_spaces_dav import PROPS, chunked, tus
+from tests.extensions.ocdav.test_spaces_dav import LOCK_INFO, PROPS, chunked, tus
 from tests.support.identity import add_user, basic, call, service_call, token_for
 from tests.support.shares import Users, owner_and_recipient, propfind, responses
 from tests.support.webdav_stack import DavStack
@@ -32,6 +33,10 @@ SPACES = "/remote.php/dav/spaces/"
 JAIL = SPACES + SHARES_SPACE_ID
 SPACE_QUOTA = 1_000_000
 UPLOADS = "/remote.php/dav/uploads/bob"
+SEARCH_PLAN = (
+    b'<?xml version="1.0"?><oc:search-files xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
+    b"<d:prop><oc:fileid/></d:prop><oc:search><oc:pattern>plan</oc:pattern></oc:search></oc:search-files>"
+)
 
 
 @dataclass
@@ -55,6 +60,10 @@ def users() -> Iterator[Users]:
         yield found
 
 
+def lock_root(body: bytes) -> str:
+    return ET.fromstring(body).findtext(".//{DAV:}lockroot/{DAV:}href") or ""
+
+
 def test_the_shares_jail_lists_and_serves_accepted_shares(users: Users) -> None:
     bob = replace(users.bob, base=JAIL)
     listing = propfind(bob, "")
@@ -66,12 +75,15 @@ def test_the_shares_jail_lists_and_serves_accepted_shares(users: Users) -> None:
     assert bob.request("PUT", "team/bob.txt", b"from bob").status == 201
     assert users.admin.request("GET", "team/bob.txt").body == b"from bob"
     assert bob.request("GET", "missing.txt").status == 404
-    search = (
-        b'<?xml version="1.0"?><oc:search-files xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
-        b"<d:prop><oc:fileid/></d:prop><oc:search><oc:pattern>plan</oc:pattern></oc:search></oc:search-files>"
-    )
-    found = bob.request("REPORT", "team/", search)
+    found = bob.request("REPORT", "team/", SEARCH_PLAN)
     assert found.status == 207 and responses(found.body).keys() == {JAIL + "/team/plan.txt"}, found
+    # Lock roots as jail hrefs too, in the LOCK answer and in lockdiscovery.
+    lock = bob.request("LOCK", "team/plan.txt", LOCK_INFO, {"Timeout": "Second-60"})
+    assert lock.status == 200 and lock_root(lock.body) == JAIL + "/team/plan.txt", lock
+    discovery = b'<d:propfind xmlns:d="DAV:"><d:prop><d:lockdiscovery/></d:prop></d:propfind>'
+    listed = bob.request("PROPFIND", "team/plan.txt", discovery, {"Depth": "0"})
+    assert lock_root(listed.body) == JAIL + "/team/plan.txt", listed
+    assert bob.request("UNLOCK", "team/plan.txt", None, {"Lock-Token": lock.headers["Lock-Token"]}).status == 204
 
 
 def test_another_users_personal_space_is_not_found(users: Users) -> None:
@@ -132,6 +144,8 @@ def test_project_space_editor_writes_with_space_props(project: Project) -> None:
     moved = bob.request("MOVE", "docs/a.txt", None, {"Destination": f"{base}/docs/b.txt"})
     assert moved.status == 201 and moved.headers["OC-FileId"] == put.headers["OC-FileId"]
     assert project.manager.request("GET", "docs/b.txt").body == b"project data"
+    found = bob.request("REPORT", "", SEARCH_PLAN.replace(b"plan", b"b.txt"))
+    assert found.status == 207 and responses(found.body).keys() == {base + "/docs/b.txt"}, found
     # Between spaces as between a share and a home: the storage does not move across spaces.
     away = bob.request("MOVE", "docs/b.txt", None, {"Destination": "/remote.php/dav/files/bob/b.txt"})
     assert away.status == 502 and bob.request("GET", "docs/b.txt").status == 200
