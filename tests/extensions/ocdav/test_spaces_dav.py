@@ -87,6 +87,9 @@ def test_put_get_propfind_with_space_props(dav: DavStack) -> None:
     old = propfind(dav, FILES + "/pf/a%20b.txt", "0")
     assert list(old) == [FILES + "/pf/a b.txt"]
     assert prop(old[FILES + "/pf/a b.txt"], "oc:spaceid") == space_id(dav)
+    # oCIS's webDavUrl form, /dav/spaces/<id>, answers with its own hrefs.
+    short = propfind(dav, dav.base.removeprefix("/remote.php") + "/pf/a%20b.txt", "0")
+    assert list(short) == [dav.base.removeprefix("/remote.php") + "/pf/a b.txt"]
 
 
 def test_errors_as_files(dav: DavStack) -> None:

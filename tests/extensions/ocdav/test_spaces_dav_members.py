@@ -69,6 +69,7 @@ def test_the_shares_jail_lists_and_serves_accepted_shares(users: Users) -> None:
     listing = propfind(bob, "")
     assert JAIL + "/" in listing and JAIL + "/team/" in listing, listing
     assert "S" in listing[JAIL + "/team/"]["permissions"]
+    assert bob.request("PROPFIND", "", b"", {"Depth": "1"}).status == 207  # allprop: quota too
     inside = propfind(bob, "team/")
     assert set(inside) == {JAIL + "/team/", JAIL + "/team/plan.txt"}
     assert bob.request("GET", "team/plan.txt").body == b"the plan"
@@ -156,6 +157,9 @@ def test_project_space_viewer_reads_only_and_strangers_see_nothing(project: Proj
     assert project.manager.request("PUT", "readme.txt", b"read me").status == 201
     carol, dave = project.viewer, project.stranger
     assert carol.request("GET", "readme.txt").body == b"read me"
+    carols = next(iter(propfind(carol, "readme.txt", "0").values()))["permissions"]
+    bobs = next(iter(propfind(project.editor, "readme.txt", "0").values()))["permissions"]
+    assert "W" not in carols and "D" not in carols and {"W", "D"} <= set(bobs), (carols, bobs)
     assert carol.request("PROPFIND", "", b"", {"Depth": "1"}).status == 207
     assert carol.request("PUT", "readme.txt", b"overwrite").status == 403
     assert carol.request("PUT", "new.txt", b"new").status == 403
