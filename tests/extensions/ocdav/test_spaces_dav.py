@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from ocisd import identity
+from ocisd.api.sharing.v1 import permissions
 from ocisd.api.storage.v1.contract import home_space_id
 from tests.clients.test_litmus import assert_litmus_passes
 from tests.extensions.ocdav.test_webdav import NS, multistatus, prop
@@ -104,6 +106,17 @@ def test_errors_as_files(dav: DavStack) -> None:
     assert dav.request("PROPFIND", "/remote.php/dav/spaces/", b"", {"Depth": "0"}).status == 404
     assert dav.request("PROPFIND", "%2e%2e/x", b"", {"Depth": "0"}).status == 400
     assert dav.request("PROPFIND", "", b"", {"Depth": "0"}, auth=False).status == 401
+
+
+def test_a_public_links_token_reaches_no_space(stack: tuple[Deployment, DavStack]) -> None:
+    dep, dav = stack
+    root = propfind(dav, "", "0")[dav.base + "/"]
+    scope = identity.Scope(resource=prop(root, "oc:id") or "", bits=permissions.ALL)
+    who = identity.Identity(user_id="link", username="link", scope=scope)
+    token = identity.mint(webdav_stack.secrets(dep)["jwt_secret"], who)
+    direct = DavStack(f"http://{dep.addr('ocdav', 'http_addr')}", dav.base, {identity.HTTP_HEADER: token}, False)
+    assert direct.request("PROPFIND", "", b"", {"Depth": "0"}).status == 404
+    assert direct.request("PUT", "via-link.txt", b"x").status == 404
 
 
 def test_move_copy_with_spaces_destinations(dav: DavStack) -> None:
