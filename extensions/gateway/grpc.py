@@ -106,8 +106,9 @@ class Forwarder:
     async def _list_spaces(
         self, path: str, raw: bytes, asked: list[tuple[str, Target]], timeout: float | None
     ) -> bytes:
-        """Every provider's spaces for the caller, one instance of each asked at once; any failing fails it
-        (a partial list would look like spaces gone)."""
+        """Every live provider's spaces for the caller, one instance of each asked at once; an asked one
+        failing fails the call (its spaces missing would look like spaces gone). A provider with no live
+        instance is not asked: its spaces are missing from lists until it is back."""
         answers = await asyncio.gather(
             *(self._rpc.call_raw(name, path, raw, timeout=timeout, targets=[target]) for name, target in asked)
         )

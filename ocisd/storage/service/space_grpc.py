@@ -93,10 +93,10 @@ def slug(name: str) -> str:
 
 
 async def _states(
-    servicer: Servicer, ids: list[str], who: Identity, every: bool = False
+    servicer: Servicer, ids: list[str], who: Identity, every: bool = False, memberships: bool = True
 ) -> list[tuple[SpaceState, int]]:
-    """The spaces named and those the caller is a member of, as far as the caller may see them."""
-    found = await servicer._driver.space_states(ids, _grantees(who), every)
+    """The spaces named (and those the caller is a member of), as far as the caller may see them."""
+    found = await servicer._driver.space_states(ids, _grantees(who) if memberships else [], every)
     out = [(st, root_bits(who, st.space, st.members)) for st in found]
     return [(st, bits) for st, bits in out if _visible(who, st, bits)]
 
@@ -142,11 +142,12 @@ async def _one(servicer: Servicer, space_id: str) -> tuple[Identity, SpaceState,
     who = caller()
     if not space_id:
         raise errors.invalid("bad-id", "space_id is required")
-    await _home_ids(servicer, who)  # the caller's own, made on first use
-    for st, bits in await _states(servicer, [space_id], who):
-        if st.space.id == space_id:
-            return who, st, bits
-    raise errors.not_found("no such space")
+    if who.scope is None and not who.service and space_id == servicer._spaces.home(who)[0]:
+        await _home_ids(servicer, who)  # the caller's own, made on first use
+    found = await _states(servicer, [space_id], who, memberships=False)
+    if not found:
+        raise errors.not_found("no such space")
+    return who, *found[0]
 
 
 async def _reply(servicer: Servicer, space_id: str) -> pb.SpaceResponse:

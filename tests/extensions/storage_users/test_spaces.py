@@ -4,17 +4,23 @@ per-space quota, disable/restore/purge, and ListSpaces merged over both provider
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
+from prometheus_client import CollectorRegistry
 
 from ocisd import identity
 from ocisd.api.sharing.v1.permissions import ALL, EDITOR, VIEWER
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import PERSONAL, PROJECT, SPACE_ROLES, home_space_id, shard, space_role
+from ocisd.bus.client import BusClient
+from ocisd.config import loader
+from ocisd.discovery import installed
 from ocisd.storage.local import tree
 from tests.extensions.gateway.test_gateway import Providers, providers  # noqa: F401 (the fixture)
 from tests.support.harness import wait_until
@@ -277,3 +283,37 @@ def test_older_databases_get_the_space_columns(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         row = db.execute("SELECT owner, type, name, alias, disabled FROM spaces WHERE id='old'").fetchone()
     assert row == ("old-owner", PERSONAL, "", "", 0)
+
+
+def test_space_events_reach_the_bus(spaces: Providers) -> None:
+    stack = spaces.stack
+    shared = loader.load(None, None, installed(), stack.dep.env).shared
+    made: list[str] = []
+
+    async def run() -> list[dict[str, Any]]:
+        listener = BusClient(shared, CollectorRegistry())
+        heard: list[dict[str, Any]] = []
+        listener.subscribe("event.space-created", lambda m: heard.append(m.data))
+        listener.start()
+        try:  # the first events may go out before the subscription reached the broker: create until heard
+            while not heard and len(made) < 50:
+                made.append(space_id_in("00", "ff", f"e{len(made):02x}"))
+                await asyncio.to_thread(create, stack, made[-1], "Evented")
+                await asyncio.sleep(0.1)
+            return heard
+        finally:
+            await listener.close()
+
+    heard = asyncio.run(asyncio.wait_for(run(), 60))
+    assert heard and all(h["space_id"] in made and h["type"] == PROJECT for h in heard)
+
+
+def test_list_spaces_asks_the_live_providers(spaces: Providers) -> None:
+    low, high = space_id_in("00", "7f", "s"), space_id_in("80", "ff", "s")
+    for sid in (low, high):
+        create(spaces.stack, sid, "Stopped", manager=BOB.user_id)
+    spaces.high.stop()  # the last test of the module: the high instance stays down
+    mine = wait_until(lambda: (m := listed(spaces.stack, BOB)) and high not in m and m, 20, what="high gone")
+    assert low in mine
+    err = fails(spaces.stack, "GetSpace", pb.GetSpaceRequest(space_id=high), BOB)
+    assert err.code() == grpc.StatusCode.UNAVAILABLE  # its own calls wait for it, never go elsewhere
