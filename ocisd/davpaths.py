@@ -68,9 +68,10 @@ def reference(where: DavPath, home: str, path: str | None = None) -> pb.Referenc
     return pb.Reference(node_id=external_id(where.space, where.space), path=path)
 
 
-def in_space(where: DavPath, path: str) -> str:
-    """A path an answer carries (a search hit's) as a path of `where`'s space: the shares jail drops `/Shares`."""
-    if where.space == SHARES_SPACE_ID and (path == SHARES_PATH or path.startswith(SHARES_PATH + "/")):
+def in_space(space: str, path: str) -> str:
+    """A path an answer carries (a search hit's, a lock root's) as a path of the URL space `space` (a
+    DavPath's): the shares jail drops `/Shares`."""
+    if space == SHARES_SPACE_ID and (path == SHARES_PATH or path.startswith(SHARES_PATH + "/")):
         return path[len(SHARES_PATH) :] or "/"
     return path
 

@@ -10,7 +10,7 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 
 from . import xml
 from .errors import DavError
-from .paths import href
+from .paths import href, in_space
 from .request import Dav
 from .resource import lock_from_pb
 
@@ -33,7 +33,7 @@ def parse_timeout(header: str) -> int:
 def _answer(dav: Dav, reply: pb.LockResponse, status: int, new: bool) -> web.Response:
     lock = lock_from_pb(reply.lock)
     is_dir = reply.info.type == pb.RESOURCE_TYPE_CONTAINER
-    root = href(dav.target.base, reply.lock.root_path or dav.path, is_dir)
+    root = href(dav.target.base, in_space(dav.target.space, reply.lock.root_path or dav.path), is_dir)
     timeout = reply.lock.timeout_seconds or None
     active = xml.activelock(lock.token, root, lock.scope, lock.depth, lock.owner, timeout)
     headers = {"Content-Type": xml.CONTENT_TYPE}

@@ -29,22 +29,24 @@ class View:
     owner_display_name: str = ""  # the caller's; other owners' come from `owner_names`
     quota_available: int | None = None  # None = not asked for
     private_links: str = ""  # "<OCIS_URL>/f/"
+    space: str = ""  # the space id of a spaces URL (DavPath.space)
     # Filled page by page, only when the properties are asked for (propfind.annotate):
     share_types: dict[str, list[int]] = field(default_factory=dict)  # resource id -> types the caller shared
     owner_names: dict[str, str] = field(default_factory=dict)  # owner user id -> display name
 
 
 def _lockdiscovery(res: Resource, view: View) -> str:
+    roots = [paths.in_space(view.space, lk.root_path) if lk.root_path else res.path for lk in res.locks]
     return "".join(
         xml.activelock(
             lk.token,
-            paths.href(view.base, lk.root_path or res.path, res.is_dir and lk.root_path in ("", res.path)),
+            paths.href(view.base, root, res.is_dir and root == res.path),
             lk.scope,
             lk.depth,
             lk.owner,
             lk.timeout,
         )
-        for lk in res.locks
+        for lk, root in zip(res.locks, roots, strict=True)
     )
 
 

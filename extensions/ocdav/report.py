@@ -78,7 +78,7 @@ async def handle(dav: Dav) -> web.StreamResponse:
         infos += reply.infos
     renderer = props.Renderer(_requested(root), dav.view())
     body = xml.multistatus(
-        renderer.render(from_info(info, paths.in_space(dav.target, info.path or "/"))) for info in infos
+        renderer.render(from_info(info, paths.in_space(dav.target.space, info.path or "/"))) for info in infos
     )
     headers = {"Content-Type": xml.CONTENT_TYPE}
     if paged and infos:

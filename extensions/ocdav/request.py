@@ -46,6 +46,8 @@ class Dav:
         self.target: DavPath = target if target is not None else paths.parse(request.raw_path)
         if self.target.user is not None and self.target.user not in (who.username, who.user_id):
             raise DavError(404, "no such user space")
+        if self.target.space and who.scope is not None:  # a public link's token reaches its resource only
+            raise DavError(404, "public links reach no space by id")
         self.home = home_space_id(who.user_id)
         header = request.headers.get("If", "")
         self.if_lists = ifheader.parse(header) if header else []
@@ -67,7 +69,7 @@ class Dav:
 
     def view(self, quota_available: int | None = None) -> View:
         name = self.who.display_name or self.who.username
-        return View(self.target.base, name, quota_available, self.services.sharing.private_links)
+        return View(self.target.base, name, quota_available, self.services.sharing.private_links, self.target.space)
 
     def depth(self, default: str, allowed: tuple[str, ...]) -> str:
         value = self.request.headers.get("Depth", default).strip().lower()

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from ocisd import identity
+from ocisd.api.sharing.v1 import permissions
 from ocisd.api.storage.v1.contract import home_space_id
 from tests.clients.test_litmus import assert_litmus_passes
 from tests.extensions.ocdav.test_webdav import NS, multistatus, prop
@@ -32,6 +34,10 @@ PROPS = (
     b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>'
     b"<d:getetag/><oc:id/><oc:fileid/><oc:spaceid/><oc:permissions/><oc:share-types/><oc:size/>"
     b"<d:quota-used-bytes/><d:quota-available-bytes/><oc:favorite/></d:prop></d:propfind>"
+)
+LOCK_INFO = (
+    b'<d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype>'
+    b"</d:lockinfo>"
 )
 
 
@@ -83,6 +89,9 @@ def test_put_get_propfind_with_space_props(dav: DavStack) -> None:
     old = propfind(dav, FILES + "/pf/a%20b.txt", "0")
     assert list(old) == [FILES + "/pf/a b.txt"]
     assert prop(old[FILES + "/pf/a b.txt"], "oc:spaceid") == space_id(dav)
+    # oCIS's webDavUrl form, /dav/spaces/<id>, answers with its own hrefs.
+    short = propfind(dav, dav.base.removeprefix("/remote.php") + "/pf/a%20b.txt", "0")
+    assert list(short) == [dav.base.removeprefix("/remote.php") + "/pf/a b.txt"]
 
 
 def test_errors_as_files(dav: DavStack) -> None:
@@ -97,6 +106,17 @@ def test_errors_as_files(dav: DavStack) -> None:
     assert dav.request("PROPFIND", "/remote.php/dav/spaces/", b"", {"Depth": "0"}).status == 404
     assert dav.request("PROPFIND", "%2e%2e/x", b"", {"Depth": "0"}).status == 400
     assert dav.request("PROPFIND", "", b"", {"Depth": "0"}, auth=False).status == 401
+
+
+def test_a_public_links_token_reaches_no_space(stack: tuple[Deployment, DavStack]) -> None:
+    dep, dav = stack
+    root = propfind(dav, "", "0")[dav.base + "/"]
+    scope = identity.Scope(resource=prop(root, "oc:id") or "", bits=permissions.ALL)
+    who = identity.Identity(user_id="link", username="link", scope=scope)
+    token = identity.mint(webdav_stack.secrets(dep)["jwt_secret"], who)
+    direct = DavStack(f"http://{dep.addr('ocdav', 'http_addr')}", dav.base, {identity.HTTP_HEADER: token}, False)
+    assert direct.request("PROPFIND", "", b"", {"Depth": "0"}).status == 404
+    assert direct.request("PUT", "via-link.txt", b"x").status == 404
 
 
 def test_move_copy_with_spaces_destinations(dav: DavStack) -> None:
@@ -139,8 +159,7 @@ def test_proppatch_and_favorites_report(dav: DavStack) -> None:
 
 def test_lock_and_unlock(dav: DavStack) -> None:
     dav.request("PUT", "locked.txt", b"l")
-    scope = b"<d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype>"
-    lock = dav.request("LOCK", "locked.txt", b'<d:lockinfo xmlns:d="DAV:">' + scope + b"</d:lockinfo>")
+    lock = dav.request("LOCK", "locked.txt", LOCK_INFO)
     assert lock.status == 200, lock
     token = lock.headers["Lock-Token"]
     root = ET.fromstring(lock.body).findtext(".//d:lockroot/d:href", namespaces=NS) or ""
@@ -151,18 +170,34 @@ def test_lock_and_unlock(dav: DavStack) -> None:
     assert dav.request("DELETE", "locked.txt").status == 204
 
 
-def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
-    data = os.urandom(300_000)
-    assert dav.request("MKCOL", f"{UPLOADS}/spaces-t1", None, {"OC-Total-Length": str(len(data))}).status == 201
-    for offset in (0, 200_000):
-        part = data[offset : offset + 200_000]
-        assert dav.request("PUT", f"{UPLOADS}/spaces-t1/{offset:016d}", part).status == 201
+def chunked(dav: DavStack, uploads: str, data: bytes, destination: str) -> webdav_stack.Reply:
+    """Chunking NG as the desktop client does it: MKCOL, chunks named by offset, MOVE of `.file`."""
+    folder = f"{uploads}/t-{hashlib.sha1(destination.encode()).hexdigest()[:12]}"
+    assert dav.request("MKCOL", folder, None, {"OC-Total-Length": str(len(data))}).status == 201
+    for offset in range(0, len(data), 200_000):
+        assert dav.request("PUT", f"{folder}/{offset:016d}", data[offset : offset + 200_000]).status == 201
     headers = {
-        "Destination": f"{dav.root}{dav.base}/chunked.bin",
+        "Destination": destination,
         "OC-Total-Length": str(len(data)),
         "OC-Checksum": f"SHA1:{hashlib.sha1(data).hexdigest()}",
     }
-    done = dav.request("MOVE", f"{UPLOADS}/spaces-t1/.file", None, headers)
+    return dav.request("MOVE", f"{folder}/.file", None, headers)
+
+
+def tus(dav: DavStack, folder: str, name: str, data: bytes) -> tuple[webdav_stack.Reply, webdav_stack.Reply]:
+    """A TUS creation at `folder` and the PATCH of all of `data`: (POST answer, PATCH answer or the POST's)."""
+    meta = f"filename {b64encode(name.encode()).decode()}"
+    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+    created = dav.request("POST", folder, None, headers)
+    if created.status != 201:
+        return created, created
+    offset = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    return created, dav.request("PATCH", urlsplit(created.headers["Location"]).path, data, offset)
+
+
+def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
+    data = os.urandom(300_000)
+    done = chunked(dav, UPLOADS, data, f"{dav.root}{dav.base}/chunked.bin")
     assert done.status == 201 and done.headers["OC-FileId"] and done.headers["ETag"], done
     assert dav.request("GET", "chunked.bin").body == data
 
@@ -170,14 +205,8 @@ def test_chunking_ng_into_a_spaces_destination(dav: DavStack) -> None:
 def test_tus_at_a_spaces_folder(dav: DavStack) -> None:
     data = os.urandom(100_000)
     assert dav.request("MKCOL", "tus").status == 201
-    meta = ",".join(f"{k} {b64encode(v.encode()).decode()}" for k, v in {"filename": "t.bin"}.items())
-    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta}
-    created = dav.request("POST", "tus/", None, headers)
-    assert created.status == 201, created
-    where = urlsplit(created.headers["Location"]).path
-    assert where.startswith(UPLOADS + "/")
-    offset = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
-    done = dav.request("PATCH", where, data, offset)
+    created, done = tus(dav, "tus/", "t.bin", data)
+    assert created.status == 201 and urlsplit(created.headers["Location"]).path.startswith(UPLOADS + "/"), created
     assert done.status == 204 and done.headers["OC-FileId"], done
     assert dav.request("GET", "tus/t.bin").body == data
     assert prop(propfind(dav, "tus/t.bin", "0")[dav.base + "/tus/t.bin"], "oc:spaceid") == space_id(dav)
