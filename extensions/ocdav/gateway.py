@@ -20,6 +20,7 @@ _STATUS: dict[tuple[grpc.StatusCode, str | None], int] = {
     (grpc.StatusCode.FAILED_PRECONDITION, "etag-mismatch"): 412,
     (grpc.StatusCode.FAILED_PRECONDITION, "if-none-match"): 412,
     (grpc.StatusCode.FAILED_PRECONDITION, "lock-token-mismatch"): 409,
+    (grpc.StatusCode.FAILED_PRECONDITION, "disabled"): 403,  # a disabled space, to its managers (others: 404)
     (grpc.StatusCode.FAILED_PRECONDITION, None): 409,
     (grpc.StatusCode.PERMISSION_DENIED, None): 403,
     (grpc.StatusCode.RESOURCE_EXHAUSTED, None): 507,

@@ -179,3 +179,23 @@ def test_chunking_and_tus_into_a_project_space(project: Project) -> None:
     assert tus(bob, "", "tus.bin", data)[1].status == 204
     assert project.manager.request("GET", "tus.bin").body == data
     assert tus(project.viewer, "", "no.bin", data)[0].status == 403
+
+
+def test_a_disabled_space_is_forbidden_to_its_manager_and_gone_for_members(users: Users) -> None:
+    dep, sid = users.dep, new_space_id()
+    create = pb.CreateSpaceRequest(space_id=sid, name="Closed", manager_id=users.admin_id)
+    service_call(dep, "gateway", pb_grpc.StorageStub, "CreateSpace", create)
+    manager = token_for(dep, identity.Identity(user_id=users.admin_id, username="admin"))
+    g = pb.Grant(grantee=pb.Grantee(type="user", id=users.bob_id), permissions=SPACE_ROLES["editor"])
+    grant = pb.AddGrantRequest(ref=pb.Reference(node_id=f"{sid}!{sid}"), grant=g)
+    call(dep, "gateway", pb_grpc.StorageStub, "AddGrant", grant, manager)
+    admin, bob = replace(users.admin, base=SPACES + sid), replace(users.bob, base=SPACES + sid)
+    assert admin.request("PUT", "kept.txt", b"kept").status == 201
+    service_call(dep, "gateway", pb_grpc.StorageStub, "DeleteSpace", pb.DeleteSpaceRequest(space_id=sid))
+    assert admin.request("GET", "kept.txt").status == 403
+    assert admin.request("PROPFIND", "", b"", {"Depth": "0"}).status == 403
+    assert bob.request("GET", "kept.txt").status == 404
+    assert bob.request("PUT", "new.txt", b"x").status == 404
+    restore = pb.UpdateSpaceRequest(space_id=sid, restore=True)
+    service_call(dep, "gateway", pb_grpc.StorageStub, "UpdateSpace", restore)
+    assert bob.request("GET", "kept.txt").body == b"kept"
