@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from ocisd import identity
-from tests.support.harness import Deployment, deployment, free_port
+from tests.support.harness import Deployment, deployment, free_port, kill_supervisor
 
 # Cheap argon2id parameters so tests spend no seconds hashing (production defaults stay strong).
 FAST_ARGON2 = {"USERS_ARGON2_TIME_COST": "1", "USERS_ARGON2_MEMORY_COST": "8192", "USERS_ARGON2_PARALLELISM": "1"}
@@ -34,6 +34,21 @@ def ocis_ok(dep: Deployment, *args: str, input: str | None = None, env: dict[str
     res = dep.ocis(*args, input=input, env=env)
     assert res.returncode == 0, f"ocis {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}"
     return res.stdout
+
+
+@contextmanager
+def under_supervisord(dep: Deployment, extensions: str) -> Iterator[Deployment]:
+    """`extensions` (comma list) under a real supervisord in the deployment, each ready to serve
+    (RUNNING to supervisord is not yet ready); supervisord and its programs are killed after."""
+    directory = str(dep.root / "sup")
+    ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", extensions)
+    try:
+        ocis_ok(dep, "supervisor", "start", "--dir", directory)
+        for name in extensions.split(","):
+            dep.wait_ready(name)
+        yield dep
+    finally:
+        kill_supervisor(dep.root / "sup")
 
 
 def add_user(dep: Deployment, username: str, password: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 from ocisd.supervisor.config import GROUP, program_name
 from ocisd.supervisor.control import Supervisor
 from tests.extensions.graph.client import Graph
-from tests.support.harness import Deployment, kill_supervisor, wait_until
-from tests.support.identity import ADMIN_PASSWORD, identity_deployment, ocis_ok
+from tests.support.harness import Deployment, wait_until
+from tests.support.identity import ADMIN_PASSWORD, identity_deployment, under_supervisord
 
 RUN = "bus,users,groups,auth-basic,proxy,store,settings,graph"
 
@@ -24,15 +24,8 @@ def supervised() -> Iterator[Deployment]:
     with identity_deployment() as dep:
         dep.env["OCIS_GRPC_NO_INSTANCE_WAIT"] = "500ms"  # settings' absence shows at once
         dep.env["PROXY_ACCESS_LOG"] = "false"
-        directory = str(dep.root / "sup")
-        ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", RUN)
-        try:
-            ocis_ok(dep, "supervisor", "start", "--dir", directory)
-            for name in RUN.split(","):
-                dep.wait_ready(name)
+        with under_supervisord(dep, RUN):
             yield dep
-        finally:
-            kill_supervisor(dep.root / "sup")
 
 
 def test_settings_down_is_503_and_a_killed_graph_comes_back(supervised: Deployment) -> None:

@@ -13,8 +13,8 @@ from joserfc import jws as jwt
 
 from ocisd.supervisor.config import program_name
 from tests.extensions.idp.oidc import Stack, sign_in
-from tests.support.harness import kill_supervisor, wait_until
-from tests.support.identity import ADMIN_PASSWORD, identity_deployment, ocis_ok
+from tests.support.harness import wait_until
+from tests.support.identity import ADMIN_PASSWORD, identity_deployment, ocis_ok, under_supervisord
 
 EXTENSIONS = "bus,users,groups,auth-basic,auth-bearer,idp,proxy"
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -25,17 +25,10 @@ def supervised() -> Iterator[Stack]:
     with identity_deployment() as dep:
         dep.env["OCIS_URL"] = f"https://{dep.addr('proxy', 'http_addr')}"
         dep.env["IDP_SIGNING_ALG"] = "PS256"  # the other algorithm idp offers
-        directory = str(dep.root / "sup")
-        ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", EXTENSIONS)
-        try:
-            ocis_ok(dep, "supervisor", "start", "--dir", directory)
-            for name in EXTENSIONS.split(","):
-                dep.wait_ready(name)
+        with under_supervisord(dep, EXTENSIONS):
             stack = Stack(dep, dep.env["OCIS_URL"])
             wait_until(lambda: stack.get("/.well-known/openid-configuration").status_code == 200, what="routed")
             yield stack
-        finally:
-            kill_supervisor(dep.root / "sup")
 
 
 def _idp_pid(stack: Stack) -> int:

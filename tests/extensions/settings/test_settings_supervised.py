@@ -15,8 +15,8 @@ from ocisd.api.settings.v1 import settings_pb2 as pb
 from ocisd.api.settings.v1 import settings_pb2_grpc as pb_grpc
 from ocisd.supervisor.config import GROUP, program_name
 from ocisd.supervisor.control import Supervisor
-from tests.support.harness import Deployment, kill_supervisor, wait_until
-from tests.support.identity import identity_deployment, ocis_ok, service_call
+from tests.support.harness import Deployment, wait_until
+from tests.support.identity import identity_deployment, service_call, under_supervisord
 
 RUN = "bus,store,settings"
 
@@ -25,15 +25,8 @@ RUN = "bus,store,settings"
 def supervised() -> Iterator[Deployment]:
     with identity_deployment() as dep:
         dep.env["OCIS_GRPC_NO_INSTANCE_WAIT"] = "500ms"  # the outage shows at once instead of after 5 s
-        directory = str(dep.root / "sup")
-        ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", RUN)
-        try:
-            ocis_ok(dep, "supervisor", "start", "--dir", directory)
-            for name in RUN.split(","):
-                dep.wait_ready(name)
+        with under_supervisord(dep, RUN):
             yield dep
-        finally:
-            kill_supervisor(dep.root / "sup")
 
 
 def check(dep: Deployment, account: str) -> pb.CheckPermissionResponse:

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
-from tests.support.harness import Deployment, kill_supervisor
+from tests.support.harness import Deployment
 from tests.support.identity import (
     IDENTITY,
     add_user,
@@ -17,21 +17,15 @@ from tests.support.identity import (
     identity_deployment,
     ocis_ok,
     service_call,
+    under_supervisord,
 )
 
 
 @pytest.fixture
 def supervised() -> Iterator[Deployment]:
     with identity_deployment() as dep:
-        directory = str(dep.root / "sup")
-        ocis_ok(dep, "supervisor", "generate", "--dir", directory, "--extensions", IDENTITY)
-        try:
-            ocis_ok(dep, "supervisor", "start", "--dir", directory)
-            for name in IDENTITY.split(","):
-                dep.wait_ready(name)  # RUNNING to supervisord is not yet ready to serve
+        with under_supervisord(dep, IDENTITY):
             yield dep
-        finally:
-            kill_supervisor(dep.root / "sup")
 
 
 def test_cli_against_supervised_processes(supervised: Deployment) -> None:
