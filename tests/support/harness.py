@@ -260,7 +260,10 @@ class Deployment:
             rows = {r["name"]: r for r in control.request(shared, "/v0/extensions")}
             return all(rows.get(n, {}).get("state") == "running" for n in names)
 
-        wait_until(ready, timeout, what=f"runtime extensions {names}")
+        try:
+            wait_until(ready, timeout, what=f"runtime extensions {names}")
+        except TimeoutError as exc:  # what the runtime was doing meanwhile
+            raise TimeoutError(f"{exc}\nruntime log, last lines:\n{proc.output()[-3000:]}") from None
 
     def start_extension(self, name: str, env: dict[str, str] | None = None, wait: bool = True) -> Proc:
         """`ocis <name> server` as its own process; waits until its debug /readyz answers 200."""
