@@ -23,13 +23,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.core.test_supervisor import Sup
-from tests.support import tools, webdav_stack
+from tests.support import sets, tools, webdav_stack
 from tests.support.harness import Deployment, wait_until
 from tests.support.identity import add_user
 
 pytestmark = tools.needs("owncloudcmd")
 
-FRONT = "users,groups,auth-basic,proxy,frontend"
+FRONT = sets.join(sets.FRONT, "frontend")  # what a desktop client asks of the server besides files
 ACCESS = re.compile(r"msg=request method=(\S+) path=(\"(?:[^\"\\]|\\.)*\"|\S+) status=(\d+) bytes_in=(\d+)")
 MB = 1024 * 1024
 UNICODE_FILE = "Ünïcödé 日本/naïve file 😀.txt"

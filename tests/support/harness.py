@@ -8,6 +8,7 @@ or with a running ocisd. Every process it starts is stopped by PID at teardown.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -20,12 +21,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stderr, redirect_stdout, suppress
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import psutil
 
+from ocisd.cli import main as cli
 from ocisd.config import loader
 from ocisd.config.schema import env_name, env_prefix, settings_of
 from ocisd.discovery import installed, selection
@@ -201,9 +204,13 @@ class Deployment:
             timeout=timeout,
         )
 
-    def init(self, *extra: str) -> None:
-        res = self.ocis("init", "--admin-password", "admin-pw-for-tests", *extra)
-        assert res.returncode == 0, res.stderr
+    def init(self) -> None:
+        """`ocis init` with this deployment's environment, run in this process: the same command
+        without an interpreter start-up per deployment (tests/core/test_init.py runs the program)."""
+        out = io.StringIO()
+        with patch.dict(os.environ, self.env, clear=True), redirect_stdout(out), redirect_stderr(out):
+            status = cli.main(["init", "--admin-password", "admin-pw-for-tests"])
+        assert status == 0, out.getvalue()
 
     def spawn(self, label: str, *args: str, env: dict[str, str] | None = None) -> Proc:
         log = self.logs / f"{label}-{len(self.procs)}.log"
@@ -253,7 +260,10 @@ class Deployment:
             rows = {r["name"]: r for r in control.request(shared, "/v0/extensions")}
             return all(rows.get(n, {}).get("state") == "running" for n in names)
 
-        wait_until(ready, timeout, what=f"runtime extensions {names}")
+        try:
+            wait_until(ready, timeout, what=f"runtime extensions {names}")
+        except TimeoutError as exc:  # what the runtime was doing meanwhile
+            raise TimeoutError(f"{exc}\nruntime log, last lines:\n{proc.output()[-3000:]}") from None
 
     def start_extension(self, name: str, env: dict[str, str] | None = None, wait: bool = True) -> Proc:
         """`ocis <name> server` as its own process; waits until its debug /readyz answers 200."""
@@ -261,6 +271,22 @@ class Deployment:
         if wait:
             self.wait_ready(name, proc, env)
         return proc
+
+    def start_extensions(self, *names: str, env: dict[str, str] | None = None) -> list[Proc]:
+        """`ocis <name> server` for each of `names`, all started before any is waited for
+        (their start-ups overlap); waits until each is ready."""
+        procs = [self.start_extension(name, env=env, wait=False) for name in names]
+        for name, proc in zip(names, procs):
+            self.wait_ready(name, proc, env)
+        return procs
+
+    def start_split(self, runtime: str, *own: str) -> list[Proc]:
+        """`runtime`'s extensions in one `ocis server` and each of `own` as its own process, their
+        start-ups overlapping; [the runtime, *own's processes] once all run."""
+        proc = self.start_runtime(runtime, wait=False)
+        procs = self.start_extensions(*own)
+        self.wait_runtime(proc, runtime.split(","))
+        return [proc, *procs]
 
     def wait_ready(
         self, name: str, proc: Proc | None = None, env: dict[str, str] | None = None, timeout: float = 30

@@ -11,11 +11,12 @@ from typing import Any
 import grpc
 
 from ocisd import identity
+from tests.support import sets
 from tests.support.harness import Deployment, deployment, free_port, kill_supervisor
 
 # Cheap argon2id parameters so tests spend no seconds hashing (production defaults stay strong).
 FAST_ARGON2 = {"USERS_ARGON2_TIME_COST": "1", "USERS_ARGON2_MEMORY_COST": "8192", "USERS_ARGON2_PARALLELISM": "1"}
-IDENTITY = "bus,users,groups,auth-basic,auth-bearer,auth-machine"
+IDENTITY = sets.join(sets.IDENTITY)
 # Short heartbeats: each `ocis users ...` call waits for one before it knows where `users` runs.
 QUICK_BUS = {"OCIS_HEARTBEAT_INTERVAL": "0.2"}
 ADMIN_PASSWORD = "admin-pw-for-tests"  # what Deployment.init() passes to `ocis init`

@@ -126,9 +126,9 @@ def start_storage(dep: Deployment, env: dict[str, str] | None = None) -> Proc:
 
 
 def start_stack(dep: Deployment, storage_env: dict[str, str] | None = None) -> Stack:
-    dep.start_extension("bus")
-    storage = start_storage(dep, storage_env)
-    gateway = dep.start_extension("gateway")
+    storage = dep.start_extension("storage-users", env=storage_env, wait=False)  # beside the other two
+    _, gateway = dep.start_extensions("bus", "gateway")
+    dep.wait_ready("storage-users", storage, storage_env)
     stack = Stack(dep, storage, gateway, dict(storage_env or {}))
     wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest()), 20, what="gateway routes to storage-users")
     return stack

@@ -17,10 +17,10 @@ from multidict import CIMultiDict
 
 from ocisd import identity
 from ocisd.discovery import installed
+from tests.support import sets
 from tests.support.harness import Deployment, wait_until
 
-BACKEND = tuple(n for n in ("bus", "gateway", "storage-users", "ocdav") if n in installed())
-FRONT = ("users", "groups", "auth-basic", "proxy")
+BACKEND, FRONT = sets.FILES, sets.FRONT  # older names of the sets
 ADMIN = "admin"
 PASSWORD = "admin-pw-for-tests"  # what tests.support.harness.Deployment.init sets
 
@@ -98,7 +98,7 @@ def secrets(dep: Deployment) -> dict[str, str]:
 
 
 def names(proxied: bool) -> str:
-    return ",".join(BACKEND + (FRONT if proxied else ()))
+    return sets.join(sets.WEBDAV if proxied else sets.FILES)
 
 
 def start(dep: Deployment, env: dict[str, str] | None = None, proxied: bool | None = None) -> DavStack:

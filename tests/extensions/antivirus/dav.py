@@ -1,4 +1,4 @@
-"""The whole server with antivirus selected and a real clamd, reached as clients reach it.
+"""The file stack with antivirus selected and a real clamd, reached as clients reach it.
 
 Shared by the antivirus end-to-end tests: start it (one runtime, or each extension
 under supervisord), upload through PUT, chunking NG and TUS, read the scan properties.
@@ -11,21 +11,21 @@ import xml.etree.ElementTree as ET
 from base64 import b64encode
 
 from ocisd.discovery import installed
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.clamd import Clamd
 from tests.support.harness import Deployment, wait_until
 from tests.support.webdav_stack import DavStack
 
 OC = "{http://owncloud.org/ns}"
 UPLOADS = ("put", "chunking-ng", "tus")
-START = 90.0  # every installed extension, on a machine shared by several test runs
+START = 90.0  # the whole server, on a machine shared by several test runs
 SETTLE = 60.0  # bound for a scan to reach its outcome on a machine shared by several test runs
 
 
 def env(clamd: Clamd, **extra: str) -> dict[str, str]:
-    """The deployment's settings: antivirus enabled (POSTPROCESSING_STEPS=auto: virusscan) on our clamd."""
+    """The deployment's settings: antivirus selected (POSTPROCESSING_STEPS=auto: virusscan) on our clamd."""
     return {
-        "OCIS_ADD_RUN_EXTENSIONS": "antivirus",
+        "OCIS_RUN_EXTENSIONS": sets.join(sets.ANTIVIRUS),
         "ANTIVIRUS_CLAMAV_SOCKET": clamd.address,
         "POSTPROCESSING_RETRY_MAX_DELAY": "1s",
         "POSTPROCESSING_POLL_INTERVAL": "1s",
@@ -34,11 +34,15 @@ def env(clamd: Clamd, **extra: str) -> dict[str, str]:
     }
 
 
-def start(dep: Deployment, clamd: Clamd, **extra: str) -> DavStack:
-    """`ocis server` with every installed extension plus antivirus."""
+def start(dep: Deployment, clamd: Clamd, whole: bool = False, **extra: str) -> DavStack:
+    """`ocis server` with the antivirus set; `whole`: the default selection plus antivirus
+    (OCIS_ADD_RUN_EXTENSIONS), every installed extension."""
     settings = env(clamd, **extra)
+    if whole:
+        del settings["OCIS_RUN_EXTENSIONS"]
+        settings["OCIS_ADD_RUN_EXTENSIONS"] = "antivirus"
     proc = dep.start_runtime(env=settings, wait=False)
-    dep.wait_runtime(proc, list(installed()), env=settings, timeout=START)
+    dep.wait_runtime(proc, list(installed() if whole else sets.ANTIVIRUS), env=settings, timeout=START)
     return webdav_stack.connect(dep, proxied=True)
 
 

@@ -52,8 +52,10 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     # continue: the EICAR upload stays (and readable) for the manual scan to find again.
+    # The whole default selection plus antivirus: the one deployment of the suite that runs every
+    # installed extension at once, so they are seen starting and serving side by side.
     with running_clamd() as clamd, deployment() as dep:
-        admin = stack.start(dep, clamd, ANTIVIRUS_INFECTED_FILE_HANDLING="continue")
+        admin = stack.start(dep, clamd, whole=True, ANTIVIRUS_INFECTED_FILE_HANDLING="continue")
         add_user(dep, "bob", "bob-pw-for-tests")
         basic = {"Authorization": "Basic " + b64encode(b"bob:bob-pw-for-tests").decode()}
         bob = DavStack(admin.root, "/remote.php/dav/files/bob", basic, True, user="bob", password="bob-pw-for-tests")

@@ -22,7 +22,6 @@ from tests.support.webdav_stack import DavStack
 from . import dav as stack
 
 pytestmark = pytest.mark.tools("clamd")
-NAMES = f"{webdav_stack.names(True)},postprocessing,antivirus"
 
 
 @dataclass
@@ -45,8 +44,7 @@ def supervised() -> Iterator[Supervised]:
     # clamd over TCP here: a scan in flight shows as antivirus's connection to its port.
     with running_clamd(tcp=True) as clamd, deployment() as dep, Sup(dep) as sup:
         env = stack.env(clamd, ANTIVIRUS_CLAMAV_SOCKET=clamd.tcp_address)
-        env.pop("OCIS_ADD_RUN_EXTENSIONS")  # the programs are named here
-        sup.generate(NAMES, env=env)
+        sup.generate(env.pop("OCIS_RUN_EXTENSIONS"), env=env)  # the programs are named here
         sup.run("start")
         yield Supervised(dep, sup, clamd, webdav_stack.connect(dep, proxied=True))
 

@@ -58,11 +58,11 @@ def second_storage(dep: Deployment, home_range: str) -> tuple[Proc, Path]:
 @pytest.fixture(scope="module")
 def providers() -> Iterator[Providers]:
     with deployment() as dep:
-        dep.start_extension("bus")
-        low = dep.start_extension("storage-users", env={"STORAGE_USERS_HOME_RANGE": "00-7f"})
+        low_env = {"STORAGE_USERS_HOME_RANGE": "00-7f"}
+        low = dep.start_extension("storage-users", env=low_env, wait=False)  # start-ups overlap
+        _, gateway, _ = dep.start_extensions("bus", "gateway", "storage-system")
         high, high_dir = second_storage(dep, "80-ff")
-        gateway = dep.start_extension("gateway")
-        dep.start_extension("storage-system")
+        dep.wait_ready("storage-users", low, low_env)
         stack = Stack(dep, low, gateway)
         # The gateway learns each instance from its heartbeat, which may come up to an interval after the other's.
         for who in (HIGH, LOW):

@@ -140,9 +140,7 @@ def _half_put(dav: webdav_stack.DavStack, path: str, body: bytes) -> socket.sock
 
 
 def test_chunked_upload_resumes_after_sigkill(dep: Deployment) -> None:
-    dep.start_runtime("bus,gateway")
-    storage = dep.start_extension("storage-users")
-    ocdav = dep.start_extension("ocdav")
+    _, storage, ocdav = dep.start_split("bus,gateway", "storage-users", "ocdav")
     dav = webdav_stack.connect(dep, proxied=False)
     parts = chunks(DATA)
     assert dav.request("MKCOL", f"{UPLOADS}/tk", headers={"OC-Total-Length": str(len(DATA))}).status == 201

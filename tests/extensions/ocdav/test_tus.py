@@ -136,8 +136,8 @@ def _grew(dep: Deployment, before: int) -> bool:
 
 
 def test_tus_resumes_after_sigkill(dep: Deployment) -> None:
-    dep.start_runtime("bus,gateway")
-    procs = {"storage-users": dep.start_extension("storage-users"), "ocdav": dep.start_extension("ocdav")}
+    _, storage, ocdav = dep.start_split("bus,gateway", "storage-users", "ocdav")
+    procs = {"storage-users": storage, "ocdav": ocdav}
     dav = webdav_stack.connect(dep, proxied=False)
     where = location(dav, create(dav, "resumed.bin", data=BIG))
     offset = 0

@@ -15,8 +15,7 @@ SIZE = 16 * 1024 * 1024
 
 
 def test_sigkill_of_ocdav_during_put_keeps_the_old_file(dep: Deployment) -> None:
-    dep.start_runtime("bus,gateway,storage-users")
-    ocdav = dep.start_extension("ocdav")
+    _, ocdav = dep.start_split("bus,gateway,storage-users", "ocdav")
     dav = webdav_stack.connect(dep, proxied=False)
     assert dav.request("PUT", "f.txt", OLD).status == 201
 

@@ -14,10 +14,11 @@ import pytest
 import requests
 
 from ocisd.api.sharing.v1.permissions import EDITOR
-from tests.extensions.sharing.stack import BACKEND, PASSWORD, SharingStack, sharing_stack
+from tests.extensions.sharing.stack import PASSWORD, SharingStack, sharing_stack
+from tests.support import sets
 from tests.support.harness import wait_until
 
-RUN = BACKEND + ",auth-basic,proxy,ocdav,ocs,frontend"
+RUN = sets.join(sets.SHARING, sets.WEBDAV, "ocs", "frontend")
 API = "apps/files_sharing/api/v1"
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the self-signed proxy
 

@@ -19,12 +19,12 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.bus.client import BusClient
 from ocisd.config import loader
 from ocisd.discovery import installed
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import Deployment, metric_value, wait_until
 from tests.support.processing import Worker
 
 EVENTS = (contract.POSTPROCESSING_FINISHED, contract.FILE_READY, contract.SCAN_FINISHED)
-STACK = webdav_stack.names(True) + ",postprocessing"
+STACK = sets.join(sets.PROCESSING)
 
 
 class Listener:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.harness import Deployment, Proc, deployment, metric_value, wait_until
+from tests.support.identity import QUICK_BUS
 from tests.support.proxy import NO_VERIFY, get_json, open_blob_route, request, start_upstream, wait_routed
 
 BASE_RULES = """\
@@ -56,6 +57,7 @@ def front() -> Iterator[Front]:
         rules.write_text(BASE_RULES)
         dep.env["PROXY_RULES_FILE"] = str(rules)
         dep.env["PROXY_TRUSTED_PROXIES"] = "127.0.0.6/32"
+        dep.env.update(QUICK_BUS)  # `ocis proxy reload` listens for heartbeats
         open_blob_route(dep)
         runtime = dep.start_runtime("bus,hello,proxy")
         _, upstream = start_upstream(dep)

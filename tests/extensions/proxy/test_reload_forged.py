@@ -13,6 +13,7 @@ import sys
 
 from tests.support.forgery import forge
 from tests.support.harness import Deployment, metric_value, wait_until
+from tests.support.identity import QUICK_BUS
 
 SLEEPER = """
 import signal, sys, time
@@ -24,6 +25,7 @@ time.sleep(600)
 
 def test_a_forged_proxy_record_gets_nothing_signalled(dep: Deployment) -> None:
     dep.env["OCIS_BUS_CURVE"] = "false"
+    dep.env.update(QUICK_BUS)  # `ocis registry` and `ocis proxy reload` each listen for heartbeats
     rules = dep.root / "rules.toml"
     rules.write_text('deny = ["127.0.0.2/32"]\n')
     dep.env["PROXY_RULES_FILE"] = str(rules)

@@ -10,6 +10,7 @@ from collections import Counter
 from cryptography import x509
 
 from tests.support.harness import Deployment, free_port, metric_value, wait_until
+from tests.support.identity import QUICK_BUS
 from tests.support.proxy import get_json, open_blob_route, request, routes, start_upstream, wait_routed, wait_upstreams
 
 
@@ -18,6 +19,9 @@ def _second_hello_env() -> dict[str, str]:
 
 
 def test_routes_follow_instances_and_503_when_none(dep: Deployment) -> None:
+    # Quick heartbeats: `ocis proxy routes` listens for one and a half intervals, a dead
+    # instance is dropped after three, a stop drains for one.
+    dep.env.update({**QUICK_BUS, "OCIS_DRAIN_TIMEOUT": "0.2"})
     dep.start_runtime("bus,proxy")
     proxy = dep.addr("proxy", "http_addr")
     first = dep.start_extension("hello")

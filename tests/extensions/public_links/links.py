@@ -12,11 +12,11 @@ import grpc
 
 from ocisd import identity
 from ocisd.api.sharing.v1 import sharing_pb2, sharing_pb2_grpc
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import Deployment, deployment
 from tests.support.webdav_stack import DavStack, Reply
 
-NAMES = webdav_stack.names(True) + ",sharing,storage-publiclink"
+NAMES = sets.join(sets.PUBLIC_LINKS)
 PUBLIC_FILES = "/remote.php/dav/public-files/"
 # Small throttle numbers so a test reaches the lockout in a few requests.
 THROTTLE = {

@@ -7,12 +7,12 @@ import json
 
 from ocisd.api.sharing.v1 import permissions
 from tests.core.test_supervisor import Sup
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import Deployment, wait_until
 
 from .links import basic, public
 
-NAMES = f"{webdav_stack.names(True)},ocs,sharing,storage-shares,storage-publiclink"
+NAMES = sets.join(sets.PUBLIC_LINKS, "ocs", "storage-shares")
 SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json"
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "OCS-APIREQUEST": "true"}
 

@@ -20,11 +20,12 @@ from ocisd.api.sharing.v1 import sharing_pb2 as spb
 from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
+from tests.support import sets
 from tests.support.bus import configured_keys
 from tests.support.harness import Deployment, deployment, wait_until
 from tests.support.identity import FAST_ARGON2, QUICK_BUS, add_user, config_value
 
-BACKEND = "bus,users,groups,gateway,storage-users,sharing"
+BACKEND = sets.join(sets.SHARING)
 USERS = ("alice", "bob", "carol", "dave")
 PASSWORD = "share-and-enjoy"
 

@@ -16,7 +16,7 @@ from base64 import b64encode
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import deployment, wait_until
 from tests.support.identity import add_user, ocis_ok
 from tests.support.webdav_stack import DavStack
@@ -40,7 +40,7 @@ def reaches(who: DavStack, fileid: str) -> bool:
 def test_a_group_share_follows_membership_changes_at_once() -> None:
     with deployment() as dep:
         long_cache = {"PROXY_AUTH_CACHE_TTL": "300s", "AUTH_BASIC_CACHE_TTL": "300s", "PROXY_ACCESS_LOG": "false"}
-        dep.start_runtime(webdav_stack.names(True) + ",ocs,sharing,storage-shares", env=long_cache)
+        dep.start_runtime(sets.join(sets.SHARES, "ocs"), env=long_cache)
         admin = webdav_stack.connect(dep, True)
         for name in ("bob", "carol"):
             add_user(dep, name, PW)

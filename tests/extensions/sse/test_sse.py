@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 
 from ocisd import identity
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import Deployment, Proc, deployment, metric_value, wait_until
 from tests.support.identity import add_user
 
@@ -65,7 +65,7 @@ class Stack:
 def stack() -> Iterator[Stack]:
     with deployment() as dep:
         env = {"PROXY_ACCESS_LOG": "false", "PROXY_UPSTREAM_TIMEOUT": UPSTREAM_TIMEOUT}
-        dep.start_runtime(webdav_stack.names(True) + ",ocs,sharing,storage-shares", env=env)
+        dep.start_runtime(sets.join(sets.SHARES, "ocs"), env=env)
         sse = dep.start_extension("sse", env=SSE_ENV)
         webdav_stack.connect(dep, True)
         users = {"admin": webdav_stack.secrets(dep)["admin_user_id"]}

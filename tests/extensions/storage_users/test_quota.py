@@ -25,7 +25,7 @@ from ocisd.config.schema import Size
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Ref, UploadOptions
 from ocisd.storage.service.config import StorageConfig
-from tests.support import webdav_stack
+from tests.support import sets, webdav_stack
 from tests.support.harness import Deployment
 from tests.support.identity import add_user, call, identity_deployment, ocis_ok, token_for
 from tests.support.tools import needs
@@ -33,7 +33,7 @@ from tests.support.tools import needs
 DEFAULT = 10_000_000  # STORAGE_USERS_QUOTA of the deployment: "10MB"
 KIB = 1024
 MIB = 1024 * KIB
-NAMES = ",".join((*webdav_stack.BACKEND, *webdav_stack.FRONT, "frontend", "ocs"))
+NAMES = sets.join(sets.WEBDAV, "frontend", "ocs")
 
 
 class User:

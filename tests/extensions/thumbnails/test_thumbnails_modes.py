@@ -12,12 +12,13 @@ from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
 from tests.core.test_supervisor import Sup
+from tests.support import sets
 from tests.support.harness import Deployment, Proc, metric_value, wait_until
 from tests.support.storage_stack import Stack, http, running_stack
 
 from .client import Thumbs, encoded, noise, opened, picture
 
-STACK = "bus,storage-users,gateway,thumbnails"
+STACK = sets.join(sets.THUMBNAILS)
 
 
 class Worker:
