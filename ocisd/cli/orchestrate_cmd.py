@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 
 from ocisd.cli.command import Command, print_table
-from ocisd.discovery import installed, selection, split_names
-from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, run_check
+from ocisd.discovery import installed, split_names
+from ocisd.orchestrate.check import RECOVERY_LIMIT, Report, Result, deployed, run_check
 from ocisd.orchestrate.deployment import MODES
 from ocisd.orchestrate.faults import Fault, named, schedule
 
@@ -32,7 +32,9 @@ def _setup(p: argparse.ArgumentParser) -> None:
         "check",
         help="start a temp deployment, run greets and file work, inject seeded faults, report recovery",
         description=(
-            "Start a deployment of every installed extension in a temp dir, run greets and a WebDAV file "
+            "Start a deployment in a temp dir of the extensions `ocis server` would run (OCIS_RUN_EXTENSIONS, "
+            "OCIS_ADD_RUN_EXTENSIONS, OCIS_EXCLUDE_RUN_EXTENSIONS; every non-optional one by default), run greets "
+            "and a WebDAV file "
             "workload through the proxy (PUTs, chunked uploads, GETs verifying content, PROPFINDs, MOVEs) and "
             "inject SIGKILL, SIGSTOP/SIGCONT and restarts of random extensions (the broker included). Exit 1 "
             f"when one is not healthy within {RECOVERY_LIMIT:.0f} s or an acknowledged upload was lost."
@@ -46,7 +48,7 @@ def _setup(p: argparse.ArgumentParser) -> None:
         type=_extensions,
         default=None,
         metavar="A,B,...",
-        help="extensions faults may hit (default every installed one, bus included); in runtime mode a "
+        help="extensions faults may hit (default every deployed one, bus included); in runtime mode a "
         "SIGKILL or SIGSTOP of any of them hits the runtime process",
     )
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout; progress goes to stderr")
@@ -72,8 +74,12 @@ def _fault(text: str) -> Fault:
 def _faults(args: argparse.Namespace) -> list[Fault]:
     """The named fault, or (far more than fit: the duration ends the run) the seeded schedule."""
     fault: Fault | None = args.fault
+    names = deployed()
+    outside = [n for n in args.extensions or () if n not in names]
+    if outside:
+        raise ValueError(f"--extensions names {', '.join(outside)}, not in the deployment: {', '.join(names)}")
     if fault is None:
-        return schedule(args.seed, args.extensions or selection({}), count=max(1, int(args.duration)))
+        return schedule(args.seed, args.extensions or names, count=max(1, int(args.duration)))
     if fault.kind == "broker-kill" and args.brokers < 2:
         raise ValueError("broker-kill needs --brokers 2: with one broker, killing it for good stops the bus")
     if fault.kind == "bus-outage" and (args.brokers > 1 or args.mode != "supervisor"):

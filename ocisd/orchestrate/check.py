@@ -140,14 +140,33 @@ class Checker:
         return out
 
 
+# What the workload (greets and WebDAV file work as the admin, through the proxy) needs deployed.
+WORKLOAD = ("proxy", "hello", "ocdav", "gateway", "storage-users", "users", "groups", "auth-basic")
+
+
+def deployed() -> list[str]:
+    """The extensions a check deploys: the selection `ocis server` makes from this environment
+    (OCIS_RUN_EXTENSIONS or every non-optional one, plus OCIS_ADD_RUN_EXTENSIONS, minus
+    OCIS_EXCLUDE_RUN_EXTENSIONS); ValueError when the workload could not run on it."""
+    names = selection()
+    missing = [n for n in WORKLOAD if n not in names]
+    if missing:
+        raise ValueError(f"the workload needs {', '.join(missing)} in the deployment (OCIS_RUN_EXTENSIONS)")
+    return names
+
+
 @asynccontextmanager
 async def deployment(
-    mode: str, brokers: int = 1, seed: int = 1, say: Callable[[str], None] = print
+    mode: str,
+    brokers: int = 1,
+    seed: int = 1,
+    say: Callable[[str], None] = print,
+    extensions: Sequence[str] | None = None,
 ) -> AsyncIterator[Checker]:
-    """A started temp deployment of the default extensions (every installed one but the optional ones,
-    e.g. antivirus without a clamd) in `mode` (with `brokers` bus brokers) and its checker, greets and
-    files as the workload; everything cleaned up after."""
-    dep = TempDeployment(mode, selection({}), brokers)
+    """A started temp deployment of `extensions` (default: what `ocis server` would run here, see
+    `deployed()`) in `mode` (with `brokers` bus brokers) and its checker, greets and files as the
+    workload; everything cleaned up after."""
+    dep = TempDeployment(mode, deployed() if extensions is None else extensions, brokers)
     say(f"deployment in {dep.root}")
     try:
         await asyncio.to_thread(dep.start)

@@ -19,6 +19,7 @@ from ocisd.discovery import BUS
 from ocisd.orchestrate.check import Checker, Report, Result, deployment
 from ocisd.orchestrate.deployment import SECOND_BROKER, TempDeployment
 from ocisd.orchestrate.faults import named
+from tests.support import sets
 from tests.support.bus import forged, publisher, publishing
 from tests.support.bus_outage import answers, start_hello, stop_all
 from tests.support.harness import BIN, http_get, metric_value, wait_until
@@ -71,7 +72,7 @@ class Bus:
 async def deployed(brokers: int) -> AsyncIterator[tuple[Bus, Checker]]:
     """`ocis orchestrate check`'s deployment and checker (greets and WebDAV file work through the
     proxy, a request at least every 0.2 s each), with one more hello in every registry."""
-    async with deployment("supervisor", brokers, seed=3, say=lambda _: None) as checker:
+    async with deployment("supervisor", brokers, seed=3, say=lambda _: None, extensions=sets.ORCHESTRATE) as checker:
         bus = Bus(checker.dep)
         try:
             await until(lambda: bus.everywhere(lambda n: bus.fresh_hellos(n) == 1), 30, "hello in every registry")

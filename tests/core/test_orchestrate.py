@@ -14,10 +14,17 @@ import pytest
 
 from ocisd.orchestrate.check import Result, run_check
 from ocisd.orchestrate.faults import Fault
+from tests.support import sets
 from tests.support.harness import BIN, Deployment
 
 # Behind the proxy, the broker included; the proxy itself is the one front door a client connects to.
 RESTARTED = ("bus", "hello", "ocdav", "gateway", "storage-users", "auth-basic", "users")
+
+
+@pytest.fixture(autouse=True)
+def workload_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks deploy what `ocis server` would run here: the workload's set, not every default extension."""
+    monkeypatch.setenv("OCIS_RUN_EXTENSIONS", sets.join(sets.ORCHESTRATE))
 
 
 def processes_under(root: str) -> list[int]:
@@ -134,5 +141,18 @@ def test_bus_faults_are_refused_where_they_cannot_apply(bare: Deployment) -> Non
         (["--fault", "bus-outage soon"], "expected 'bus-outage <seconds>s' or 'broker-kill'"),
     ):
         res = bare.ocis("orchestrate", "check", *args)
+        assert res.returncode == 2 and said in res.stderr, res.stderr
+        assert "deployment in" not in res.stdout
+
+
+def test_a_check_deploys_what_ocis_server_would_and_refuses_what_it_cannot_run(bare: Deployment) -> None:
+    """The deployment is the selection of OCIS_RUN_EXTENSIONS & co.: faults for an extension outside it,
+    or a selection the workload cannot run on, are refused with exit 2 before anything starts."""
+    webdav_only = {"OCIS_RUN_EXTENSIONS": sets.join(sets.WEBDAV)}
+    for args, env, said in (
+        (["--extensions", "sharing"], {}, "--extensions names sharing, not in the deployment"),
+        ([], webdav_only, "the workload needs hello in the deployment"),
+    ):
+        res = bare.ocis("orchestrate", "check", *args, env={"OCIS_RUN_EXTENSIONS": sets.join(sets.ORCHESTRATE), **env})
         assert res.returncode == 2 and said in res.stderr, res.stderr
         assert "deployment in" not in res.stdout

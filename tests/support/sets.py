@@ -24,6 +24,8 @@ PUBLIC_LINKS = WEBDAV + ("sharing", "storage-publiclink")
 PROCESSING = WEBDAV + ("postprocessing",)
 ANTIVIRUS = PROCESSING + ("antivirus",)
 THUMBNAILS = ("bus", "gateway", "storage-users", "thumbnails")
+# What `ocis orchestrate check`'s workload (greets and WebDAV files through the proxy) runs on.
+ORCHESTRATE = WEBDAV + ("hello",)
 
 
 def join(*parts: str | Iterable[str]) -> str:
