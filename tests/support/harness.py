@@ -40,16 +40,19 @@ BIN = Path(sys.executable).parent
 _handed_out: set[int] = set()
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on now (and not handed out before in this run)."""
+def free_port(taken: set[int] | None = None) -> int:
+    """A loopback TCP port nobody listens on now and not handed out before in this run (unless given
+    back: a deployment returns the ports it took, in `taken`, once its processes are gone)."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)
+            if taken is not None:
+                taken.add(port)
             return port
-    raise RuntimeError("no free port found")
+    raise RuntimeError(f"no free port found ({len(_handed_out)} handed out)")
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
@@ -162,15 +165,18 @@ class Deployment:
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.procs: list[Proc] = []
+        # Every deployment names an address for each installed extension (~80 ports): given back at
+        # close, or a whole run would use up the kernel's ephemeral range.
+        self.ports: set[int] = set()
         self.env: dict[str, str] = {
             k: v for k, v in os.environ.items() if not k.startswith("OCIS_") and not self._is_extension_var(k)
         }
         self.env.update(
             OCIS_CONFIG_DIR=str(self.config_dir),
             OCIS_BASE_DATA_PATH=str(self.data_dir),
-            OCIS_RUNTIME_ADDR=f"127.0.0.1:{free_port()}",
-            OCIS_BUS_PUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
-            OCIS_BUS_SUB_ADDR=f"tcp://127.0.0.1:{free_port()}",
+            OCIS_RUNTIME_ADDR=f"127.0.0.1:{free_port(self.ports)}",
+            OCIS_BUS_PUB_ADDR=f"tcp://127.0.0.1:{free_port(self.ports)}",
+            OCIS_BUS_SUB_ADDR=f"tcp://127.0.0.1:{free_port(self.ports)}",
             PYTHONUNBUFFERED="1",
         )
         for name, cls in installed().items():
@@ -178,7 +184,7 @@ class Deployment:
                 continue
             for s in settings_of(cls.config):
                 if s.key.endswith("_addr"):
-                    self.env[env_name(env_prefix(name), s.key)] = f"127.0.0.1:{free_port()}"
+                    self.env[env_name(env_prefix(name), s.key)] = f"127.0.0.1:{free_port(self.ports)}"
 
     @staticmethod
     def _is_extension_var(key: str) -> bool:
@@ -312,6 +318,7 @@ class Deployment:
                 kill_tree(psutil.Process(proc.pid))
         for proc in self.procs:
             proc.popen.wait(10)
+        _handed_out.difference_update(self.ports)
 
 
 def metric_value(text: str, name: str, labels: str = "") -> float:
