@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 
-from ocisd import identity, sessions
+from ocisd import client_address, identity, sessions
 from ocisd.bus.messages import Message
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
@@ -64,6 +64,7 @@ class Idp(Extension):
             ctx.rpc,
             sessions.Issuer(ctx.rpc, ctx.shared),
             identity.ServiceToken(ctx.shared.jwt_secret, ctx.name),
+            client_address.Reader(ctx.shared.jwt_secret),
             Csrf(csrf_key, float(cfg.login_form_ttl)),
             {
                 "access": float(cfg.access_token_ttl),

@@ -15,7 +15,7 @@ import grpc.aio
 from aiohttp import web
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from ocisd import identity, sessions
+from ocisd import client_address, identity, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc, users_pb2
 from ocisd.authz import acting_as
 from ocisd.rpc.client import RpcClients
@@ -58,12 +58,6 @@ def _with_query(uri: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _client_ip(request: web.Request) -> str:
-    """The proxy appends the address it saw last to X-Forwarded-For."""
-    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", ()) for h in v.split(",") if h.strip()]
-    return hops[-1] if hops else request.remote or ""
-
-
 class Provider:
     def __init__(
         self,
@@ -75,6 +69,7 @@ class Provider:
         rpc: RpcClients,
         accounts: sessions.Issuer,
         service: identity.ServiceToken,
+        addresses: client_address.Reader,
         csrf: Csrf,
         ttls: dict[str, float],
     ) -> None:
@@ -86,6 +81,7 @@ class Provider:
         self._basic = rpc.stub("auth-basic", auth_pb2_grpc.AuthBasicStub)
         self._accounts = accounts
         self._service = service
+        self._addresses = addresses
         self._csrf = csrf
         self._ttls = ttls
         self._secure_cookie = issuer.startswith("https://")
@@ -218,7 +214,7 @@ class Provider:
         try:
             with acting_as(self._service.get()):
                 reply = await self._basic.Authenticate(
-                    auth_pb2.BasicRequest(username=username, password=password, client_ip=_client_ip(request))
+                    auth_pb2.BasicRequest(username=username, password=password, client_ip=self._addresses.of(request))
                 )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:

@@ -17,9 +17,9 @@ import grpc
 import grpc.aio
 from aiohttp import web
 
-from ocisd import identity
+from ocisd import client_address, identity
 from ocisd.api.sharing.v1 import permissions, sharing_pb2, sharing_pb2_grpc
-from ocisd.api.sharing.v1.links import CLIENT_IP_HEADER, LANDING
+from ocisd.api.sharing.v1.links import LANDING
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.authz import acting_as
 from ocisd.rpc.client import RpcClients
@@ -95,6 +95,7 @@ class Landing:
         self._links = rpc.stub("storage-publiclink", sharing_pb2_grpc.PublicLinksStub)
         self._service = identity.ServiceToken(secret, "ocdav")
         self._services = services
+        self._addresses = client_address.Reader(secret)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         token, _, rest = request.path[len(LANDING) :].partition("/")
@@ -111,7 +112,7 @@ class Landing:
                 return _page("Not found", "<h1>No such file</h1>", 404)
         try:
             with acting_as(self._service.get()):
-                ip = request.headers.get(CLIENT_IP_HEADER, "")
+                ip = self._addresses.of(request)
                 ask = sharing_pb2.AuthenticateLinkRequest(token=token, password=password, client_ip=ip)
                 link: sharing_pb2.AuthenticateLinkResponse = await self._links.Authenticate(ask)
         except grpc.aio.AioRpcError as exc:

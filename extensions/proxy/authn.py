@@ -42,9 +42,8 @@ import grpc.aio
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ocisd import identity, sessions
+from ocisd import client_address, identity, sessions
 from ocisd.api.identity.v1 import auth_pb2, auth_pb2_grpc
-from ocisd.api.sharing.v1.links import CLIENT_IP_HEADER
 from ocisd.authz import acting_as, is_public
 from ocisd.bus.messages import Message
 from ocisd.extension import Context
@@ -95,9 +94,6 @@ class Outcome:
     strip: tuple[str, ...] = (ACCESS_TOKEN,)
 
 
-PASS = Outcome()
-
-
 def matches_public(path: str, public: Sequence[str]) -> bool:
     """`/` and entries without a trailing slash match exactly; other entries ending in `/` match below them."""
     exact = [p for p in public if p == "/" or not p.endswith("/")]
@@ -136,6 +132,7 @@ class Authenticator:
         self._public = tuple(public)
         self._log = ctx.log
         self._service = identity.ServiceToken(ctx.shared.jwt_secret, ctx.name)
+        self._addresses = client_address.Signer(ctx.shared.jwt_secret)
         # The internal token is reused at most for half its lifetime.
         self._ttl = min(cache_ttl, identity.DEFAULT_TTL / 2)
         self._key = secrets.token_bytes(32)
@@ -153,7 +150,7 @@ class Authenticator:
         authorization = request.headers.get("Authorization", "")
         if not authorization or is_public(request.path, OWN_AUTHORIZATION):
             if matches_public(request.path, self._public):
-                return PASS
+                return self._signed_address(client_ip)
             return self._refuse(request, Refusal(401, "authentication required"))
         digest = hmac.new(self._key, authorization.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
         cached = self._cache.get(digest)
@@ -173,10 +170,15 @@ class Authenticator:
             return self._refuse(request, refusal)
         return Outcome(headers={ACCESS_TOKEN: token})
 
+    def _signed_address(self, client_ip: str) -> Outcome:
+        """A public route passes with the client's address, signed (its throttles key on it)."""
+        signed = self._addresses.sign(client_ip)
+        return Outcome(headers={client_address.HEADER: signed}, strip=(ACCESS_TOKEN, client_address.HEADER))
+
     async def _link(self, request: web.BaseRequest, client_ip: str) -> Outcome:
         """A public link request: the landing page passes with the client address, WebDAV needs the link."""
         if request.path.startswith(links.LANDING):
-            return Outcome(headers={CLIENT_IP_HEADER: client_ip}, strip=(ACCESS_TOKEN, CLIENT_IP_HEADER))
+            return self._signed_address(client_ip)
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         try:
             basic = _basic_credentials(value) if scheme.lower() == "basic" else None

@@ -7,16 +7,20 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from html import unescape
 from typing import Any
 
+import jwt as pyjwt
 import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from extensions.idp.clients import DESKTOP_ID, DESKTOP_SECRET
+from extensions.idp.login import COOKIE
+from ocisd import client_address
 from tests.clients.test_chromium import ARGS as CHROMIUM_ARGS
-from tests.extensions.idp.oidc import Stack, authorize_url, idp_stack, login_form, post_login, sign_in
+from tests.extensions.idp.oidc import HIDDEN, Stack, authorize_url, idp_stack, login_form, post_login, sign_in
 from tests.support import tools
 from tests.support.harness import wait_until
 from tests.support.identity import ADMIN_PASSWORD, add_user, ocis_ok
@@ -267,3 +271,29 @@ def test_chromium_fills_the_login_page(stack: Stack) -> None:
 def test_bad_settings_are_refused_before_start(stack: Stack, env: dict[str, str], message: str) -> None:
     res = stack.dep.ocis("idp", "server", env=env)
     assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+def test_a_caller_at_idps_own_port_cannot_name_another_address(stack: Stack) -> None:
+    """Only the proxy can say which address a sign-in comes from (a signed header): at idp's own port,
+    forged X-Forwarded-For and X-Ocisd-Client-Ip headers change nothing, so every guess counts against the
+    connection's own address and the lockout comes as through the proxy."""
+    add_user(stack.dep, "vera", "vera-pw-1")
+    direct = f"http://{stack.dep.addr('idp', 'http_addr')}"
+    client = stack.session()
+    url, _ = client.create_authorization_url(direct + "/signin/v1/identifier/_/authorize", code_verifier="v" * 50)
+    forged = pyjwt.encode({"aud": client_address.AUDIENCE, "ip": "198.51.100.1"}, "not-the-secret", algorithm="HS256")
+    statuses = []
+    for i in range(8):
+        page = requests.get(url, timeout=30)
+        fields = {k: unescape(v) for k, v in HIDDEN.findall(page.text)}
+        headers = {  # the form's cookie is Secure (the issuer is https): sent by hand over plain HTTP
+            "Cookie": f"{COOKIE}={page.cookies[COOKIE]}",
+            "X-Forwarded-For": f"203.0.113.{i}",
+            client_address.HEADER: forged,
+        }
+        form = {**fields, "username": "vera", "password": "wrong"}
+        answer = requests.post(url.split("?")[0], data=form, headers=headers, timeout=30, allow_redirects=False)
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            break
+    assert statuses[0] == 401 and statuses[-1] == 429, statuses
