@@ -26,6 +26,7 @@ class Authority:
     def __init__(self, rpc: RpcClients, shared: SharedConfig) -> None:
         self._settings = rpc.stub("settings", settings_pb2_grpc.SettingsStub)
         self._shared = shared
+        self._service = identity.ServiceToken(shared.jwt_secret, NAME)
 
     def as_system(self) -> authz.acting_as:
         """For the identity API (users, groups): its admin calls take the system identity."""
@@ -33,7 +34,7 @@ class Authority:
 
     def as_service(self) -> authz.acting_as:
         """For the storage's admin-only space RPCs: graph's service identity."""
-        return authz.acting_as(identity.mint(self._shared.jwt_secret, identity.service_identity(NAME)))
+        return authz.acting_as(self._service.get())
 
     async def holds(self, who: identity.Identity, permission: contract.PermissionSpec) -> bool:
         request = settings_pb2.CheckPermissionRequest(account_id=who.user_id, permission=permission.name)
