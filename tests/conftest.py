@@ -7,6 +7,7 @@ import pytest
 
 from tests.support import tools
 from tests.support.harness import Deployment, deployment
+from tests.support.postgres import Postgres, running_postgres
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,3 +43,10 @@ def bare() -> Iterator[Deployment]:
     """Like `dep` but without `ocis init` (no config yet)."""
     with deployment(init=False) as d:
         yield d
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL 15 server for the run (started on first use); each test takes `new_database()`."""
+    with running_postgres() as pg:
+        yield pg

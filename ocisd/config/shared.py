@@ -100,6 +100,18 @@ class SharedConfig:
     sharing_public_writeable_share_must_have_password: bool = setting(
         False, "Public links that allow uploads need a password: sharing refuses one without, clients are told."
     )
+    postgres_dsn: str = setting(
+        "",
+        "PostgreSQL DSN (postgresql://user:password@host:port/database) of the extensions that choose PostgreSQL;"
+        " `<EXTENSION>_POSTGRES_DSN` gives one its own. Each keeps its tables in a schema of its own.",
+        secret=True,
+    )
+    advertise_host: str = setting(
+        "",
+        "Host name or address peers on other machines dial for this process's listeners bound to a wildcard"
+        " (0.0.0.0, ::); empty = this host's address on its default route. `<EXTENSION>_ADVERTISE_HOST` sets"
+        " one extension's.",
+    )
     drain_timeout: Duration = setting(
         Duration(2.0),
         "On a graceful stop, how long an extension keeps serving after its `bye` (peers stop choosing it) "

@@ -14,12 +14,33 @@ def parse_range(text: str) -> tuple[str, str]:
     return lo, hi
 
 
+def instance_key(extension: str, home_range: str) -> str:
+    """The name an instance's metadata schema and blob prefix carry: `storage_users` for all shards,
+    `storage_users_00_7f` for a part of them, so instances that split the homes never share rows."""
+    base = extension.replace("-", "_")
+    return base if home_range in ("00-ff", "00-00") else f"{base}_{home_range.replace('-', '_')}"
+
+
 @dataclass
 class StorageConfig:
     grpc_addr: str = setting("127.0.0.1:9157", "gRPC address of the storage API (ocisd.storage.v1).")
     http_addr: str = setting("127.0.0.1:9158", "Data HTTP address: signed upload and download URLs.")
     debug_addr: str = setting("127.0.0.1:9159", "Debug address: /healthz, /readyz, /metrics.")
-    driver: str = setting("local", "Storage driver: `local` (SQLite + local blobs) or `module:Class`.")
+    driver: str = setting(
+        "local", "Storage driver: `local` (metadata and blobs as `metadata` and `blobs` say) or `module:Class`."
+    )
+    metadata: str = setting(
+        "sqlite",
+        "Where the local driver keeps metadata (tree, etags, locks, grants, upload sessions): `sqlite` (a file in"
+        " the data dir) or `postgres` (`<EXTENSION>_POSTGRES_DSN`, else OCIS_POSTGRES_DSN).",
+    )
+    blobs: str = setting("local", "Where file contents go: `local` (the data dir) or `s3` (the s3_* settings).")
+    s3_endpoint: str = setting("", "S3 endpoint URL (http(s)://host:port); empty = AWS for `s3_region`.")
+    s3_bucket: str = setting("ocisd", "S3 bucket of the blobs; created when missing.")
+    s3_region: str = setting("us-east-1", "S3 region.")
+    s3_access_key: str = setting("", "S3 access key id.", secret=True)
+    s3_secret_key: str = setting("", "S3 secret access key.", secret=True)
+    s3_path_style: bool = setting(True, "Address the bucket in the path (http://host/bucket/key), not the host name.")
     quota: Size = setting(
         Size(0),
         "Quota a new space gets (`10GB`, `500MiB`, bytes; `none` or 0 = unlimited). A space keeps the quota it was"
