@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from ocisd.storage.local.database import transaction
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Ref, UploadOptions
 from ocisd.storage.service.config import StorageConfig
-from tests.support.metadata import BACKENDS, storage_engine
 
 
 class ThirdPartyDriver(LocalDriver):
@@ -38,15 +36,10 @@ def test_a_driver_is_picked_by_name_or_module_path(tmp_path: Path) -> None:
         load(config("no_such_module:Driver"), tmp_path)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_start_up_removes_temp_files_and_blobs_of_uncommitted_uploads(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+    tmp_path: Path, metadata_engine: Engine | None
 ) -> None:
-    with ExitStack() as stack:
-        engine = (
-            stack.enter_context(storage_engine(request.getfixturevalue("postgres"))) if backend != "sqlite" else None
-        )
-        asyncio.run(_recovery(tmp_path, engine))
+    asyncio.run(_recovery(tmp_path, metadata_engine))
 
 
 async def _recovery(tmp_path: Path, engine: Engine | None) -> None:

@@ -4,32 +4,21 @@ root are one transaction, so no snapshot ever sees a file without its ancestors'
 from __future__ import annotations
 
 import asyncio
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from ocisd.sql import Engine
 from ocisd.storage.local import tree
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import FILE, Ref, UploadOptions
 from ocisd.storage.service.config import StorageConfig
-from tests.support.metadata import BACKENDS, storage_engine
 
 SPACE = "s"
 UPLOADS = 25
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_no_snapshot_sees_a_file_without_its_propagation(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
-    with ExitStack() as stack:
-        engine = (
-            None if backend == "sqlite" else stack.enter_context(storage_engine(request.getfixturevalue("postgres")))
-        )
-        asyncio.run(_uploads_under_observation(tmp_path, engine))
+def test_no_snapshot_sees_a_file_without_its_propagation(tmp_path: Path, metadata_engine: Engine | None) -> None:
+    asyncio.run(_uploads_under_observation(tmp_path, metadata_engine))
 
 
 def _look(db: Any) -> tuple[tuple[str, ...], tuple[int, ...], frozenset[tuple[str, int]]]:

@@ -16,7 +16,6 @@ from ocisd.storage.local import versions
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Node, Ref, UploadOptions
 from ocisd.storage.service.config import StorageConfig
-from tests.support.metadata import BACKENDS, storage_engine
 
 SPACE = "s"
 HOUR = versions.HOUR
@@ -51,18 +50,12 @@ def blob_count(tmp_path: Path) -> int:
 ENGINE: list[Engine] = []  # the PostgreSQL engine of the test running on the postgres backend
 
 
-@pytest.fixture(autouse=True, params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+@pytest.fixture(autouse=True)
+def backend(metadata_engine: Engine | None) -> Iterator[None]:
     """Each test on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield request.param
-        return
-    with storage_engine(request.getfixturevalue("postgres")) as engine:
-        ENGINE.append(engine)
-        try:
-            yield request.param
-        finally:
-            ENGINE.clear()
+    ENGINE[:] = [metadata_engine] if metadata_engine else []
+    yield
+    ENGINE.clear()
 
 
 def run(
