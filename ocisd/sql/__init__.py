@@ -19,7 +19,9 @@ Interface (stable; add, don't rename):
 - `Connection`: `execute(sql, params)` → cursor (`fetchone`, `fetchall`, `rowcount`, iteration),
   `executemany`, `executescript`, `begin(read_only=, durable=)` / `commit()` / `rollback()` (also as
   `execute("BEGIN" | "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK")`), `with db.transaction(): ...`.
-  `?` placeholders become `$n`; rows come back as tuples.
+  `?` placeholders become `$n`; rows come back as tuples. Unlike SQLite, PostgreSQL aborts a transaction
+  at its first failed statement: code that catches an IntegrityError and carries on in the same
+  transaction must use `ON CONFLICT` instead (or end the transaction there).
 - `Database(connect, readers)`: one writer thread (`await db.write(fn, *args)`, fn opens its own
   transactions) and reader threads (`await db.read(fn, *args)`: one REPEATABLE READ READ ONLY
   transaction on PostgreSQL, one deferred transaction on SQLite — a consistent snapshot either way).

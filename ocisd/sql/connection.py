@@ -112,7 +112,7 @@ def translate(exc: BaseException) -> BaseException:
     """The exception the caller sees for an asyncpg one (see the package docstring)."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return sqlite3.IntegrityError(str(exc))
-    if isinstance(exc, _LOST):
+    if isinstance(exc, _LOST) and not isinstance(exc, asyncpg.ClientConfigurationError):  # a bad DSN stays
         return Unavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}")
     return exc
 

@@ -38,9 +38,11 @@ def where(dsn: str) -> str:
     """The DSN without its password, for messages."""
     try:
         parts = urlsplit(dsn)
+        if parts.scheme not in ("postgresql", "postgres"):
+            return "(a DSN that is no postgresql:// URL)"
         return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
     except ValueError:
-        return "(unparsable DSN)"
+        return "(an unparsable DSN)"
 
 
 class Claimed(RuntimeError):
@@ -48,7 +50,7 @@ class Claimed(RuntimeError):
 
 
 class Engine:
-    def __init__(self, dsn: str, schema: str, pool_size: int = 4, command_timeout: float = 30.0) -> None:
+    def __init__(self, dsn: str, schema: str, pool_size: int = 8, command_timeout: float = 30.0) -> None:
         if not _SCHEMA_NAME.match(schema):
             raise ConfigError(f"{schema!r} is not a usable PostgreSQL schema name")
         self.dsn = dsn
@@ -72,8 +74,9 @@ class Engine:
         )  # fmt: skip
 
     async def pool_acquire(self) -> Any:
+        """A pooled connection; waits while all are busy (a dead server fails the connect, not this wait)."""
         assert self._pool is not None, "engine not open"
-        return await self._pool.acquire(timeout=CONNECT_TIMEOUT)
+        return await self._pool.acquire()
 
     async def pool_release(self, con: Any) -> None:
         assert self._pool is not None

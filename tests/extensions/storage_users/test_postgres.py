@@ -46,6 +46,12 @@ def test_migrate_applies_each_step_once_and_refuses_without_a_database(dep: Depl
     unreachable = dep.ocis("storage-users", "migrate", env=on(nobody))
     assert unreachable.returncode == 2 and "PostgreSQL at 127.0.0.1:" in unreachable.stderr, unreachable
     assert "Traceback" not in unreachable.stderr
+    bad = dep.ocis("storage-users", "migrate", env=on("mysql://x@y/z"))
+    assert bad.returncode == 2 and "invalid DSN" in bad.stderr, bad
+    # A server start: a bad DSN is a config error (2), an unreachable server may come back (1, restarted).
+    assert dep.ocis("storage-users", "server", env=on("mysql://x@y/z")).returncode == 2
+    down = dep.ocis("storage-users", "server", env=on(nobody))
+    assert down.returncode == 1 and "PostgreSQL at 127.0.0.1:" in down.stderr and "Traceback" not in down.stderr
 
 
 def test_overlapping_ranges_and_a_second_live_instance_are_refused(pg: Postgres) -> None:
