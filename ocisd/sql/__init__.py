@@ -15,7 +15,8 @@ Interface (stable; add, don't rename):
   applies the numbered steps not applied yet (`Step(version, description, sql-or-callable)`, each in
   its own transaction, recorded in `<schema>.schema_migrations`) and returns what it applied;
   `engine.claim()` takes a session advisory lock for the schema for the process's life (`Claimed`
-  if another live process holds it); `engine.connect()` gives a `Connection`; `engine.close()`.
+  if another live process holds it; `engine.keep_claim()`, called now and then, takes it again after
+  the server restarted); `engine.connect()` gives a `Connection`; `engine.close()`.
 - `Connection`: `execute(sql, params)` → cursor (`fetchone`, `fetchall`, `rowcount`, iteration),
   `executemany`, `executescript`, `begin(read_only=, durable=)` / `commit()` / `rollback()` (also as
   `execute("BEGIN" | "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK")`), `with db.transaction(): ...`.

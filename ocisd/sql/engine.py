@@ -145,6 +145,14 @@ class Engine:
         if not held:
             raise Claimed(f"schema {self.schema}: another live instance uses it (PostgreSQL advisory lock)")
 
+    def keep_claim(self) -> None:
+        """Take the lock again if its connection was lost (PostgreSQL restarted): Claimed if another
+        instance took the schema meanwhile, Unavailable while the server is still away."""
+        if self._claim is not None and not self._claim.is_closed():
+            return
+        self._claim = None
+        self.claim()
+
     def close(self) -> None:
         if not self._thread.is_alive():
             return

@@ -35,6 +35,8 @@ from .spaces import SpacePolicy
 from .transfer import Transfers
 from .trash_purge import TrashPurger
 
+CLAIM_CHECK = 2.0  # seconds between checks that the schema's advisory lock is still held
+
 
 class DataDirClaim:
     """One storage process per data dir: a second one would delete the first one's uploads in
@@ -59,6 +61,17 @@ class DataDirClaim:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+async def _hold_claim(engine: Engine) -> None:
+    """After PostgreSQL restarted, take the schema's lock again; if another instance took it meanwhile
+    (Claimed), this task ends and with it the extension: two writers never share a schema."""
+    while True:
+        await asyncio.sleep(CLAIM_CHECK)
+        try:
+            await asyncio.to_thread(engine.keep_claim)
+        except Unavailable:
+            continue
 
 
 class StorageExtension(Extension):
@@ -109,6 +122,7 @@ class StorageExtension(Extension):
             for step in applied:
                 ctx.log.info("schema migrated", schema=engine.schema, version=step.version, step=step.description)
             self.driver.sql = engine
+            ctx.create_task(_hold_claim(engine), "schema-claim")
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
         bell = {"provider": cfg.provider_id}

@@ -96,6 +96,8 @@ def test_postgres_away_is_503_and_back_is_business_as_usual(
     finally:
         pg.start()
     wait_until(lambda: dav.request("PROPFIND", "outage", headers={"Depth": "1"}).status == 207, 60, what="back")
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    wait_until(lambda: pg.psql("postgres", held).stdout.strip() == "1", 60, what="the schema claimed again")
     assert dav.request("GET", "outage/kept.txt").body == b"kept"
     assert dav.request("PUT", "outage/new.txt", b"new").status == 201
     assert dav.request("GET", "outage/new.txt").body == b"new"
