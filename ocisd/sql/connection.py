@@ -123,7 +123,6 @@ class Connection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._held: Any = None  # the pool connection of the open transaction
-        self.read_only = False
 
     @property
     def in_transaction(self) -> bool:

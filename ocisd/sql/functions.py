@@ -1,5 +1,6 @@
-"""SQL functions both engines know: SQLite gets them from Python (`sqlite`), PostgreSQL from this
-script, created in each schema at start (idempotent, so not a migration step)."""
+"""SQL functions both engines know. SQLite has instr and json_extract built in and gets GREATEST
+(`sqlite`) and casefold (the search registers it) from Python; PostgreSQL gets the missing ones from
+this script, created in each schema at start (idempotent, so not a migration step)."""
 
 from __future__ import annotations
 
