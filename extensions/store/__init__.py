@@ -7,6 +7,7 @@ from typing import Any
 
 from ocisd.api.store.v1 import store_pb2_grpc
 from ocisd.config.schema import ConfigError
+from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
 from .config import StoreConfig
@@ -20,7 +21,7 @@ class Store(Extension):
     config = StoreConfig
 
     def __init__(self) -> None:
-        self._records: Records | None = None
+        self._worker: Worker[Records] | None = None
 
     @classmethod
     def check(cls, config: Any) -> None:
@@ -30,19 +31,19 @@ class Store(Extension):
             raise ConfigError("store sweep_interval must be positive")
 
     async def start(self, ctx: Context) -> None:
-        records = self._records = Records(ctx.data_dir / "store.db")
-        service = StoreService(records, int(ctx.config.max_value_size))
+        worker = self._worker = await Worker.open("store-db", Records, ctx.data_dir / "store.db")
+        service = StoreService(worker, int(ctx.config.max_value_size))
         await ctx.serve_grpc(lambda s: store_pb2_grpc.add_StoreServicer_to_server(service, s))
 
         async def sweep() -> None:
             while True:
                 await asyncio.sleep(float(ctx.config.sweep_interval))
-                if swept := records.sweep():
+                if swept := await worker.run(worker.backend.sweep):
                     ctx.log.debug("expired records removed", count=swept)
 
         ctx.create_task(sweep(), "sweep")
 
     async def stop(self) -> None:
-        if self._records is not None:
-            self._records.close()
-            self._records = None
+        if self._worker is not None:
+            await self._worker.close()
+            self._worker = None

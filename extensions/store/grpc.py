@@ -10,6 +10,7 @@ import grpc.aio
 
 from ocisd import identity
 from ocisd.api.store.v1 import store_pb2, store_pb2_grpc
+from ocisd.directory.worker import Worker
 
 from .records import Record, Records, VersionMismatch
 
@@ -29,8 +30,9 @@ def _message(record: Record, values: bool = True) -> store_pb2.Record:
 
 
 class StoreService(store_pb2_grpc.StoreServicer):
-    def __init__(self, records: Records, max_value_size: int) -> None:
-        self._records = records
+    def __init__(self, worker: Worker[Records], max_value_size: int) -> None:
+        self._records = worker.backend
+        self._run = worker.run
         self._max_value = max_value_size
 
     async def _check(self, context: grpc.aio.ServicerContext, namespace: str, key: str | None = None) -> None:
@@ -47,7 +49,7 @@ class StoreService(store_pb2_grpc.StoreServicer):
 
     async def Read(self, request: store_pb2.ReadRequest, context: grpc.aio.ServicerContext) -> store_pb2.Record:
         await self._check(context, request.namespace, request.key)
-        record = self._records.read(request.namespace, request.key)
+        record = await self._run(self._records.read, request.namespace, request.key)
         if record is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no record {request.namespace}/{request.key}")
         return _message(record)
@@ -63,8 +65,13 @@ class StoreService(store_pb2_grpc.StoreServicer):
         if not math.isfinite(request.ttl_seconds) or request.ttl_seconds < 0:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "ttl_seconds must be 0 (never expires) or positive")
         try:
-            record = self._records.write(
-                request.namespace, request.key, request.value, request.ttl_seconds, request.expect_version
+            record = await self._run(
+                self._records.write,
+                request.namespace,
+                request.key,
+                request.value,
+                request.ttl_seconds,
+                request.expect_version,
             )
         except VersionMismatch as exc:
             await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
@@ -74,7 +81,7 @@ class StoreService(store_pb2_grpc.StoreServicer):
         self, request: store_pb2.DeleteRequest, context: grpc.aio.ServicerContext
     ) -> store_pb2.DeleteResponse:
         await self._check(context, request.namespace, request.key)
-        return store_pb2.DeleteResponse(deleted=self._records.delete(request.namespace, request.key))
+        return store_pb2.DeleteResponse(deleted=await self._run(self._records.delete, request.namespace, request.key))
 
     async def List(self, request: store_pb2.ListRequest, context: grpc.aio.ServicerContext) -> store_pb2.ListResponse:
         await self._check(context, request.namespace)
@@ -83,7 +90,9 @@ class StoreService(store_pb2_grpc.StoreServicer):
                 context, grpc.StatusCode.INVALID_ARGUMENT, f"limit must be 0 (= {DEFAULT_LIMIT}) to {MAX_LIMIT}"
             )
         limit = request.limit or DEFAULT_LIMIT
-        found, more = self._records.list(request.namespace, request.prefix, request.after, limit, request.values)
+        found, more = await self._run(
+            self._records.list, request.namespace, request.prefix, request.after, limit, request.values
+        )
         return store_pb2.ListResponse(records=[_message(r, request.values) for r in found], more=more)
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocisd.directory.sqlite import connect
+from ocisd.directory.sqlite import connect, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -58,20 +58,18 @@ class Records:
     def write(self, namespace: str, key: str, value: bytes, ttl: float, expect_version: int) -> Record:
         now = time.time()
         expires = now + ttl if ttl > 0 else 0.0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             current = self.read(namespace, key)
             if expect_version > 0 and (current is None or current.version != expect_version):
                 have = current.version if current else 0
                 raise VersionMismatch(f"record is at version {have}, not {expect_version}")
             version = (current.version if current else 0) + 1
             self._db.execute(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", (namespace, key, value, expires, version)
+                "INSERT INTO records (namespace, key, value, expires, version) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
+                " expires = excluded.expires, version = excluded.version",
+                (namespace, key, value, expires, version),
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         return Record(namespace, key, value, expires, version)
 
     def delete(self, namespace: str, key: str) -> bool:
@@ -82,7 +80,7 @@ class Records:
 
     def list(self, namespace: str, prefix: str, after: str, limit: int, values: bool) -> tuple[list[Record], bool]:
         """Up to `limit` live records with keys starting with `prefix`, after `after`; and whether more follow."""
-        column = "value" if values else "x''"
+        column = "value" if values else "substr(value, 1, 0)"
         rows = self._db.execute(
             f"SELECT key, {column}, expires, version FROM records"
             f" WHERE namespace = ? AND key > ? AND substr(key, 1, ?) = ? AND {_live(time.time())}"

@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 from ocisd.api.identity.v1.contract import NotFound, key
 from ocisd.plugins import load_class
 
+from .worker import Worker
+
 R = TypeVar("R")
 B = TypeVar("B", bound="Backend[Any]")
 
@@ -61,35 +63,37 @@ def load(config: Any, data_dir: Path, base: type, builtin: dict[str, str], noun:
 
 
 class Directory(Generic[R, B]):
-    """Lookups over a backend that raise NotFound; `noun` names a record in messages."""
+    """Lookups over a backend that raise NotFound; `noun` names a record in messages.
+    Every backend call runs on the backend's own thread (`Worker`), off the event loop."""
 
     noun = "record"
 
-    def __init__(self, backend: B) -> None:
-        self._backend = backend
+    def __init__(self, worker: Worker[B]) -> None:
+        self._backend = worker.backend
+        self._run = worker.run
 
     def missing(self, record_id: str) -> NotFound:
         return NotFound(f"no {self.noun} with id {record_id!r}")
 
-    def add(self, record: R, name: str) -> None:
-        self._backend.add(record, key(name))
+    async def add(self, record: R, name: str) -> None:
+        await self._run(self._backend.add, record, key(name))
 
-    def get(self, record_id: str) -> R:
-        record: R | None = self._backend.get(record_id)
+    async def get(self, record_id: str) -> R:
+        record: R | None = await self._run(self._backend.get, record_id)
         if record is None:
             raise self.missing(record_id)
         return record
 
-    def by_name(self, name: str) -> R:
-        record: R | None = self._backend.by_name(key(name))
+    async def by_name(self, name: str) -> R:
+        record: R | None = await self._run(self._backend.by_name, key(name))
         if record is None:
             raise NotFound(f"no {self.noun} named {name!r}")
         return record
 
-    def find(self, query: str) -> list[R]:
-        found: list[R] = self._backend.find(query)
+    async def find(self, query: str) -> list[R]:
+        found: list[R] = await self._run(self._backend.find, query)
         return found
 
-    def delete(self, record_id: str) -> None:
-        if not self._backend.delete(record_id):
+    async def delete(self, record_id: str) -> None:
+        if not await self._run(self._backend.delete, record_id):
             raise self.missing(record_id)

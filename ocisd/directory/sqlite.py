@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,6 +28,18 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
     db.executescript(schema)
     path.chmod(0o600)
     return db
+
+
+@contextmanager
+def transaction(db: Any) -> Iterator[Any]:
+    """`with transaction(db):` BEGIN IMMEDIATE … COMMIT, or ROLLBACK on an exception."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def like_pattern(query: str) -> str:

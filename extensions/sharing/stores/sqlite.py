@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ocisd.directory.sqlite import connect
+from ocisd.directory.sqlite import connect, transaction
 
 from . import ACCEPTED, PENDING, Duplicate, Received, ShareRecord, ShareStore, unique_name
 
@@ -69,16 +68,6 @@ class SqliteStore(ShareStore):
         super().__init__(config, data_dir)
         self._db = connect(data_dir / "shares.db", SCHEMA)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     def _select(self, where: str, args: Sequence[Any]) -> list[ShareRecord]:
         rows = self._db.execute(f"SELECT {COLUMNS} FROM shares s WHERE {where} ORDER BY s.id", args)
         return [_share(r) for r in rows]
@@ -110,7 +99,7 @@ class SqliteStore(ShareStore):
         return self.get(share_id)
 
     def remove(self, share_id: str) -> ShareRecord | None:
-        with self._transaction():
+        with transaction(self._db):
             found = self.get(share_id)
             if found is not None:
                 self._db.execute("DELETE FROM shares WHERE id = ?", (_id(share_id),))
@@ -120,7 +109,7 @@ class SqliteStore(ShareStore):
         return self._select("s.parent_share_id = ?", (share_id,))
 
     def forget_user(self, user_id: str) -> list[ShareRecord]:
-        with self._transaction():
+        with transaction(self._db):
             found = self._select("s.share_type = 0 AND s.grantee_id = ?", (user_id,))
             self._db.execute("DELETE FROM shares WHERE share_type = 0 AND grantee_id = ?", (user_id,))
             self._db.execute("DELETE FROM received WHERE user_id = ?", (user_id,))
@@ -130,7 +119,7 @@ class SqliteStore(ShareStore):
         if not resource_ids:
             return []
         marks = ", ".join("?" * len(resource_ids))
-        with self._transaction():
+        with transaction(self._db):
             found = self._select(f"s.resource_id IN ({marks})", resource_ids)
             self._db.execute(f"DELETE FROM shares WHERE resource_id IN ({marks})", resource_ids)
         return found
@@ -165,7 +154,7 @@ class SqliteStore(ShareStore):
         return out
 
     def answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
-        with self._transaction() as db:
+        with transaction(self._db) as db:
             share = self.get(share_id)
             if share is None:
                 return None
