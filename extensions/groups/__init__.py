@@ -7,10 +7,13 @@ import asyncio
 from ocisd import sessions
 from ocisd.api.identity.v1 import groups_pb2_grpc
 from ocisd.bus.messages import Message
+from ocisd.config.loader import EffectiveConfig
+from ocisd.directory import sql
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
 from . import backends
+from .backends.sql import TABLES
 from .config import GroupsConfig
 from .directory import GroupDirectory
 from .grpc import GroupsService
@@ -25,11 +28,17 @@ class Groups(Extension):
     def check(cls, config: GroupsConfig) -> None:
         backends.check(config)
 
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str]:
+        return sql.migrate(cfg, TABLES)
+
     def __init__(self) -> None:
         self._worker: Worker[backends.Base] | None = None
 
     async def start(self, ctx: Context) -> None:
-        worker = self._worker = await Worker.open("groups-db", backends.load, ctx.config, ctx.data_dir)
+        worker = self._worker = await Worker.open(
+            "groups-db", backends.load, ctx.config, ctx.data_dir, ctx.shared.postgres_dsn
+        )
         directory = GroupDirectory(worker)
         deleted: asyncio.Queue[str] = asyncio.Queue()
 

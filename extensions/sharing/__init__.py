@@ -9,6 +9,8 @@ from ocisd import authz, sessions
 from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.sharing.v1.contract import RESOURCES_DELETED
 from ocisd.bus.messages import Message
+from ocisd.config.loader import EffectiveConfig
+from ocisd.directory import sql
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
@@ -16,6 +18,7 @@ from . import stores
 from .config import SharingConfig
 from .grpc import SharingService
 from .manager import ShareManager
+from .stores.sql import TABLES
 
 
 class Sharing(Extension):
@@ -27,11 +30,16 @@ class Sharing(Extension):
     def check(cls, config: SharingConfig) -> None:
         stores.store_class(config)
 
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str]:
+        return sql.migrate(cfg, TABLES)
+
     def __init__(self) -> None:
         self._worker: Worker[stores.ShareStore] | None = None
 
     async def start(self, ctx: Context) -> None:
-        worker = self._worker = await Worker.open("sharing-db", stores.load, ctx.config, ctx.data_dir)
+        dsn = ctx.shared.postgres_dsn
+        worker = self._worker = await Worker.open("sharing-db", stores.load, ctx.config, ctx.data_dir, dsn)
         manager = ShareManager(worker, ctx.rpc, ctx.bus, ctx.shared)
         # Bus events become store work done in order off the handler (which must not block).
         work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()

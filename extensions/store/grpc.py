@@ -11,6 +11,7 @@ import grpc.aio
 from ocisd import identity
 from ocisd.api.store.v1 import store_pb2, store_pb2_grpc
 from ocisd.directory.worker import Worker
+from ocisd.rpc.errors import Answering
 
 from .records import Record, Records, VersionMismatch
 
@@ -27,6 +28,14 @@ def _message(record: Record, values: bool = True) -> store_pb2.Record:
         expires=math.ceil(record.expires),
         version=record.version,
     )
+
+
+async def _mismatch(context: grpc.aio.ServicerContext, exc: VersionMismatch) -> None:
+    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+
+# A lost version race answers FAILED_PRECONDITION, an unreachable database UNAVAILABLE.
+handled = Answering(VersionMismatch, _mismatch)
 
 
 class StoreService(store_pb2_grpc.StoreServicer):
@@ -47,6 +56,7 @@ class StoreService(store_pb2_grpc.StoreServicer):
             if not 0 < len(name) <= MAX_NAME:
                 await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"{what} must have 1 to {MAX_NAME} characters")
 
+    @handled
     async def Read(self, request: store_pb2.ReadRequest, context: grpc.aio.ServicerContext) -> store_pb2.Record:
         await self._check(context, request.namespace, request.key)
         record = await self._run(self._records.read, request.namespace, request.key)
@@ -54,6 +64,7 @@ class StoreService(store_pb2_grpc.StoreServicer):
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no record {request.namespace}/{request.key}")
         return _message(record)
 
+    @handled
     async def Write(self, request: store_pb2.WriteRequest, context: grpc.aio.ServicerContext) -> store_pb2.Record:
         await self._check(context, request.namespace, request.key)
         if len(request.value) > self._max_value:
@@ -64,25 +75,24 @@ class StoreService(store_pb2_grpc.StoreServicer):
             )
         if not math.isfinite(request.ttl_seconds) or request.ttl_seconds < 0:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "ttl_seconds must be 0 (never expires) or positive")
-        try:
-            record = await self._run(
-                self._records.write,
-                request.namespace,
-                request.key,
-                request.value,
-                request.ttl_seconds,
-                request.expect_version,
-            )
-        except VersionMismatch as exc:
-            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        record = await self._run(
+            self._records.write,
+            request.namespace,
+            request.key,
+            request.value,
+            request.ttl_seconds,
+            request.expect_version,
+        )
         return _message(record, values=False)
 
+    @handled
     async def Delete(
         self, request: store_pb2.DeleteRequest, context: grpc.aio.ServicerContext
     ) -> store_pb2.DeleteResponse:
         await self._check(context, request.namespace, request.key)
         return store_pb2.DeleteResponse(deleted=await self._run(self._records.delete, request.namespace, request.key))
 
+    @handled
     async def List(self, request: store_pb2.ListRequest, context: grpc.aio.ServicerContext) -> store_pb2.ListResponse:
         await self._check(context, request.namespace)
         if not 0 <= request.limit <= MAX_LIMIT:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from ocisd import sessions
 from ocisd.api.identity.v1 import users_pb2_grpc
+from ocisd.config.loader import EffectiveConfig
+from ocisd.directory import sql
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
 from . import backends
 from .accounts import Accounts
+from .backends.sql import TABLES
 from .config import UsersConfig
 from .grpc import UsersService
 from .passwords import Passwords
@@ -23,12 +26,16 @@ class Users(Extension):
     def check(cls, config: UsersConfig) -> None:
         backends.check(config)
 
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str]:
+        return sql.migrate(cfg, TABLES)
+
     def __init__(self) -> None:
         self._worker: Worker[backends.Base] | None = None
 
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config
-        self._worker = await Worker.open("users-db", backends.load, cfg, ctx.data_dir)
+        self._worker = await Worker.open("users-db", backends.load, cfg, ctx.data_dir, ctx.shared.postgres_dsn)
         passwords = Passwords(cfg.argon2_time_cost, cfg.argon2_memory_cost, cfg.argon2_parallelism)
 
         def changed(user_id: str, change: str) -> None:

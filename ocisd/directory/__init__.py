@@ -3,7 +3,7 @@
 A record has an id and a name that is unique case-insensitively (compared by
 `contract.key`). Each directory service subclasses `Backend` for what it stores
 beyond that and `Directory` for its rules; `load` picks the backend its `driver`
-setting names: a built-in, or a third party's `module:Class`.
+setting names: a built-in (sqlite, postgres), or a third party's `module:Class`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ B = TypeVar("B", bound="Backend[Any]")
 class Backend(ABC, Generic[R]):
     """What every directory backend stores. Names are validated by the caller; `name_key` is their `key`."""
 
-    def __init__(self, config: Any, data_dir: Path) -> None:
+    def __init__(self, config: Any, data_dir: Path, dsn: str = "") -> None:
+        """`dsn`: the extension's PostgreSQL DSN (its own or OCIS_POSTGRES_DSN), empty when none is set."""
         self.config = config
         self.data_dir = data_dir
 
@@ -57,9 +58,9 @@ def backend_class(config: Any, base: type, builtin: dict[str, str], noun: str) -
     return load_class(config.driver, builtin, base, f"{noun}s.driver", f"a {noun} backend")
 
 
-def load(config: Any, data_dir: Path, base: type, builtin: dict[str, str], noun: str) -> Any:
+def load(config: Any, data_dir: Path, dsn: str, base: type, builtin: dict[str, str], noun: str) -> Any:
     """The backend `config.driver` names, an instance of a subclass of `base`."""
-    return backend_class(config, base, builtin, noun)(config, data_dir)
+    return backend_class(config, base, builtin, noun)(config, data_dir, dsn)
 
 
 class Directory(Generic[R, B]):
