@@ -1,4 +1,4 @@
-"""store: records with versions and TTL for service identities only, kept across a SIGKILL."""
+"""store: records with versions and TTL for service identities only, kept across a SIGKILL; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ RUN = "bus,store"
 LIMIT = {"STORE_MAX_VALUE_SIZE": "1KiB", "STORE_SWEEP_INTERVAL": "200ms"}
 
 
-@pytest.fixture(scope="module")
-def dep() -> Iterator[Deployment]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def dep(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     with deployment() as d:
         d.env.update(LIMIT)
+        if request.param == "postgres":
+            d.env.update(STORE_DRIVER="postgres", STORE_POSTGRES_DSN=request.getfixturevalue("postgres").new_database())
         d.start_runtime(RUN)
         yield d
 
