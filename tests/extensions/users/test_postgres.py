@@ -12,17 +12,8 @@ import grpc
 from ocisd import identity
 from ocisd.api.identity.v1 import groups_pb2, groups_pb2_grpc, users_pb2, users_pb2_grpc
 from ocisd.api.store.v1 import store_pb2, store_pb2_grpc
+from tests.support import identity as support
 from tests.support.harness import Deployment, deployment, free_port, wait_until
-from tests.support.identity import (
-    add_user,
-    call,
-    config_value,
-    identity_deployment,
-    ocis_ok,
-    restart_env,
-    service_call,
-    token_for,
-)
 from tests.support.postgres import Postgres, running_postgres
 
 RUN = "bus,users,groups,store"
@@ -33,12 +24,15 @@ READ = store_pb2.ReadRequest(namespace="n", key="k")
 
 def codes(dep: Deployment, user_id: str) -> list[grpc.StatusCode]:
     """How a users, a groups and a store call end (OK when they answer)."""
-    admin = token_for(dep, identity.Identity(user_id=config_value(dep, "admin_user_id"), username="admin"))
+    admin = support.token_for(
+        dep, identity.Identity(user_id=support.config_value(dep, "admin_user_id"), username="admin")
+    )
+    get_user, list_groups = users_pb2.GetUserRequest(id=user_id), groups_pb2.ListGroupsRequest()
     calls: list[Callable[[], Any]] = [
-        lambda: call(dep, "users", users_pb2_grpc.UsersStub, "GetUser", users_pb2.GetUserRequest(id=user_id), admin),
-        lambda: call(dep, "groups", groups_pb2_grpc.GroupsStub, "ListGroups", groups_pb2.ListGroupsRequest(), admin),
-        lambda: service_call(dep, "store", store_pb2_grpc.StoreStub, "Read", READ),
-    ]  # fmt: skip
+        lambda: support.call(dep, "users", users_pb2_grpc.UsersStub, "GetUser", get_user, admin),
+        lambda: support.call(dep, "groups", groups_pb2_grpc.GroupsStub, "ListGroups", list_groups, admin),
+        lambda: support.service_call(dep, "store", store_pb2_grpc.StoreStub, "Read", READ),
+    ]
     found = []
     for run in calls:
         try:
@@ -50,13 +44,15 @@ def codes(dep: Deployment, user_id: str) -> list[grpc.StatusCode]:
 
 
 def test_a_database_outage_answers_unavailable_and_all_comes_back_and_survives_sigkill() -> None:
-    with running_postgres() as pg, identity_deployment() as dep:
+    with running_postgres() as pg, support.identity_deployment() as dep:
         dep.env.update(ON_POSTGRES, OCIS_POSTGRES_DSN=pg.new_database())
         dep.start_runtime(RUN)
-        alice = add_user(dep, "alice", "alice-secret")
-        ocis_ok(dep, "groups", "add", "staff")
-        ocis_ok(dep, "groups", "add-member", "staff", "alice")
-        service_call(dep, "store", store_pb2_grpc.StoreStub, "Write", store_pb2.WriteRequest(namespace="n", key="k"))
+        alice = support.add_user(dep, "alice", "alice-secret")
+        support.ocis_ok(dep, "groups", "add", "staff")
+        support.ocis_ok(dep, "groups", "add-member", "staff", "alice")
+        support.service_call(
+            dep, "store", store_pb2_grpc.StoreStub, "Write", store_pb2.WriteRequest(namespace="n", key="k")
+        )
         assert codes(dep, alice) == [grpc.StatusCode.OK] * 3
 
         pg.stop()
@@ -64,8 +60,8 @@ def test_a_database_outage_answers_unavailable_and_all_comes_back_and_survives_s
         pg.start()
         wait_until(lambda: codes(dep, alice) == [grpc.StatusCode.OK] * 3, 30, what="calls to work again")
         dep.procs[-1].kill()  # SIGKILL: what was answered is in PostgreSQL
-        dep.start_runtime(RUN, env=restart_env())
-        assert [g["members"] for g in json.loads(ocis_ok(dep, "groups", "list", "--json"))] == [["alice"]]
+        dep.start_runtime(RUN, env=support.restart_env())
+        assert [g["members"] for g in json.loads(support.ocis_ok(dep, "groups", "list", "--json"))] == [["alice"]]
         assert codes(dep, alice) == [grpc.StatusCode.OK] * 3
 
 
@@ -74,8 +70,8 @@ def test_migrate_commands_and_a_missing_dsn(postgres: Postgres) -> None:
         dsn = postgres.new_database()
         for name in MIGRATING:
             env = {f"{name.upper()}_DRIVER": "postgres", f"{name.upper()}_POSTGRES_DSN": dsn}
-            assert f"applied {name} 1: " in ocis_ok(dep, name, "migrate", env=env)
-            assert "up to date" in ocis_ok(dep, name, "migrate", env=env)
+            assert f"applied {name} 1: " in support.ocis_ok(dep, name, "migrate", env=env)
+            assert "up to date" in support.ocis_ok(dep, name, "migrate", env=env)
             on_sqlite = dep.ocis(name, "migrate")
             assert on_sqlite.returncode == 2 and "only the postgres driver" in on_sqlite.stderr, on_sqlite.stderr
         assert postgres.psql(dsn.rsplit("/", 1)[1], "SELECT count(*) FROM store.schema_migrations").stdout == "1\n"
