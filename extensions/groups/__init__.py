@@ -8,7 +8,7 @@ from ocisd import sessions
 from ocisd.api.identity.v1 import groups_pb2_grpc
 from ocisd.bus.messages import Message
 from ocisd.config.loader import EffectiveConfig
-from ocisd.directory import sql
+from ocisd.directory.sql import migrate_postgres
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
@@ -30,7 +30,7 @@ class Groups(Extension):
 
     @classmethod
     def migrate(cls, cfg: EffectiveConfig) -> list[str]:
-        return sql.migrate(cfg, TABLES)
+        return migrate_postgres(cfg, TABLES)
 
     def __init__(self) -> None:
         self._worker: Worker[backends.Base] | None = None

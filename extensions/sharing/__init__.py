@@ -10,7 +10,7 @@ from ocisd.api.sharing.v1 import sharing_pb2_grpc
 from ocisd.api.sharing.v1.contract import RESOURCES_DELETED
 from ocisd.bus.messages import Message
 from ocisd.config.loader import EffectiveConfig
-from ocisd.directory import sql
+from ocisd.directory.sql import migrate_postgres
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
@@ -32,7 +32,7 @@ class Sharing(Extension):
 
     @classmethod
     def migrate(cls, cfg: EffectiveConfig) -> list[str]:
-        return sql.migrate(cfg, TABLES)
+        return migrate_postgres(cfg, TABLES)
 
     def __init__(self) -> None:
         self._worker: Worker[stores.ShareStore] | None = None

@@ -9,7 +9,7 @@ from typing import Any
 from ocisd.api.store.v1 import store_pb2_grpc
 from ocisd.config.loader import EffectiveConfig
 from ocisd.config.schema import ConfigError
-from ocisd.directory import sql
+from ocisd.directory.sql import migrate_postgres
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
@@ -37,7 +37,7 @@ class Store(Extension):
 
     @classmethod
     def migrate(cls, cfg: EffectiveConfig) -> list[str]:
-        return sql.migrate(cfg, TABLES)
+        return migrate_postgres(cfg, TABLES)
 
     async def start(self, ctx: Context) -> None:
         dsn = ctx.shared.postgres_dsn

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ocisd import sessions
 from ocisd.api.identity.v1 import users_pb2_grpc
 from ocisd.config.loader import EffectiveConfig
-from ocisd.directory import sql
+from ocisd.directory.sql import migrate_postgres
 from ocisd.directory.worker import Worker
 from ocisd.extension import Context, Extension
 
@@ -28,7 +28,7 @@ class Users(Extension):
 
     @classmethod
     def migrate(cls, cfg: EffectiveConfig) -> list[str]:
-        return sql.migrate(cfg, TABLES)
+        return migrate_postgres(cfg, TABLES)
 
     def __init__(self) -> None:
         self._worker: Worker[backends.Base] | None = None

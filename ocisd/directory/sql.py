@@ -65,7 +65,10 @@ class PostgresConnection(sql.Connection):
 def open_postgres(dsn: str, tables: Tables) -> tuple[sql.Engine, list[sql.Step]]:
     """Connect to the schema and apply its migrations; ConfigError (naming the server) when unreachable."""
     if not dsn:
-        raise ConfigError(f"{tables.schema}: the postgres driver needs a DSN ({dsn_hint(tables.schema)})")
+        env = tables.schema.upper()
+        raise ConfigError(
+            f"{tables.schema}: the postgres driver needs a DSN: set {env}_POSTGRES_DSN or OCIS_POSTGRES_DSN"
+        )
     engine = sql.Engine(dsn, tables.schema)
     engine.open()
     try:
@@ -76,10 +79,6 @@ def open_postgres(dsn: str, tables: Tables) -> tuple[sql.Engine, list[sql.Step]]
     return engine, applied
 
 
-def dsn_hint(extension: str) -> str:
-    return f"set {extension.upper()}_POSTGRES_DSN or OCIS_POSTGRES_DSN"
-
-
 def open_db(engine: str, tables: Tables, data_dir: Path, dsn: str) -> Any:
     """A connection to the backend's tables on `engine` ("sqlite" or "postgres"), schema up to date."""
     if engine == "postgres":
@@ -87,7 +86,7 @@ def open_db(engine: str, tables: Tables, data_dir: Path, dsn: str) -> Any:
     return connect(data_dir / tables.file, tables.script)
 
 
-def migrate(cfg: EffectiveConfig, tables: Tables) -> list[str]:
+def migrate_postgres(cfg: EffectiveConfig, tables: Tables) -> list[str]:
     """`ocis <extension> migrate`: the PostgreSQL migrations not applied yet; ConfigError when the
     extension's driver is not postgres or its database cannot be reached."""
     driver = cfg.own.driver

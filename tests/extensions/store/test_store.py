@@ -105,3 +105,9 @@ def test_sigkill_keeps_answered_writes(dep: Deployment) -> None:
     dep.start_runtime(RUN, env=restart_env())
     found = store(dep, "List", pb.ListRequest(namespace="durable", values=True)).records
     assert [(r.key, r.value) for r in found] == [(f"k{i:02}", str(i).encode()) for i in range(20)]
+
+
+def test_an_unknown_driver_stops_the_start() -> None:
+    with deployment() as d:
+        res = d.ocis("store", "server", env={"STORE_DRIVER": "nosuch"})
+        assert res.returncode == 2 and "store.driver must be one of sqlite, postgres" in res.stderr, res.stderr
