@@ -7,6 +7,7 @@ import pytest
 
 from tests.support import tools
 from tests.support.harness import Deployment, deployment
+from tests.support.metadata import metadata_engine  # noqa: F401  (a fixture: storage tests on both backends)
 from tests.support.postgres import Postgres, running_postgres
 
 

@@ -76,6 +76,7 @@ class ExtensionRunner:
         self.state = State.STOPPED
         self.restarts = 0
         self.error = ""
+        self.config_error = False  # it failed on its config (found at start, e.g. a storage's home range)
         self.started_at = 0.0
         self.instance = ""
         self.addresses: dict[str, str] = {}
@@ -174,6 +175,7 @@ class ExtensionRunner:
 
     def _fail(self, exc: BaseException) -> None:
         self.state = State.FAILED
+        self.config_error = isinstance(exc, ConfigError)
         self.error = describe_error(exc)
         self.log.error("extension failed", error=self.error)
         self.settled.set()

@@ -1,7 +1,7 @@
 """`ocis <name> server`: one extension in the foreground, in its own process.
 
 It reads the same config and serves the same addresses as inside the runtime.
-It does not restart itself: when the extension fails the process exits 1, and
+It does not restart itself: when the extension fails the process exits 1 (2 for a config error), and
 supervisord or systemd (which own restarts here) start it again.
 """
 
@@ -60,5 +60,5 @@ async def serve_one(name: str, env: Mapping[str, str]) -> int:
         await asyncio.gather(*helpers, return_exceptions=True)
         await node.close()
     if runner.state == State.FAILED:
-        return 1
+        return 2 if runner.config_error else 1  # 2: restarting cannot fix it (systemd, supervisord)
     return 0

@@ -9,7 +9,8 @@ Interface (stable; add, don't rename):
 
 - `dsn_for(cfg)` → the DSN an extension uses (`<EXTENSION>_POSTGRES_DSN`, else `OCIS_POSTGRES_DSN`);
   ConfigError (exit 2) when there is none.
-- `Engine(dsn, schema)`; `engine.open()` connects (ConfigError naming the server when it cannot),
+- `Engine(dsn, schema)`; `engine.open()` connects (naming the server: `Unavailable` when unreachable,
+  ConfigError for a bad DSN, password or database),
   creates the schema and sets `search_path` to it on every connection; `engine.migrate(steps)`
   applies the numbered steps not applied yet (`Step(version, description, sql-or-callable)`, each in
   its own transaction, recorded in `<schema>.schema_migrations`) and returns what it applied;

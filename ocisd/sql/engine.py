@@ -91,7 +91,8 @@ class Engine:
 
     # -- life --------------------------------------------------------------------------------------
     def open(self) -> None:
-        """Connect and create the schema and its SQL functions; ConfigError naming the server if unreachable."""
+        """Connect, create the schema and its SQL functions. Unavailable when the server cannot be reached,
+        ConfigError for what only the operator fixes (a bad DSN, password or database); both name the server."""
         self._thread.start()
 
         async def start() -> None:
@@ -109,7 +110,10 @@ class Engine:
             self.call(start())
         except Exception as exc:
             self.close()
-            raise ConfigError(f"PostgreSQL at {where(self.dsn)}: {_short(translate(exc))}") from None
+            mapped = translate(exc)
+            message = f"PostgreSQL at {where(self.dsn)}: {_short(mapped)}"
+            # Unreachable may pass (a restart retries); a bad DSN, password or database name will not.
+            raise (Unavailable(message) if isinstance(mapped, Unavailable) else ConfigError(message)) from None
 
     def connect(self) -> Connection:
         return Connection(self)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ocisd.config.schema import Size
+from ocisd.sql import Engine
 from ocisd.storage.local import versions
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Node, Ref, UploadOptions
@@ -46,13 +47,26 @@ def blob_count(tmp_path: Path) -> int:
     return sum(1 for p in (tmp_path / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp")
 
 
+ENGINE: list[Engine] = []  # the PostgreSQL engine of the test running on the postgres backend
+
+
+@pytest.fixture(autouse=True)
+def backend(metadata_engine: Engine | None) -> Iterator[None]:
+    """Each test on SQLite and on PostgreSQL."""
+    ENGINE[:] = [metadata_engine] if metadata_engine else []
+    yield
+    ENGINE.clear()
+
+
 def run(
     tmp_path: Path, scenario: Callable[[LocalDriver, Clock], Awaitable[None]], keep: bool = True, **settings: object
 ) -> None:
     async def main() -> None:
         driver = LocalDriver(StorageConfig(**settings), tmp_path)  # type: ignore[arg-type]
+        driver.sql = ENGINE[0] if ENGINE else None
         driver.keep_versions = keep  # what OCIS_DISABLE_VERSIONING turns off
         await driver.open()
+        assert (tmp_path / "metadata.db").exists() is (driver.sql is None)
         clock = Clock()
         driver.policy = dataclasses.replace(driver.policy, clock=clock)
         await driver.ensure_space(SPACE, "owner")

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ocisd.api.storage.v1 import errors
 from ocisd.logs import get_logger
 from ocisd.storage.driver import Base
 
@@ -31,7 +32,12 @@ class TrashPurger:
     async def run(self) -> None:
         """Purge at start, then every hour (a purge is one transaction: a crash mid-way changes nothing)."""
         while True:
-            purged = await self.purge_expired()
+            try:
+                purged = await self.purge_expired()
+            except errors.StorageError as exc:  # the metadata database is away: the next round purges
+                if exc.kind is not errors.Kind.UNAVAILABLE:
+                    raise
+                purged = 0
             if purged:
                 log.info("purged expired trash items", items=purged, retention_s=self.retention)
             await asyncio.sleep(INTERVAL)

@@ -58,7 +58,7 @@ class UploadSessions:
         self.driver = driver
         self.expiration = expiration
         self.files = SessionFiles(data_dir / "uploads")
-        self.records = SessionRecords(self.files.root / "sessions.db")
+        self.records = SessionRecords(self.files.root / "sessions.db", driver.sql)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, Progress] = {}
         self._lanes = (
@@ -283,7 +283,14 @@ class UploadSessions:
         interval = max(0.5, min(60.0, self.expiration / 10))
         while True:
             await asyncio.sleep(interval)
-            if count := await self.expire():
+            try:
+                count = await self.expire()
+            except errors.StorageError as exc:
+                if exc.kind is not errors.Kind.UNAVAILABLE:
+                    raise
+                log.warning("upload janitor waits for the metadata database", error=exc.message)
+                continue
+            if count:
                 log.info("expired upload sessions", count=count)
 
 

@@ -1,0 +1,45 @@
+"""Storage metadata on PostgreSQL for driver tests: an engine on a fresh database with the storage
+migrations applied, handed to a driver before `open` (what the extension does), and the environment
+that puts a stack's storage metadata there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from ocisd.sql import Engine
+from ocisd.storage.local.postgres import MIGRATIONS
+from tests.support.postgres import Postgres
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@contextmanager
+def storage_engine(postgres: Postgres, schema: str = "storage_users") -> Iterator[Engine]:
+    engine = Engine(postgres.new_database(), schema)
+    engine.open()
+    try:
+        engine.migrate(MIGRATIONS)
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def metadata_engine(request: pytest.FixtureRequest) -> Iterator[Engine | None]:
+    """A test that takes this runs twice: with None (SQLite in the data dir) and with a PostgreSQL engine."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with storage_engine(request.getfixturevalue("postgres")) as engine:
+        yield engine
+
+
+def metadata_env(backend: str, request: pytest.FixtureRequest, extension: str = "STORAGE_USERS") -> dict[str, str]:
+    """The environment that puts a storage extension's metadata on `backend` (a fresh database)."""
+    if backend == "sqlite":
+        return {}
+    postgres: Postgres = request.getfixturevalue("postgres")
+    return {f"{extension}_METADATA": "postgres", f"{extension}_POSTGRES_DSN": postgres.new_database()}
