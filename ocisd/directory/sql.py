@@ -63,7 +63,8 @@ class PostgresConnection(sql.Connection):
 
 
 def open_postgres(dsn: str, tables: Tables) -> tuple[sql.Engine, list[sql.Step]]:
-    """Connect to the schema and apply its migrations; ConfigError (naming the server) when unreachable."""
+    """Connect to the schema and apply its migrations; `sql.Unavailable` when the server cannot be reached
+    (a restart may find it), ConfigError for what only the operator fixes (no DSN, a bad one)."""
     if not dsn:
         env = tables.schema.upper()
         raise ConfigError(
@@ -95,7 +96,10 @@ def migrate_postgres(cfg: EffectiveConfig, tables: Tables) -> list[str]:
             f"{tables.schema}: driver is {driver!r}: only the postgres driver has migrations"
             f" (set {tables.schema.upper()}_DRIVER=postgres)"
         )
-    engine, applied = open_postgres(sql.dsn_for(cfg), tables)
+    try:
+        engine, applied = open_postgres(sql.dsn_for(cfg), tables)
+    except sql.Unavailable as exc:  # at start a restart may find it; a command run by hand just says so
+        raise ConfigError(str(exc)) from None
     engine.close()
     return [f"{tables.schema} {step.version}: {step.description}" for step in applied]
 
