@@ -162,13 +162,18 @@ class SqliteStore(ShareStore):
         return out
 
     def answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
-        try:
-            return self._answer(share_id, user_id, state, wanted)
-        except sqlite3.IntegrityError:
-            # PostgreSQL (read committed) lets a removal commit between our look and our write.
-            if self.get(share_id) is None:
-                return None
-            raise
+        # PostgreSQL (read committed) lets another instance commit between our look and our write:
+        # a removal of the share (then it is gone), or an accept taking the same mount point (look again).
+        tries = 3
+        while True:
+            try:
+                return self._answer(share_id, user_id, state, wanted)
+            except sqlite3.IntegrityError:
+                tries -= 1
+                if self.get(share_id) is None:
+                    return None
+                if not tries:
+                    raise
 
     def _answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
         with transaction(self._db) as db:

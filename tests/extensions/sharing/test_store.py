@@ -96,6 +96,22 @@ def test_accept_racing_removal_across_connections_ends_consistently(opens: Calla
         s.close()
 
 
+def test_accepts_racing_for_one_mount_point_across_connections_get_two(opens: Callable[[], ShareStore]) -> None:
+    stores = [opens(), opens()]
+    for n in range(10):
+        shares = [stores[0].add(record(f"r{n}!{i}", target=f"t{n}")) for i in range(2)]
+        pairs = zip(stores, shares, strict=True)
+        threads = [threading.Thread(target=st.answer, args=(sh.id, "bob", ACCEPTED, "")) for st, sh in pairs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mounts = {r.mount_point for r in stores[0].received("bob", []) if r.share in shares}
+        assert mounts == {f"t{n}", f"t{n} (2)"}
+    for s in stores:
+        s.close()
+
+
 def test_an_unknown_driver_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sharing.driver"):
         load(SharingConfig(driver="nosuch"), tmp_path)
