@@ -34,23 +34,25 @@ class GroupsService(groups_pb2_grpc.GroupsServicer):
     @handled
     async def CreateGroup(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.Group:
         self._require_admin()
-        return group_pb(self._directory.create(request.name, request.display_name))
+        return group_pb(await self._directory.create(request.name, request.display_name))
 
     @handled
     async def GetGroup(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.Group:
         if bool(request.id) == bool(request.name):
             raise InvalidValue("give exactly one of id and name")
-        return group_pb(self._directory.get(request.id) if request.id else self._directory.by_name(request.name))
+        return group_pb(
+            await (self._directory.get(request.id) if request.id else self._directory.by_name(request.name))
+        )
 
     @handled
     async def ListGroups(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListGroupsResponse:
-        return groups_pb2.ListGroupsResponse(groups=[group_pb(g) for g in self._directory.find(request.query)])
+        return groups_pb2.ListGroupsResponse(groups=[group_pb(g) for g in await self._directory.find(request.query)])
 
     @handled
     async def DeleteGroup(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
-        members = self._directory.members(request.id)
-        self._directory.delete(request.id)
+        members = await self._directory.members(request.id)
+        await self._directory.delete(request.id)
         for user_id in members:
             self._changed(user_id)
         return users_pb2.Empty()
@@ -58,22 +60,22 @@ class GroupsService(groups_pb2_grpc.GroupsServicer):
     @handled
     async def AddMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
-        self._directory.add_member(request.group_id, request.user_id)
+        await self._directory.add_member(request.group_id, request.user_id)
         self._changed(request.user_id)
         return users_pb2.Empty()
 
     @handled
     async def RemoveMember(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin()
-        self._directory.remove_member(request.group_id, request.user_id)
+        await self._directory.remove_member(request.group_id, request.user_id)
         self._changed(request.user_id)
         return users_pb2.Empty()
 
     @handled
     async def ListMembers(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListMembersResponse:
-        return groups_pb2.ListMembersResponse(user_ids=self._directory.members(request.group_id))
+        return groups_pb2.ListMembersResponse(user_ids=await self._directory.members(request.group_id))
 
     @handled
     async def GroupsOfUser(self, request: Any, context: grpc.aio.ServicerContext) -> groups_pb2.ListGroupsResponse:
-        groups = self._directory.groups_of(request.user_id)
+        groups = await self._directory.groups_of(request.user_id)
         return groups_pb2.ListGroupsResponse(groups=[group_pb(g) for g in groups])

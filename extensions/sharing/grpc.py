@@ -70,5 +70,5 @@ class SharingService(sharing_pb2_grpc.SharingServicer):
     @handled
     async def GetLinkByToken(self, request: Any, context: grpc.aio.ServicerContext) -> pb.GetLinkByTokenResponse:
         await authz.require_service(context)  # the password hash is for storage-publiclink only
-        share = self._manager.by_token(request.token)
+        share = await self._manager.by_token(request.token)
         return pb.GetLinkByTokenResponse(share=share_pb(share), password_hash=share.password_hash)

@@ -29,6 +29,7 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.bus.client import BusClient
 from ocisd.config.shared import SharedConfig
+from ocisd.directory.worker import Worker
 from ocisd.rpc.client import RpcClients
 
 from . import rules
@@ -55,8 +56,9 @@ def _failed(exc: grpc.aio.AioRpcError, what: str) -> SharingError:
 
 
 class ShareManager:
-    def __init__(self, store: ShareStore, rpc: RpcClients, bus: BusClient, shared: SharedConfig) -> None:
-        self.store = store
+    def __init__(self, worker: Worker[ShareStore], rpc: RpcClients, bus: BusClient, shared: SharedConfig) -> None:
+        self.store = worker.backend
+        self._run = worker.run  # every store call, on the store's thread
         self._storage: Any = rpc.stub("gateway", storage_pb2_grpc.StorageStub)
         self._users: Any = rpc.stub("users", users_pb2_grpc.UsersStub)
         self._groups: Any = rpc.stub("groups", groups_pb2_grpc.GroupsStub)
@@ -168,13 +170,13 @@ class ShareManager:
             target=info.name,
         )
         try:
-            share = self.store.add(record)
+            share = await self._run(self.store.add, record)
         except Duplicate:
             raise exists(f"{info.name} is already shared with this user or group") from None
         try:
             await self._grant(share)
         except BaseException:
-            self.store.remove(share.id)
+            await self._run(self.store.remove, share.id)
             raise
         await self._announce(contract.SHARE_CREATED, share)
         return share
@@ -193,7 +195,7 @@ class ShareManager:
 
     async def _visible(self, share_id: str, who: identity.Identity) -> ShareRecord:
         """The share when the caller created it, owns its resource or receives it; NOT_FOUND otherwise."""
-        share = self.store.get(share_id)
+        share = await self._run(self.store.get, share_id)
         if share is None:
             raise not_found()
         if who.user_id in (share.creator_id, share.owner_id) or await self._receives(share, who):
@@ -241,7 +243,7 @@ class ShareManager:
         updated = dataclasses.replace(share, **changes)
         if {"permissions", "expires"} & set(changes):
             await self._grant(updated)
-        stored = self.store.update(share.id, changes)
+        stored = await self._run(self.store.update, share.id, changes)
         if stored is None:  # removed meanwhile: take back the grant just replaced
             await self._revoke(updated)
             raise not_found()
@@ -253,10 +255,10 @@ class ShareManager:
     async def remove(self, share_id: str) -> None:
         share = await self._managed(share_id, caller())
         with self._as_owner(share):
-            for reshare in self.store.reshares_of(share.id):
+            for reshare in await self._run(self.store.reshares_of, share.id):
                 await self._remove_with_reshares(reshare)
         await self._revoke(share)
-        if self.store.remove(share.id) is not None:
+        if await self._run(self.store.remove, share.id) is not None:
             await self._announce(contract.SHARE_REMOVED, share)
 
     # A reshare never holds more than the share it was made through: it goes with it and
@@ -270,14 +272,14 @@ class ShareManager:
         return self._acting(share.owner_id)
 
     async def _remove_with_reshares(self, share: ShareRecord) -> None:
-        for reshare in self.store.reshares_of(share.id):
+        for reshare in await self._run(self.store.reshares_of, share.id):
             await self._remove_with_reshares(reshare)
         await self._revoke(share)
-        if self.store.remove(share.id) is not None:
+        if await self._run(self.store.remove, share.id) is not None:
             await self._announce(contract.SHARE_REMOVED, share)
 
     async def _narrow_reshares(self, share: ShareRecord) -> None:
-        for reshare in self.store.reshares_of(share.id):
+        for reshare in await self._run(self.store.reshares_of, share.id):
             narrowed = reshare.permissions & share.permissions
             unreadable = reshare.share_type != LINK and not narrowed & bits.READ
             if not share.permissions & bits.SHARE or not narrowed or unreadable:
@@ -287,51 +289,53 @@ class ShareManager:
                 changed = dataclasses.replace(reshare, permissions=narrowed)
                 with self._acting(reshare.creator_id):
                     await self._grant(changed)
-                stored = self.store.update(reshare.id, {"permissions": narrowed})
+                stored = await self._run(self.store.update, reshare.id, {"permissions": narrowed})
                 if stored is not None:
                     await self._announce(contract.SHARE_UPDATED, stored)
                     await self._narrow_reshares(stored)
 
     async def created(self, request: Any) -> list[ShareRecord]:
         who = caller()
-        return self.store.created(who.user_id, request.reshares, request.resource_ids, request.share_types)
+        ids, types = list(request.resource_ids), list(request.share_types)
+        return await self._run(self.store.created, who.user_id, request.reshares, ids, types)
 
     async def received(self, who: identity.Identity | None = None, states: Sequence[int] = ()) -> list[Received]:
         """The caller's received shares (unexpired), filtered by state when `states` is not empty."""
         who = who or caller()
         now = time.time()
-        got = self.store.received(who.user_id, await self._group_ids(who.user_id))
+        got = await self._run(self.store.received, who.user_id, await self._group_ids(who.user_id))
         return [
             r for r in got if (not states or r.state in states) and not (r.share.expires and r.share.expires <= now)
         ]
 
     async def answer(self, share_id: str, state: int, mount_point: str) -> Received:
         who = caller()
-        share = self.store.get(share_id)
+        share = await self._run(self.store.get, share_id)
         if share is None or not await self._receives(share, who):
             raise not_found("no such received share")
         if state not in (0, 1, 2):
             raise invalid("bad-state", f"unknown state {state}")
-        answered = self.store.answer(share.id, who.user_id, state, rules.check_mount_point(mount_point))
+        wanted = rules.check_mount_point(mount_point)
+        answered = await self._run(self.store.answer, share.id, who.user_id, state, wanted)
         if answered is None:
             raise not_found()
         event = contract.SHARE_ACCEPTED if state == ACCEPTED else contract.SHARE_UPDATED
         self._publish(event, share, [who.user_id])
         return answered
 
-    def by_token(self, token: str) -> ShareRecord:
-        share = self.store.by_token(token) if token else None
+    async def by_token(self, token: str) -> ShareRecord:
+        share = await self._run(self.store.by_token, token) if token else None
         if share is None or (share.expires and share.expires <= time.time()):
             raise not_found("no such link")
         return share
 
     async def resources_deleted(self, resource_ids: Sequence[str]) -> None:
-        for share in self.store.remove_resources(resource_ids):
+        for share in await self._run(self.store.remove_resources, resource_ids):
             await self._announce(contract.SHARE_REMOVED, share)
 
-    def user_deleted(self, user_id: str) -> None:
+    async def user_deleted(self, user_id: str) -> None:
         """Nobody is left to receive: the shares to a deleted user go (their grants name an id never reused)."""
-        for share in self.store.forget_user(user_id):
+        for share in await self._run(self.store.forget_user, user_id):
             self._publish(contract.SHARE_REMOVED, share, [])
 
     async def _recipients(self, share: ShareRecord) -> list[str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from ocisd.api.identity.v1.contract import InvalidValue, NotFound, key, valid_email, validate
 from ocisd.directory import Directory
+from ocisd.directory.worker import Worker
 
 from .backends import Base, TokenRecord, UserRecord
 from .passwords import Passwords
@@ -44,8 +45,8 @@ def _token_hash(secret: str) -> str:
 class Accounts(Directory[UserRecord, Base]):
     noun = "user"
 
-    def __init__(self, backend: Base, passwords: Passwords, on_change: Callable[[str, str], None]) -> None:
-        super().__init__(backend)
+    def __init__(self, worker: Worker[Base], passwords: Passwords, on_change: Callable[[str, str], None]) -> None:
+        super().__init__(worker)
         self._passwords = passwords
         self._on_change = on_change
 
@@ -69,76 +70,76 @@ class Accounts(Directory[UserRecord, Base]):
             created=time.time(),
             password_hash=await self._passwords.hash(password),
         )
-        self.add(user, username)
+        await self.add(user, username)
         return user
 
-    def update(self, user_id: str, display_name: str | None, email: str | None) -> UserRecord:
+    async def update(self, user_id: str, display_name: str | None, email: str | None) -> UserRecord:
         _check_fields(display_name, email)
-        if not self._backend.update(user_id, display_name, email):
+        if not await self._run(self._backend.update, user_id, display_name, email):
             raise self.missing(user_id)
-        return self.get(user_id)
+        return await self.get(user_id)
 
     async def set_password(self, user_id: str, password: str) -> None:
         _check_password(password)
-        self.get(user_id)
-        self._backend.set_password_hash(user_id, await self._passwords.hash(password))
+        await self.get(user_id)
+        await self._run(self._backend.set_password_hash, user_id, await self._passwords.hash(password))
         self._on_change(user_id, "password")
 
-    def set_enabled(self, user_id: str, enabled: bool) -> UserRecord:
-        if not self._backend.set_enabled(user_id, enabled):
+    async def set_enabled(self, user_id: str, enabled: bool) -> UserRecord:
+        if not await self._run(self._backend.set_enabled, user_id, enabled):
             raise self.missing(user_id)
         self._on_change(user_id, "enabled" if enabled else "disabled")
-        return self.get(user_id)
+        return await self.get(user_id)
 
-    def delete(self, user_id: str) -> None:
-        super().delete(user_id)
+    async def delete(self, user_id: str) -> None:
+        await super().delete(user_id)
         self._on_change(user_id, "deleted")
 
     async def verify_password(self, username: str, password: str) -> UserRecord | None:
         """The user when the password is right and the account enabled; None otherwise, in the same time."""
-        user = self._backend.by_name(key(username)) if username and len(username) <= 255 else None
+        user = await self._run(self._backend.by_name, key(username)) if username and len(username) <= 255 else None
         ok = await self._passwords.verify(user.password_hash if user else None, password[:MAX_PASSWORD])
         if not ok or user is None or not user.enabled:
             return None
         if self._passwords.needs_rehash(user.password_hash):
-            self._backend.set_password_hash(user.id, await self._passwords.hash(password))
+            await self._run(self._backend.set_password_hash, user.id, await self._passwords.hash(password))
         return user
 
-    def create_token(self, user_id: str, label: str, ttl: float) -> tuple[TokenRecord, str]:
-        self.get(user_id)
+    async def create_token(self, user_id: str, label: str, ttl: float) -> tuple[TokenRecord, str]:
+        await self.get(user_id)
         if ttl < 0:
             raise InvalidValue("ttl must not be negative")
         secret = secrets.token_urlsafe(32)
         now = time.time()
         token = TokenRecord(str(uuid.uuid4()), user_id, label, now, now + ttl if ttl else 0.0)
-        self._backend.add_token(token, _token_hash(secret))
+        await self._run(self._backend.add_token, token, _token_hash(secret))
         return token, secret
 
-    def tokens(self, user_id: str) -> list[TokenRecord]:
-        return self._backend.tokens(user_id)
+    async def tokens(self, user_id: str) -> list[TokenRecord]:
+        return await self._run(self._backend.tokens, user_id)
 
-    def revoke_token(self, token_id: str) -> TokenRecord:
-        found = self._backend.delete_token(token_id)
+    async def revoke_token(self, token_id: str) -> TokenRecord:
+        found = await self._run(self._backend.delete_token, token_id)
         if found is None:
             raise NotFound(f"no app token with id {token_id!r}")
         self._on_change(found.user_id, "token-revoked")
         return found
 
-    def verify_token(self, secret: str) -> UserRecord | None:
+    async def verify_token(self, secret: str) -> UserRecord | None:
         """The enabled owner of an unexpired app token, or None."""
-        token = self._backend.token_by_hash(_token_hash(secret)) if secret else None
+        token = await self._run(self._backend.token_by_hash, _token_hash(secret)) if secret else None
         if token is None or (token.expires and token.expires < time.time()):
             return None
-        user = self._backend.get(token.user_id)
+        user = await self._run(self._backend.get, token.user_id)
         return user if user is not None and user.enabled else None
 
     async def ensure_admin(self, user_id: str, password: str) -> str:
         """Create the admin on first start; an existing admin is never reset. Returns what happened."""
         if not user_id or not password:
             return "skipped: admin_user_id or admin_password is not configured"
-        if self._backend.get(user_id) is not None:
+        if await self._run(self._backend.get, user_id) is not None:
             return "exists"
-        if self._backend.by_name(key(ADMIN_USERNAME)) is not None:
+        if await self._run(self._backend.by_name, key(ADMIN_USERNAME)) is not None:
             return f"skipped: a user named {ADMIN_USERNAME!r} exists with another id"
         await self.create(ADMIN_USERNAME, password, "Admin", user_id=user_id)
         return "created"

@@ -70,19 +70,21 @@ class UsersService(users_pb2_grpc.UsersServicer):
         self._caller()
         if bool(request.id) == bool(request.username):
             raise InvalidValue("give exactly one of id and username")
-        return user_pb(self._accounts.get(request.id) if request.id else self._accounts.by_name(request.username))
+        return user_pb(
+            await (self._accounts.get(request.id) if request.id else self._accounts.by_name(request.username))
+        )
 
     @handled
     async def ListUsers(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.ListUsersResponse:
         self._require_admin_or_self()
-        return users_pb2.ListUsersResponse(users=[user_pb(u) for u in self._accounts.find(request.query)])
+        return users_pb2.ListUsersResponse(users=[user_pb(u) for u in await self._accounts.find(request.query)])
 
     @handled
     async def UpdateUser(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.User:
         self._require_admin_or_self(request.id)
         display_name = request.display_name if request.HasField("display_name") else None
         email = request.email if request.HasField("email") else None
-        return user_pb(self._accounts.update(request.id, display_name, email))
+        return user_pb(await self._accounts.update(request.id, display_name, email))
 
     @handled
     async def SetPassword(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
@@ -93,12 +95,12 @@ class UsersService(users_pb2_grpc.UsersServicer):
     @handled
     async def SetEnabled(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.User:
         self._require_admin_or_self()
-        return user_pb(self._accounts.set_enabled(request.id, request.enabled))
+        return user_pb(await self._accounts.set_enabled(request.id, request.enabled))
 
     @handled
     async def DeleteUser(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         self._require_admin_or_self()
-        self._accounts.delete(request.id)
+        await self._accounts.delete(request.id)
         return users_pb2.Empty()
 
     @handled
@@ -112,28 +114,30 @@ class UsersService(users_pb2_grpc.UsersServicer):
     @handled
     async def CreateAppToken(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.CreateAppTokenResponse:
         self._require_admin_or_self(request.user_id)
-        token, secret = self._accounts.create_token(request.user_id, request.label, request.ttl)
+        token, secret = await self._accounts.create_token(request.user_id, request.label, request.ttl)
         return users_pb2.CreateAppTokenResponse(token=token_pb(token), secret=secret)
 
     @handled
     async def ListAppTokens(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.ListAppTokensResponse:
         self._require_admin_or_self(request.user_id)
-        return users_pb2.ListAppTokensResponse(tokens=[token_pb(t) for t in self._accounts.tokens(request.user_id)])
+        return users_pb2.ListAppTokensResponse(
+            tokens=[token_pb(t) for t in await self._accounts.tokens(request.user_id)]
+        )
 
     @handled
     async def RevokeAppToken(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.Empty:
         who = self._caller()
         if not authz.is_privileged(who, self._shared) and request.id not in {
-            t.id for t in self._accounts.tokens(who.user_id)
+            t.id for t in await self._accounts.tokens(who.user_id)
         }:
             raise NotFound(f"no app token with id {request.id!r}")
-        self._accounts.revoke_token(request.id)
+        await self._accounts.revoke_token(request.id)
         return users_pb2.Empty()
 
     @handled
     async def VerifyAppToken(self, request: Any, context: grpc.aio.ServicerContext) -> users_pb2.VerifyAppTokenResponse:
         self._require_system()
-        user = self._accounts.verify_token(request.secret)
+        user = await self._accounts.verify_token(request.secret)
         if user is None:
             return users_pb2.VerifyAppTokenResponse(ok=False)
         return users_pb2.VerifyAppTokenResponse(ok=True, user=user_pb(user))

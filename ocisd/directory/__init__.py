@@ -3,7 +3,7 @@
 A record has an id and a name that is unique case-insensitively (compared by
 `contract.key`). Each directory service subclasses `Backend` for what it stores
 beyond that and `Directory` for its rules; `load` picks the backend its `driver`
-setting names: a built-in, or a third party's `module:Class`.
+setting names: a built-in (sqlite, postgres), or a third party's `module:Class`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 from ocisd.api.identity.v1.contract import NotFound, key
 from ocisd.plugins import load_class
 
+from .worker import Worker
+
 R = TypeVar("R")
 B = TypeVar("B", bound="Backend[Any]")
 
@@ -22,7 +24,8 @@ B = TypeVar("B", bound="Backend[Any]")
 class Backend(ABC, Generic[R]):
     """What every directory backend stores. Names are validated by the caller; `name_key` is their `key`."""
 
-    def __init__(self, config: Any, data_dir: Path) -> None:
+    def __init__(self, config: Any, data_dir: Path, dsn: str = "") -> None:
+        """`dsn`: the extension's PostgreSQL DSN (its own or OCIS_POSTGRES_DSN), empty when none is set."""
         self.config = config
         self.data_dir = data_dir
 
@@ -55,41 +58,43 @@ def backend_class(config: Any, base: type, builtin: dict[str, str], noun: str) -
     return load_class(config.driver, builtin, base, f"{noun}s.driver", f"a {noun} backend")
 
 
-def load(config: Any, data_dir: Path, base: type, builtin: dict[str, str], noun: str) -> Any:
+def load(config: Any, data_dir: Path, dsn: str, base: type, builtin: dict[str, str], noun: str) -> Any:
     """The backend `config.driver` names, an instance of a subclass of `base`."""
-    return backend_class(config, base, builtin, noun)(config, data_dir)
+    return backend_class(config, base, builtin, noun)(config, data_dir, dsn)
 
 
 class Directory(Generic[R, B]):
-    """Lookups over a backend that raise NotFound; `noun` names a record in messages."""
+    """Lookups over a backend that raise NotFound; `noun` names a record in messages.
+    Every backend call runs on the backend's own thread (`Worker`), off the event loop."""
 
     noun = "record"
 
-    def __init__(self, backend: B) -> None:
-        self._backend = backend
+    def __init__(self, worker: Worker[B]) -> None:
+        self._backend = worker.backend
+        self._run = worker.run
 
     def missing(self, record_id: str) -> NotFound:
         return NotFound(f"no {self.noun} with id {record_id!r}")
 
-    def add(self, record: R, name: str) -> None:
-        self._backend.add(record, key(name))
+    async def add(self, record: R, name: str) -> None:
+        await self._run(self._backend.add, record, key(name))
 
-    def get(self, record_id: str) -> R:
-        record: R | None = self._backend.get(record_id)
+    async def get(self, record_id: str) -> R:
+        record: R | None = await self._run(self._backend.get, record_id)
         if record is None:
             raise self.missing(record_id)
         return record
 
-    def by_name(self, name: str) -> R:
-        record: R | None = self._backend.by_name(key(name))
+    async def by_name(self, name: str) -> R:
+        record: R | None = await self._run(self._backend.by_name, key(name))
         if record is None:
             raise NotFound(f"no {self.noun} named {name!r}")
         return record
 
-    def find(self, query: str) -> list[R]:
-        found: list[R] = self._backend.find(query)
+    async def find(self, query: str) -> list[R]:
+        found: list[R] = await self._run(self._backend.find, query)
         return found
 
-    def delete(self, record_id: str) -> None:
-        if not self._backend.delete(record_id):
+    async def delete(self, record_id: str) -> None:
+        if not await self._run(self._backend.delete, record_id):
             raise self.missing(record_id)

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+import grpc
 import grpc.aio
 
 E = TypeVar("E", bound=Exception)
@@ -19,7 +20,8 @@ Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]
 
 
 class Answering(Generic[E]):
-    """Decorator: an `error` raised by the method ends the call through `abort(context, error)`."""
+    """Decorator: an `error` raised by the method ends the call through `abort(context, error)`;
+    a ConnectionError ends it UNAVAILABLE."""
 
     def __init__(self, error: type[E], abort: Callable[[grpc.aio.ServicerContext, E], Awaitable[None]]) -> None:
         self._error = error
@@ -32,6 +34,9 @@ class Answering(Generic[E]):
                 return await method(servicer, request, context)
             except self._error as exc:
                 await self._abort(context, exc)
+                raise AssertionError("context.abort raises") from None
+            except ConnectionError as exc:  # a database or peer out of reach (ocisd.sql.Unavailable): try later
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
                 raise AssertionError("context.abort raises") from None
 
         return wrapper

@@ -14,7 +14,10 @@ from typing import Any
 from ocisd import directory
 from ocisd.api.identity.v1.contract import NameTaken
 
-BUILTIN = {"sqlite": "extensions.groups.backends.sqlite:SqliteBackend"}
+BUILTIN = {
+    "sqlite": "extensions.groups.backends.sql:SqliteBackend",
+    "postgres": "extensions.groups.backends.sql:PostgresBackend",
+}
 
 __all__ = ["Base", "GroupRecord", "NameTaken", "check", "load"]
 
@@ -52,6 +55,6 @@ def check(config: Any) -> None:
     directory.backend_class(config, Base, BUILTIN, "group")
 
 
-def load(config: Any, data_dir: Path) -> Base:
-    backend: Base = directory.load(config, data_dir, Base, BUILTIN, "group")
+def load(config: Any, data_dir: Path, dsn: str) -> Base:
+    backend: Base = directory.load(config, data_dir, dsn, Base, BUILTIN, "group")
     return backend

@@ -1,6 +1,6 @@
 """The share store extension point: `ShareStore` and `load(config, data_dir)`.
 
-SQLite is built in; the multi-host issue adds PostgreSQL behind the same class.
+SQLite and PostgreSQL are built in (`driver` sqlite or postgres), with the same queries.
 Every change is one transaction, so a concurrent accept and revoke end in one
 consistent state: either the share is gone with every recipient's state, or the
 accept found no share and changed nothing.
@@ -16,7 +16,10 @@ from typing import Any
 
 from ocisd.plugins import load_class
 
-BUILTIN = {"sqlite": "extensions.sharing.stores.sqlite:SqliteStore"}
+BUILTIN = {
+    "sqlite": "extensions.sharing.stores.sql:SqliteStore",
+    "postgres": "extensions.sharing.stores.sql:PostgresStore",
+}
 
 # ShareState numbers of the proto.
 PENDING, ACCEPTED, DECLINED = 0, 1, 2
@@ -53,7 +56,8 @@ class Duplicate(Exception):
 
 
 class ShareStore(ABC):
-    def __init__(self, config: Any, data_dir: Path) -> None:
+    def __init__(self, config: Any, data_dir: Path, dsn: str = "") -> None:
+        """`dsn`: the extension's PostgreSQL DSN (its own or OCIS_POSTGRES_DSN), empty when none is set."""
         self.config = config
 
     @abstractmethod
@@ -125,5 +129,5 @@ def store_class(config: Any) -> type[ShareStore]:
     return load_class(config.driver, BUILTIN, ShareStore, "sharing.driver", "a share store")
 
 
-def load(config: Any, data_dir: Path) -> ShareStore:
-    return store_class(config)(config, data_dir)
+def load(config: Any, data_dir: Path, dsn: str = "") -> ShareStore:
+    return store_class(config)(config, data_dir, dsn)

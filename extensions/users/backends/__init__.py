@@ -1,6 +1,6 @@
 """The user backend extension point: a `Base` class and `load(config, data_dir)`.
 
-`driver = "sqlite"` picks the built-in; `driver = "package.module:Class"` loads
+`driver = "sqlite"` (or "postgres") picks a built-in; `driver = "package.module:Class"` loads
 a third party's subclass of `Base` (e.g. an LDAP backend), so callers never
 change. What every directory backend stores (add, get, by_name, find, delete,
 close) is declared by `ocisd.directory.Backend`; a user backend adds passwords,
@@ -17,7 +17,10 @@ from typing import Any
 from ocisd import directory
 from ocisd.api.identity.v1.contract import NameTaken
 
-BUILTIN = {"sqlite": "extensions.users.backends.sqlite:SqliteBackend"}
+BUILTIN = {
+    "sqlite": "extensions.users.backends.sql:SqliteBackend",
+    "postgres": "extensions.users.backends.sql:PostgresBackend",
+}
 
 __all__ = ["Base", "NameTaken", "TokenRecord", "UserRecord", "check", "load"]
 
@@ -73,6 +76,6 @@ def check(config: Any) -> None:
     directory.backend_class(config, Base, BUILTIN, "user")
 
 
-def load(config: Any, data_dir: Path) -> Base:
-    backend: Base = directory.load(config, data_dir, Base, BUILTIN, "user")
+def load(config: Any, data_dir: Path, dsn: str) -> Base:
+    backend: Base = directory.load(config, data_dir, dsn, Base, BUILTIN, "user")
     return backend

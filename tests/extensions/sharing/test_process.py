@@ -1,4 +1,5 @@
-"""The sharing service as its own process: shares survive a SIGKILL, a bad store driver stops the start."""
+"""The sharing service as its own process: shares survive a SIGKILL (on SQLite, and on PostgreSQL with users and
+groups there too), a bad store driver stops the start."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ from .stack import setup
 BACKEND_WITHOUT_SHARING = "bus,users,groups,gateway,storage-users"
 
 
-def test_shares_survive_a_sigkill_of_the_sharing_process() -> None:
+@pytest.mark.parametrize("driver", ["sqlite", "postgres"])
+def test_shares_survive_a_sigkill_of_the_sharing_process(driver: str, request: pytest.FixtureRequest) -> None:
     with deployment() as dep:
+        if driver == "postgres":
+            pg = request.getfixturevalue("postgres")
+            dsn = pg.new_database()
+            dep.env.update({f"{ext}_DRIVER": driver for ext in ("SHARING", "USERS", "GROUPS")})
+            dep.env["OCIS_POSTGRES_DSN"] = dsn
         sharing = dep.start_extension("sharing")
         stack = setup(dep, BACKEND_WITHOUT_SHARING)
         try:
@@ -42,6 +49,10 @@ def test_shares_survive_a_sigkill_of_the_sharing_process() -> None:
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert stack.share("alice", folder.id, spb.SHARE_TYPE_LINK, perms=7, password="pw").has_password
             assert not stack.share("alice", folder.id, spb.SHARE_TYPE_LINK, perms=1).has_password
+            if driver == "postgres":  # the rows are where the drivers say: 4 shares; the admin and 4 users
+                counts = "SELECT (SELECT count(*) FROM sharing.shares) || ' ' || (SELECT count(*) FROM users.users)"
+                found = pg.psql(dsn.rsplit("/", 1)[1], counts).stdout.split()
+                assert found == ["4", "5"], found
         finally:
             stack.close()
 

@@ -1,14 +1,25 @@
-"""The SQLite share store on its own: unique mount points, one state per recipient, races between connections."""
+"""The share store on its own, on SQLite and PostgreSQL: unique mount points, one state per recipient, races
+between connections."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from extensions.sharing.config import SharingConfig
-from extensions.sharing.stores import ACCEPTED, DECLINED, PENDING, Duplicate, ShareRecord, load, unique_name
+from extensions.sharing.stores import (
+    ACCEPTED,
+    DECLINED,
+    PENDING,
+    Duplicate,
+    ShareRecord,
+    ShareStore,
+    load,
+    unique_name,
+)
 from ocisd.config.schema import ConfigError
 
 
@@ -41,8 +52,15 @@ def test_unique_names_count_up_before_the_extension() -> None:
     assert unique_name(".profile", {".profile"}) == ".profile (2)"
 
 
-def test_states_are_per_recipient_and_mount_points_unique(tmp_path: Path) -> None:
-    store = load(SharingConfig(), tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def opens(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], ShareStore]:
+    """Opens a store on the driver; every store it opens shares one database."""
+    dsn = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else ""
+    return lambda: load(SharingConfig(driver=request.param), tmp_path, dsn)
+
+
+def test_states_are_per_recipient_and_mount_points_unique(opens: Callable[[], ShareStore]) -> None:
+    store = opens()
     first = store.add(record("s!1", "team", 1))
     second = store.add(record("s!2", "bob"))
     with pytest.raises(Duplicate):
@@ -59,8 +77,8 @@ def test_states_are_per_recipient_and_mount_points_unique(tmp_path: Path) -> Non
     store.close()
 
 
-def test_accept_racing_removal_across_connections_ends_consistently(tmp_path: Path) -> None:
-    stores = [load(SharingConfig(), tmp_path), load(SharingConfig(), tmp_path)]
+def test_accept_racing_removal_across_connections_ends_consistently(opens: Callable[[], ShareStore]) -> None:
+    stores = [opens(), opens()]
     for n in range(30):
         share = stores[0].add(record(f"s!{n}"))
         threads = [
@@ -74,6 +92,22 @@ def test_accept_racing_removal_across_connections_ends_consistently(tmp_path: Pa
         assert stores[0].get(share.id) is None and not stores[1].received("bob", [])
     leftovers = stores[0]._db.execute("SELECT COUNT(*) FROM received").fetchone()[0]  # type: ignore[attr-defined]
     assert leftovers == 0  # no state outlives its share
+    for s in stores:
+        s.close()
+
+
+def test_accepts_racing_for_one_mount_point_across_connections_get_two(opens: Callable[[], ShareStore]) -> None:
+    stores = [opens(), opens()]
+    for n in range(10):
+        shares = [stores[0].add(record(f"r{n}!{i}", target=f"t{n}")) for i in range(2)]
+        pairs = zip(stores, shares, strict=True)
+        threads = [threading.Thread(target=st.answer, args=(sh.id, "bob", ACCEPTED, "")) for st, sh in pairs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mounts = {r.mount_point for r in stores[0].received("bob", []) if r.share in shares}
+        assert mounts == {f"t{n}", f"t{n} (2)"}
     for s in stores:
         s.close()
 

@@ -1,4 +1,4 @@
-"""store: records with versions and TTL for service identities only, kept across a SIGKILL."""
+"""store: records with versions and TTL for service identities only, kept across a SIGKILL; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ RUN = "bus,store"
 LIMIT = {"STORE_MAX_VALUE_SIZE": "1KiB", "STORE_SWEEP_INTERVAL": "200ms"}
 
 
-@pytest.fixture(scope="module")
-def dep() -> Iterator[Deployment]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def dep(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     with deployment() as d:
         d.env.update(LIMIT)
+        if request.param == "postgres":
+            d.env.update(STORE_DRIVER="postgres", STORE_POSTGRES_DSN=request.getfixturevalue("postgres").new_database())
         d.start_runtime(RUN)
         yield d
 
@@ -103,3 +105,9 @@ def test_sigkill_keeps_answered_writes(dep: Deployment) -> None:
     dep.start_runtime(RUN, env=restart_env())
     found = store(dep, "List", pb.ListRequest(namespace="durable", values=True)).records
     assert [(r.key, r.value) for r in found] == [(f"k{i:02}", str(i).encode()) for i in range(20)]
+
+
+def test_an_unknown_driver_stops_the_start() -> None:
+    with deployment() as d:
+        res = d.ocis("store", "server", env={"STORE_DRIVER": "nosuch"})
+        assert res.returncode == 2 and "store.driver must be one of sqlite, postgres" in res.stderr, res.stderr

@@ -26,6 +26,7 @@ from tests.support.identity import (
     service_call,
     token_for,
 )
+from tests.support.postgres import Postgres
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,22 @@ def rt() -> Iterator[Deployment]:
     with identity_deployment() as dep:
         dep.start_runtime(IDENTITY)
         yield dep
+
+
+@pytest.fixture(scope="module")
+def rt_postgres(postgres: Postgres) -> Iterator[Deployment]:
+    """Users and groups on PostgreSQL (USERS_DRIVER / GROUPS_DRIVER, one OCIS_POSTGRES_DSN)."""
+    with identity_deployment() as dep:
+        dep.env.update(USERS_DRIVER="postgres", GROUPS_DRIVER="postgres", OCIS_POSTGRES_DSN=postgres.new_database())
+        dep.start_runtime(IDENTITY)
+        yield dep
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either(request: pytest.FixtureRequest) -> Deployment:
+    """The same tests on each driver."""
+    dep: Deployment = request.getfixturevalue("rt" if request.param == "sqlite" else "rt_postgres")
+    return dep
 
 
 def login(dep: Deployment, username: str, password: str, ip: str = "127.0.0.9") -> auth_pb2.AuthResponse:
@@ -53,7 +70,8 @@ def test_admin_exists_with_configured_id_and_password(rt: Deployment) -> None:
     assert login(rt, "admin", ADMIN_PASSWORD).user.id == admin["id"]
 
 
-def test_user_lifecycle_through_the_cli(rt: Deployment) -> None:
+def test_user_lifecycle_through_the_cli(either: Deployment) -> None:
+    rt = either
     alice = add_user(rt, "alice", "alice-secret-1")
     assert rt.ocis("users", "add", "ALICE", "--password-stdin", input="x\n").returncode == 1  # case-insensitive
     res = rt.ocis("users", "add", "a/b", "--password-stdin", input="pw\n")
@@ -93,7 +111,8 @@ def test_password_is_never_taken_from_the_command_line(rt: Deployment) -> None:
     assert rt.ocis("users", "add", "carol", "--password", "pw").returncode == 2
 
 
-def test_groups_lifecycle_and_groups_in_the_token(rt: Deployment) -> None:
+def test_groups_lifecycle_and_groups_in_the_token(either: Deployment) -> None:
+    rt = either
     bob = add_user(rt, "bob", "bob-secret")
     ocis_ok(rt, "groups", "add", "staff")
     assert rt.ocis("groups", "add", "STAFF").returncode == 1

@@ -1,10 +1,11 @@
-"""The default user backend: one SQLite file in the extension's data dir."""
+"""The built-in user backends: one SQLite file in the extension's data dir (default), or PostgreSQL schema `users`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ocisd.directory.sqlite import SqliteDirectory
+from ocisd import sql
+from ocisd.directory.sql import SqlDirectory, Tables
 
 from . import Base, TokenRecord, UserRecord
 
@@ -17,18 +18,19 @@ CREATE TABLE IF NOT EXISTS users (
     email TEXT NOT NULL DEFAULT '',
     password_hash TEXT NOT NULL,
     enabled INTEGER NOT NULL DEFAULT 1,
-    created REAL NOT NULL
+    created DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS app_tokens (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     secret_hash TEXT NOT NULL UNIQUE,
     label TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    expires REAL NOT NULL DEFAULT 0
+    created DOUBLE PRECISION NOT NULL,
+    expires DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS app_tokens_user ON app_tokens(user_id);
 """
+TABLES = Tables("users.db", SCHEMA, "users", (sql.Step(1, "users and app tokens", SCHEMA),))
 TOKEN_COLUMNS = "id, user_id, label, created, expires"
 
 
@@ -36,8 +38,8 @@ def _token(row: Any) -> TokenRecord | None:
     return None if row is None else TokenRecord(*row)
 
 
-class SqliteBackend(SqliteDirectory[UserRecord], Base):
-    file, schema, table = "users.db", SCHEMA, "users"
+class SqliteBackend(SqlDirectory[UserRecord], Base):
+    tables, table = TABLES, "users"
     columns = ("id", "username", "display_name", "email", "enabled", "created", "password_hash")
     name_column = "username"
     search = ("username", "display_name", "email")
@@ -81,3 +83,9 @@ class SqliteBackend(SqliteDirectory[UserRecord], Base):
         if found is not None:
             self._db.execute("DELETE FROM app_tokens WHERE id = ?", (token_id,))
         return found
+
+
+class PostgresBackend(SqliteBackend):
+    """The same tables and queries in PostgreSQL (USERS_DRIVER=postgres)."""
+
+    engine = "postgres"

@@ -1,33 +1,34 @@
-"""The default share store: one SQLite file (WAL) in the extension's data dir."""
+"""The built-in share stores: one SQLite file (WAL) in the extension's data dir (default), or PostgreSQL schema
+`sharing`; the same queries on both."""
 
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ocisd.directory.sqlite import connect
+from ocisd import sql
+from ocisd.directory.sql import Tables, open_db, transaction
 
 from . import ACCEPTED, PENDING, Duplicate, Received, ShareRecord, ShareStore, unique_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shares (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    share_type INTEGER NOT NULL,
+    share_type BIGINT NOT NULL,
     resource_id TEXT NOT NULL,
     owner_id TEXT NOT NULL,
     creator_id TEXT NOT NULL,
     grantee_id TEXT NOT NULL,
-    permissions INTEGER NOT NULL,
-    ctime INTEGER NOT NULL,
-    expires INTEGER NOT NULL,
+    permissions BIGINT NOT NULL,
+    ctime BIGINT NOT NULL,
+    expires BIGINT NOT NULL,
     token TEXT NOT NULL,
     name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    is_folder INTEGER NOT NULL,
+    is_folder BIGINT NOT NULL,
     parent_share_id TEXT NOT NULL,
     target TEXT NOT NULL
 );
@@ -38,15 +39,16 @@ CREATE INDEX IF NOT EXISTS shares_creator ON shares(creator_id);
 CREATE INDEX IF NOT EXISTS shares_owner ON shares(owner_id);
 CREATE INDEX IF NOT EXISTS shares_to ON shares(grantee_id);
 CREATE TABLE IF NOT EXISTS received (
-    share_id INTEGER NOT NULL REFERENCES shares(id) ON DELETE CASCADE,
+    share_id BIGINT NOT NULL REFERENCES shares(id) ON DELETE CASCADE,
     user_id TEXT NOT NULL,
-    state INTEGER NOT NULL,
+    state BIGINT NOT NULL,
     mount_point TEXT NOT NULL,
     PRIMARY KEY (share_id, user_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS received_mount ON received(user_id, mount_point) WHERE state = 1;
 """
 
+TABLES = Tables("shares.db", SCHEMA, "sharing", (sql.Step(1, "shares and recipient states", sql.ddl(SCHEMA)),))
 FIELDS = [f.name for f in dataclasses.fields(ShareRecord)]
 COLUMNS = ", ".join(f"s.{f}" for f in FIELDS)
 CHANGEABLE = {"permissions", "expires", "password_hash", "name"}
@@ -65,19 +67,11 @@ def _id(share_id: str) -> int:
 
 
 class SqliteStore(ShareStore):
-    def __init__(self, config: Any, data_dir: Path) -> None:
-        super().__init__(config, data_dir)
-        self._db = connect(data_dir / "shares.db", SCHEMA)
+    engine = "sqlite"
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def __init__(self, config: Any, data_dir: Path, dsn: str = "") -> None:
+        super().__init__(config, data_dir, dsn)
+        self._db = open_db(self.engine, TABLES, data_dir, dsn)
 
     def _select(self, where: str, args: Sequence[Any]) -> list[ShareRecord]:
         rows = self._db.execute(f"SELECT {COLUMNS} FROM shares s WHERE {where} ORDER BY s.id", args)
@@ -86,12 +80,15 @@ class SqliteStore(ShareStore):
     def add(self, share: ShareRecord) -> ShareRecord:
         values = dataclasses.asdict(share)
         del values["id"]
+        values["is_folder"] = int(share.is_folder)
         marks = ", ".join("?" * len(values))
         try:
-            cur = self._db.execute(f"INSERT INTO shares ({', '.join(values)}) VALUES ({marks})", list(values.values()))
+            rows = self._db.execute(  # fetchall(): SQLite ends a RETURNING statement only when stepped through
+                f"INSERT INTO shares ({', '.join(values)}) VALUES ({marks}) RETURNING id", list(values.values())
+            ).fetchall()
         except sqlite3.IntegrityError as exc:
             raise Duplicate(str(exc)) from None
-        return dataclasses.replace(share, id=str(cur.lastrowid))
+        return dataclasses.replace(share, id=str(rows[0][0]))
 
     def get(self, share_id: str) -> ShareRecord | None:
         found = self._select("s.id = ?", (_id(share_id),))
@@ -110,7 +107,7 @@ class SqliteStore(ShareStore):
         return self.get(share_id)
 
     def remove(self, share_id: str) -> ShareRecord | None:
-        with self._transaction():
+        with transaction(self._db):
             found = self.get(share_id)
             if found is not None:
                 self._db.execute("DELETE FROM shares WHERE id = ?", (_id(share_id),))
@@ -120,7 +117,7 @@ class SqliteStore(ShareStore):
         return self._select("s.parent_share_id = ?", (share_id,))
 
     def forget_user(self, user_id: str) -> list[ShareRecord]:
-        with self._transaction():
+        with transaction(self._db):
             found = self._select("s.share_type = 0 AND s.grantee_id = ?", (user_id,))
             self._db.execute("DELETE FROM shares WHERE share_type = 0 AND grantee_id = ?", (user_id,))
             self._db.execute("DELETE FROM received WHERE user_id = ?", (user_id,))
@@ -130,7 +127,7 @@ class SqliteStore(ShareStore):
         if not resource_ids:
             return []
         marks = ", ".join("?" * len(resource_ids))
-        with self._transaction():
+        with transaction(self._db):
             found = self._select(f"s.resource_id IN ({marks})", resource_ids)
             self._db.execute(f"DELETE FROM shares WHERE resource_id IN ({marks})", resource_ids)
         return found
@@ -149,7 +146,7 @@ class SqliteStore(ShareStore):
         return self._select(where, args)
 
     def received(self, user_id: str, group_ids: Sequence[str]) -> list[Received]:
-        groups = ", ".join("?" * len(group_ids))
+        groups = ", ".join("?" * len(group_ids)) or "NULL"  # PostgreSQL has no empty IN ()
         rows = self._db.execute(
             f"SELECT {COLUMNS}, r.state, r.mount_point FROM shares s"
             " LEFT JOIN received r ON r.share_id = s.id AND r.user_id = ?"
@@ -165,7 +162,21 @@ class SqliteStore(ShareStore):
         return out
 
     def answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
-        with self._transaction() as db:
+        # PostgreSQL (read committed) lets another instance commit between our look and our write:
+        # a removal of the share (then it is gone), or an accept taking the same mount point (look again).
+        tries = 3
+        while True:
+            try:
+                return self._answer(share_id, user_id, state, wanted)
+            except sqlite3.IntegrityError:
+                tries -= 1
+                if self.get(share_id) is None:
+                    return None
+                if not tries:
+                    raise
+
+    def _answer(self, share_id: str, user_id: str, state: int, wanted: str) -> Received | None:
+        with transaction(self._db) as db:
             share = self.get(share_id)
             if share is None:
                 return None
@@ -189,3 +200,9 @@ class SqliteStore(ShareStore):
 
     def close(self) -> None:
         self._db.close()
+
+
+class PostgresStore(SqliteStore):
+    """The same tables and queries in PostgreSQL (SHARING_DRIVER=postgres)."""
+
+    engine = "postgres"

@@ -1,10 +1,11 @@
-"""The default group backend: one SQLite file in the extension's data dir."""
+"""The built-in group backends: one SQLite file in the extension's data dir (default), or PostgreSQL schema `groups`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ocisd.directory.sqlite import SqliteDirectory
+from ocisd import sql
+from ocisd.directory.sql import SqlDirectory, Tables
 
 from . import Base, GroupRecord
 
@@ -22,10 +23,11 @@ CREATE TABLE IF NOT EXISTS members (
 );
 CREATE INDEX IF NOT EXISTS members_user ON members(user_id);
 """
+TABLES = Tables("groups.db", SCHEMA, "groups", (sql.Step(1, "groups and members", SCHEMA),))
 
 
-class SqliteBackend(SqliteDirectory[GroupRecord], Base):
-    file, schema, table = "groups.db", SCHEMA, "groups"
+class SqliteBackend(SqlDirectory[GroupRecord], Base):
+    tables, table = TABLES, "groups"
     columns = ("id", "name", "display_name")
     name_column = "name"
     search = ("name", "display_name")
@@ -34,7 +36,9 @@ class SqliteBackend(SqliteDirectory[GroupRecord], Base):
         return GroupRecord(*row)
 
     def add_member(self, group_id: str, user_id: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO members (group_id, user_id) VALUES (?, ?)", (group_id, user_id))
+        self._db.execute(
+            "INSERT INTO members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (group_id, user_id)
+        )
 
     def remove_member(self, group_id: str, user_id: str) -> bool:
         cur = self._db.execute("DELETE FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id))
@@ -54,3 +58,9 @@ class SqliteBackend(SqliteDirectory[GroupRecord], Base):
 
     def forget_user(self, user_id: str) -> None:
         self._db.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+
+
+class PostgresBackend(SqliteBackend):
+    """The same tables and queries in PostgreSQL (GROUPS_DRIVER=postgres)."""
+
+    engine = "postgres"
