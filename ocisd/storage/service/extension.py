@@ -21,7 +21,7 @@ from ocisd.identity import Identity
 from ocisd.storage.driver import Base, driver_class, load
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
-from .config import StorageConfig, parse_range
+from .config import StorageConfig, instance_key, parse_range
 from .grpc import ProviderService, StorageService
 from .http import make_app
 from .processing_grpc import ProcessingService
@@ -84,6 +84,7 @@ class StorageExtension(Extension):
         self.claim = DataDirClaim(ctx.data_dir)
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)
+        self.driver.instance = instance_key(self.name, cfg.home_range)
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
         bell = {"provider": cfg.provider_id}

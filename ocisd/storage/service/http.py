@@ -45,6 +45,7 @@ HTTP_STATUS = {
     errors.Kind.INVALID: 400,
     errors.Kind.UNAUTHENTICATED: 401,
     errors.Kind.UNSUPPORTED: 501,
+    errors.Kind.UNAVAILABLE: 503,
 }
 PRECONDITION_STATUS = {"etag-mismatch": 412, "if-none-match": 412, REASON_PROCESSING: 425, REASON_BLOCKED: 403}
 

@@ -19,6 +19,7 @@ class Kind(Enum):
     INVALID = "invalid"
     UNAUTHENTICATED = "unauthenticated"
     UNSUPPORTED = "unsupported"
+    UNAVAILABLE = "unavailable"  # a store the driver needs (S3) cannot be reached: try again later
 
 
 class StorageError(Exception):
