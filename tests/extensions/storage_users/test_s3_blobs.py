@@ -93,7 +93,7 @@ def test_sigkill_mid_upload_shows_nothing_and_the_leftovers_are_swept(stack: Sta
         upload.putrequest("PUT", url.path)
         upload.putheader("Content-Length", str(size))
         upload.endheaders(b"n" * (18 << 20))  # two parts' worth: a multipart upload is open
-        wait_until(lambda: multipart_uploads(s3), 30, what="the upload's multipart upload")
+        wait_until(lambda: multipart_uploads(s3), 60, what="the upload's multipart upload")
         stack.storage.kill()  # SIGKILL
     finally:
         upload.close()
@@ -102,8 +102,8 @@ def test_sigkill_mid_upload_shows_nothing_and_the_leftovers_are_swept(stack: Sta
     # Uploads expire at once in the restarted instance, so its start-up sweep takes both leftovers.
     stack.storage = start_storage(stack.dep, {**stack.storage_env, "STORAGE_USERS_UPLOAD_EXPIRATION": "1s"})
     wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest()), 20, what="gateway reaches the restarted storage")
-    wait_until(lambda: not multipart_uploads(s3), 30, what="the abandoned multipart upload aborted")
-    wait_until(lambda: f"{PREFIX}0123456789abcdef" not in objects(s3), 30, what="the orphan object removed")
+    wait_until(lambda: not multipart_uploads(s3), 60, what="the abandoned multipart upload aborted")
+    wait_until(lambda: f"{PREFIX}0123456789abcdef" not in objects(s3), 60, what="the orphan object removed")
     after = stack.stat("/crash.bin")
     assert (after.etag, after.size) == (before.etag, before.size)
     assert stack.download("/crash.bin").body == b"previous"
@@ -121,5 +121,5 @@ def test_s3_stopped_answers_503_and_everything_recovers(stack: Stack, s3: Seawee
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # nothing half-visible
     finally:
         s3.start()
-    wait_until(lambda: stack.upload("/after.txt", b"stored again").status == 201, 30, what="uploads again")
+    wait_until(lambda: stack.upload("/after.txt", b"stored again").status == 201, 60, what="uploads again")
     assert stack.download("/before.txt").body == b"stored" and stack.download("/after.txt").body == b"stored again"
