@@ -226,11 +226,11 @@ class LocalDriver(Base):
 
     async def commit_upload(self, ref: Ref, opts: UploadOptions, sink: UploadSink) -> tuple[Node, bool]:
         assert isinstance(sink, BlobSink)
-        staged = await sink.finish()
         try:
+            staged = await sink.finish()
             return await self._commit(ref, opts, staged, sink.path)
         except errors.StorageError:
-            await sink.abort()  # refused before the commit (nothing after it raises one): its bytes go
+            await sink.abort()  # not stored, or refused before the commit (nothing after it raises one)
             raise
         finally:
             if sink.path is not None:
