@@ -1,4 +1,6 @@
-"""Downloads of blobs that are no local file (S3) answer exactly as sendfile ones do."""
+"""Downloads of blobs that are no local file (S3) answer exactly as sendfile ones do: the streamed
+answer against sendfile on one file, and an S3-backed storage-users (a real SeaweedFS) against a
+local one, for current and kept versions."""
 
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.storage.resources import Node
 from ocisd.storage.service.downloads import answer
 from tests.support.harness import free_port
+from tests.support.seaweedfs import SeaweedFS
+from tests.support.storage_stack import Stack, blob_files, ref, running_stack
 
 DATA = bytes(range(256)) * 1000  # 256 000 bytes: more than one piece, past the hand-over minimum
 NODE = Node("n1", "s1", "", "a.bin", 1, len(DATA), 1_600_000_000_700_000_000, "e1", mime="application/x-test")
 ETAG = f'"{NODE.etag}"'
+MTIME = NODE.mtime
 # Header sets whose answers must not differ: Range forms (206, 416), If-Range, conditionals (304, 412).
 ASKS: list[dict[str, str]] = [
     {},
@@ -112,3 +118,49 @@ def test_a_streamed_blob_answers_as_sendfile_does(server: str, method: str) -> N
     status, headers, body = fetch(server, method, "/stream", {"Range": "bytes=-100"})
     assert (status, headers["content-range"], headers["content-length"]) == (206, "bytes 255900-255999/256000", "100")
     assert body == (DATA[-100:] if method == "GET" else b"")
+
+
+@pytest.fixture(scope="module")
+def stacks(seaweedfs: SeaweedFS) -> Iterator[tuple[Stack, Stack]]:
+    """A local storage-users and an S3-backed one, each holding /a.bin (two revisions) alike."""
+    with running_stack() as local, running_stack(seaweedfs.settings("STORAGE_USERS", "s3-serving")) as s3:
+        for stack in (local, s3):
+            assert stack.upload("/a.bin", DATA[::-1], mtime_ns=MTIME - 10**9).status == 201
+            assert stack.upload("/a.bin", DATA, mtime_ns=MTIME).status == 200
+        yield local, s3
+
+
+def _answers(stack: Stack, version: bool) -> list[tuple[int, dict[str, str], bytes]]:
+    """Every ask of ASKS (with this stack's etag) for /a.bin or its kept version, GET and HEAD,
+    with the ids that differ between the two stacks replaced by placeholders."""
+    if version:
+        kept = stack.call("ListFileVersions", pb.ListFileVersionsRequest(ref=ref("/a.bin"))).versions[0]
+        request = pb.InitiateVersionDownloadRequest(ref=ref("/a.bin"), key=kept.key)
+        url, etag = stack.call("InitiateVersionDownload", request).download_url, kept.etag
+    else:
+        url = stack.call("InitiateFileDownload", pb.InitiateFileDownloadRequest(ref=ref("/a.bin"))).download_url
+        etag = stack.stat("/a.bin").etag
+    info = stack.stat("/a.bin")
+    netloc, _, path = url.removeprefix("http://").partition("/")
+    found = []
+    for method in ("GET", "HEAD"):
+        for ask in ASKS:
+            headers = {k: v.replace(NODE.etag, etag) for k, v in ask.items()}
+            status, got, body = fetch(netloc, method, "/" + path, headers)
+            ids = {etag: "{etag}", info.id: "{id}"}
+            for k, v in got.items():
+                for value, placeholder in ids.items():
+                    v = v.replace(value, placeholder)
+                got[k] = v
+            found.append((status, got, body))
+    return found
+
+
+@pytest.mark.parametrize("version", [False, True], ids=["current", "version"])
+def test_s3_backed_storage_answers_downloads_as_local_storage_does(stacks: tuple[Stack, Stack], version: bool) -> None:
+    local, s3 = stacks
+    assert blob_files(local) and not blob_files(s3)  # sendfile there, a ranged S3 read here
+    expected, found = _answers(local, version), _answers(s3, version)
+    assert [a[0] for a in found] == [a[0] for a in expected]
+    assert found == expected
+    assert {a[0] for a in found} == {200, 206, 304, 412, 416}
