@@ -24,14 +24,21 @@ import asyncio
 import ctypes
 import ctypes.util
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+import secrets
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ocisd.api.storage.v1 import errors
+from ocisd.logs import get_logger
 from ocisd.storage.checksums import Hasher
 from ocisd.storage.resources import Staged
+
+from .records import Session, SessionRecords
+
+log = get_logger("storage.sessions")
 
 PART = 8 << 20  # bytes per part: S3's minimum is 5 MiB for all parts but the last
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
@@ -99,28 +106,53 @@ class Stored:
         """A refused commit keeps the object: the session may finish again (else the blob store's sweep takes it)."""
 
 
-async def send(
-    store: PartStore, upload: Upload, path: Path, end: int, last: bool, record: Callable[[Upload], Awaitable[None]]
-) -> None:
-    """Send the whole parts of `path` between `upload.sent` and `end` (with `last`, the rest too);
-    each is recorded, then punched out of the file."""
-    while end - upload.sent >= PART or (last and end > upload.sent):
-        offset, size = upload.sent, min(PART, end - upload.sent)
-        data = await asyncio.to_thread(_read, path, offset, size)
-        number = len(upload.parts) + 1
-        etag = await store.put_part(upload.rev, upload.upload_id, number, data)
-        upload.parts.append((number, etag, size))
-        await record(upload)
-        await asyncio.to_thread(_punch, path, offset, size)
+class SessionUploads:
+    """The sessions' multipart uploads in `store`, kept in their records (`Session.multipart`)."""
 
+    def __init__(self, store: PartStore, records: SessionRecords) -> None:
+        self.store = store
+        self.records = records
 
-async def digest(store: PartStore, upload: Upload) -> dict[str, str]:
-    """SHA1/MD5/Adler-32 of the completed blob, read back."""
-    hasher = Hasher()
-    async with aclosing(store.read(upload.rev, upload.sent)) as pieces:
-        async for piece in pieces:
-            await asyncio.to_thread(_feed, hasher, piece)
-    return hasher.digests()
+    async def begin(self, s: Session) -> None:
+        """Start the upload of a new session (stored with its record)."""
+        rev = secrets.token_hex(8)
+        s.multipart = Upload(rev, await self.store.begin(rev)).to_json()
+
+    async def send(self, s: Session, path: Path, end: int, last: bool) -> Upload:
+        """Send the whole parts of `path` between what was sent and `end` (with `last`, the rest too);
+        each is recorded, then punched out of the file."""
+        upload = Upload.from_json(s.multipart)
+        while end - upload.sent >= PART or (last and end > upload.sent):
+            offset, size = upload.sent, min(PART, end - upload.sent)
+            data = await asyncio.to_thread(_read, path, offset, size)
+            number = len(upload.parts) + 1
+            etag = await self.store.put_part(upload.rev, upload.upload_id, number, data)
+            upload.parts.append((number, etag, size))
+            s.multipart = upload.to_json()
+            await self.records.set_multipart(s.id, s.multipart)
+            await asyncio.to_thread(_punch, path, offset, size)
+        return upload
+
+    async def complete(self, s: Session, path: Path, size: int, digests: dict[str, str] | None) -> Staged:
+        """Send the rest of `path` (`size` bytes in all) and complete the upload into its revision's blob;
+        `digests` None: hashed by reading the blob back."""
+        upload = await self.send(s, path, size, True)
+        await self.store.complete(upload.rev, upload.upload_id, [(n, etag) for n, etag, _ in upload.parts])
+        if digests is None:
+            hasher = Hasher()
+            async with aclosing(self.store.read(upload.rev, upload.sent)) as pieces:
+                async for piece in pieces:
+                    await asyncio.to_thread(_feed, hasher, piece)
+            digests = hasher.digests()
+        return Staged(upload.rev, size, digests["SHA1"], digests["MD5"], digests["ADLER32"])
+
+    async def abort(self, s: Session) -> None:
+        """Drop the session's upload; a failure is logged (the blob store's sweep aborts it later)."""
+        upload = Upload.from_json(s.multipart)
+        try:
+            await self.store.abort(upload.rev, upload.upload_id)
+        except errors.StorageError as exc:
+            log.warning("aborting a multipart upload failed", session=s.id, error=exc.message)
 
 
 def punched(path: Path) -> bool:

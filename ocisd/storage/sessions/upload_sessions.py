@@ -38,11 +38,11 @@ from ocisd.storage.checksums import Hasher
 from ocisd.storage.driver import Base
 from ocisd.storage.resources import Node, Ref, Staged, UploadOptions
 
-from . import multipart, writes
+from . import writes
 from .assembly import Join, digest
 from .files import SessionFiles
 from .joins import Joins
-from .multipart import PartStore, Upload
+from .multipart import PartStore, SessionUploads, Stored, Upload
 from .records import Session, SessionRecords
 from .writes import Progress
 
@@ -62,9 +62,10 @@ class UploadSessions:
     def __init__(self, driver: Base, data_dir: Path, expiration: float, parts: PartStore | None = None) -> None:
         self.driver = driver
         self.expiration = expiration
-        self.parts = parts  # where blobs are objects: each session's bytes become a multipart upload
         self.files = SessionFiles(data_dir / "uploads")
         self.records = SessionRecords(self.files.root / "sessions.db")
+        # Where blobs are objects: each session's bytes become a multipart upload.
+        self.parts = SessionUploads(parts, self.records) if parts is not None else None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, Progress] = {}
         self._lanes = (
@@ -102,12 +103,12 @@ class UploadSessions:
             # (and a multipart upload the blob store's sweep aborts).
             await asyncio.to_thread(self.files.create, session.id)
             if self.parts is not None:
-                rev = secrets.token_hex(8)
-                session.multipart = Upload(rev, await self.parts.begin(rev)).to_json()
+                await self.parts.begin(session)
             try:
                 await self.records.insert(session, int(time.time()))
             except errors.StorageError:
-                await self._abort(session)
+                if self.parts is not None:
+                    await self.parts.abort(session)
                 raise
         return session
 
@@ -174,8 +175,8 @@ class UploadSessions:
 
             async def record(durable: int) -> None:
                 await self.records.set_offset(session_id, durable)
-                if s.multipart:
-                    await self._send(s, self.files.folder(session_id) / "data", durable, False)
+                if self.parts is not None and s.multipart:
+                    await self.parts.send(s, self.files.folder(session_id) / "data", durable, False)
 
             try:
                 await writes.append(fd, body, progress, left, record, self._lanes)
@@ -250,11 +251,12 @@ class UploadSessions:
             else:  # appended before a restart, or after a failed write: hashed below
                 size, digests = s.offset, None
         opts = replace(opts, user=s.user)
-        upload = Upload.from_json(s.multipart) if s.multipart else None
-        if upload is not None and upload.parts:
-            return await self._commit_parts(s, target, opts, exists, source, size, digests)
-        if upload is not None and self.parts is not None:  # never filled a part: one plain upload, as without
-            await self.parts.abort(upload.rev, upload.upload_id)
+        if self.parts is not None and s.multipart:
+            if Upload.from_json(s.multipart).parts:
+                staged = await self.parts.complete(s, source, size, digests)
+                await self.records.set_rev(s.id, staged.rev, not exists)
+                return await self.driver.commit_upload(target, opts, Stored(staged))
+            await self.parts.abort(s)  # it never filled a part: one plain upload, as without
         if digests is None:  # appended before a restart (nothing was sent away)
             digests = (await asyncio.to_thread(digest, source, self._lanes))[1]
         staged = Staged(secrets.token_hex(8), size, digests["SHA1"], digests["MD5"], digests["ADLER32"])
@@ -265,45 +267,13 @@ class UploadSessions:
         finally:
             link.unlink(missing_ok=True)  # left only when the commit refused it
 
-    async def _commit_parts(
-        self,
-        s: Session,
-        target: Ref,
-        opts: UploadOptions,
-        exists: bool,
-        source: Path,
-        size: int,
-        digests: dict[str, str] | None,
-    ) -> tuple[Node, bool]:
-        """Send the rest as the last part, complete the multipart upload, commit its blob."""
-        assert self.parts is not None
-        upload = await self._send(s, source, size, True)
-        await self.parts.complete(upload.rev, upload.upload_id, [(n, etag) for n, etag, _ in upload.parts])
-        if digests is None:
-            digests = await multipart.digest(self.parts, upload)
-        staged = Staged(upload.rev, size, digests["SHA1"], digests["MD5"], digests["ADLER32"])
-        await self.records.set_rev(s.id, staged.rev, not exists)
-        return await self.driver.commit_upload(target, opts, multipart.Stored(staged))
-
-    async def _send(self, s: Session, path: Path, end: int, last: bool) -> Upload:
-        """Send the session's whole parts up to `end` (all of them if `last`) to its multipart upload."""
-        assert self.parts is not None and s.multipart
-        upload = Upload.from_json(s.multipart)
-
-        async def record(sent: Upload) -> None:
-            s.multipart = sent.to_json()
-            await self.records.set_multipart(s.id, s.multipart)
-
-        await multipart.send(self.parts, upload, path, end, last, record)
-        return upload
-
     async def _joined(self, session_id: str, join: Join) -> None:
         """A join grew: send its whole parts (a failure leaves them on disk for the next try or finish)."""
         s = await self.records.get(session_id)
         if join.closed or s is None or not s.multipart or self.parts is None:  # closed: finishing sends the rest
             return
         try:
-            join.sent = (await self._send(s, join.path, join.size, False)).sent
+            join.sent = (await self.parts.send(s, join.path, join.size, False)).sent
         except (OSError, errors.StorageError) as exc:
             log.warning("sending upload parts failed", session=session_id, error=str(exc))
 
@@ -339,21 +309,11 @@ class UploadSessions:
 
     async def _remove(self, session_id: str) -> None:
         s = await self.records.get(session_id)
-        if s is not None and not s.result:
-            await self._abort(s)
+        if self.parts is not None and s is not None and s.multipart and not s.result:
+            await self.parts.abort(s)
         # Record first: a crash before the folder is gone leaves a folder `open` sweeps.
         await self.records.delete(session_id)
         await self._drop(session_id)
-
-    async def _abort(self, s: Session) -> None:
-        """Drop the session's multipart upload, if it has one."""
-        if self.parts is None or not s.multipart:
-            return
-        upload = Upload.from_json(s.multipart)
-        try:
-            await self.parts.abort(upload.rev, upload.upload_id)
-        except errors.StorageError as exc:  # the blob store's sweep aborts it later
-            log.warning("aborting a multipart upload failed", session=s.id, error=exc.message)
 
     async def expire(self) -> int:
         """Delete every expired session with its bytes; returns how many."""
