@@ -5,14 +5,16 @@ local one, for current and kept versions."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncGenerator, Iterator
-from http.client import HTTPConnection
+from http.client import HTTPConnection, IncompleteRead
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.storage.resources import Node
 from ocisd.storage.service.downloads import answer
@@ -64,6 +66,21 @@ class FileRanges:
                 yield piece
 
 
+class Unreachable(FileRanges):
+    """A store that fails before the first byte (S3 down)."""
+
+    async def read(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
+        raise errors.StorageError(errors.Kind.UNAVAILABLE, "blobs-unavailable", "S3 is down")
+        yield b""
+
+
+class Short(FileRanges):
+    """A store whose object ends early."""
+
+    async def read(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
+        yield b"x" * min(count, 10)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One loopback server: /file/ answers by sendfile, /stream/ from the range reader."""
@@ -76,9 +93,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     async def by_stream(request: web.Request) -> web.StreamResponse:
         return answer(request, NODE, FileRanges(blob))
 
+    async def broken(request: web.Request) -> web.StreamResponse:
+        return answer(request, NODE, {"unreachable": Unreachable, "short": Short}[request.query["how"]](blob))
+
     app = web.Application()
     app.router.add_get("/file", by_file)
     app.router.add_get("/stream", by_stream)
+    app.router.add_get("/broken", broken)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     port = free_port()
@@ -118,6 +139,14 @@ def test_a_streamed_blob_answers_as_sendfile_does(server: str, method: str) -> N
     status, headers, body = fetch(server, method, "/stream", {"Range": "bytes=-100"})
     assert (status, headers["content-range"], headers["content-length"]) == (206, "bytes 255900-255999/256000", "100")
     assert body == (DATA[-100:] if method == "GET" else b"")
+
+
+def test_a_store_failing_before_the_first_byte_is_a_503_and_one_ending_early_breaks_the_answer(server: str) -> None:
+    status, headers, body = fetch(server, "GET", "/broken?how=unreachable", {"Range": "bytes=0-99"})
+    assert (status, json.loads(body)["reason"]) == (503, "blobs-unavailable") and "content-range" not in headers
+    assert fetch(server, "HEAD", "/broken?how=unreachable", {})[0] == 200  # HEAD reads nothing
+    with pytest.raises(IncompleteRead):  # the head promised more: the client must not take it as whole
+        fetch(server, "GET", "/broken?how=short", {})
 
 
 @pytest.fixture(scope="module")
