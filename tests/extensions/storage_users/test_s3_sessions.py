@@ -1,7 +1,7 @@
 """Resumable uploads where blobs are S3 objects (a real SeaweedFS): each session's bytes become the
 parts of one multipart upload, local disk keeps only the unsent tail, a SIGKILL of storage-users
 loses nothing acknowledged, expiry aborts the upload, and the desktop client (owncloudcmd) syncs a
-large file up in chunking NG chunks and down again through proxy and ocdav."""
+large file up in chunking NG chunks and down again through proxy and ocdav (legacy v1 chunks too)."""
 
 from __future__ import annotations
 
@@ -165,9 +165,17 @@ def test_owncloudcmd_syncs_a_large_file_through_s3_in_chunks(
     assert (done := client.sync(up)).returncode == 0, done.stderr
     chunks = [r for r in client.since_sync("PUT") if r[1].startswith("/remote.php/dav/uploads/")]
     assert len(chunks) >= 2 and all(r[2] in (201, 204) for r in chunks)
+    # Legacy (v1) chunks, named by index: they wait as files and become parts when the last one arrives.
+    legacy = pattern(PART + 7 * MiB)
+    pieces = [legacy[i : i + 6 * MiB] for i in range(0, len(legacy), 6 * MiB)]
+    for i in (2, 0, 1):
+        reply = client.dav.request("PUT", f"legacy.bin-chunking-4711-3-{i}", pieces[i], {"OC-Chunked": "1"})
+        assert reply.status == 201, reply
     assert (done := client.sync(down)).returncode == 0, done.stderr
+    assert (down / "legacy.bin").read_bytes() == legacy
+    (down / "legacy.bin").unlink()
     assert same_trees(up, down)
     assert uploads(seaweedfs, bucket) == []
-    assert s3(seaweedfs).list_objects_v2(Bucket=bucket, Prefix=PREFIX)["KeyCount"] == 2  # the two files' blobs
+    assert s3(seaweedfs).list_objects_v2(Bucket=bucket, Prefix=PREFIX)["KeyCount"] == 3  # the three files' blobs
     staged = dep.data_dir / "storage-users" / "uploads"
     assert staged.is_dir() and not [p for p in staged.iterdir() if p.is_dir()]  # no session bytes stay
