@@ -20,6 +20,7 @@ from ocisd.plugins import load_class
 from . import resources as res
 from .blobs import BlobReader
 from .resources import Grant, LockInfo, Node, Reach, Ref, Space, Staged, TrashItem, UploadOptions, Version
+from .sessions.multipart import PartStore
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
 COPY_BLOCK = 4 << 20
@@ -146,6 +147,11 @@ class Base(abc.ABC):
         result = await self.commit_upload(ref, opts, sink)
         await asyncio.to_thread(path.unlink)
         return result
+
+    def part_store(self) -> PartStore | None:
+        """Where upload sessions send their bytes as multipart parts (blobs that are objects); None: they
+        stay local files until `commit_file`."""
+        return None
 
     @abc.abstractmethod
     async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | BlobReader | None]:

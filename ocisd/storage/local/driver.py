@@ -37,6 +37,7 @@ from ocisd.storage.resources import (
     Version,
     check_name,
 )
+from ocisd.storage.sessions.multipart import PartStore
 
 from . import (
     changes,
@@ -256,6 +257,12 @@ class LocalDriver(Base):
         if node.status == PROCESSING:
             self.on_queued()
         return node, created
+
+    def part_store(self) -> PartStore | None:
+        from ocisd.storage.blobs.s3 import S3Blobs  # aiobotocore only where S3 is configured
+        from ocisd.storage.sessions.s3parts import S3Parts
+
+        return S3Parts(self._blobs) if isinstance(self._blobs, S3Blobs) else None
 
     async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | BlobReader | None]:
         node = await self.stat(ref)

@@ -2,7 +2,7 @@
 
 A blob on local disk goes out with sendfile, or its open descriptor is handed
 to the proxy on this host (ocisd/handover.py). A blob that is no local file (an
-S3 object) gives a `RangeReader` instead, and `StreamedBlob` streams the span
+S3 object) gives a `BlobReader` (ocisd/storage/blobs) instead, and `StreamedBlob` streams the span
 it reads, piece by piece, with the answers FileResponse gives for a file:
 Range (206, 416), Content-Length, Accept-Ranges, HEAD. Both carry our etag and
 mtime, and the handler answers If-Match/If-None-Match/If*-Since (304, 412) and
@@ -12,27 +12,19 @@ If-Range itself, so the two ways answer alike.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import AsyncGenerator
+import json
 from contextlib import aclosing
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from aiohttp import hdrs, web
 from aiohttp.helpers import must_be_empty_body
 
 from ocisd import handover
+from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1.contract import external_id
+from ocisd.storage.blobs import BlobReader
 from ocisd.storage.resources import Node
-
-
-class RangeReader(Protocol):
-    """A blob's bytes by span (an S3 ranged GET), for a blob store whose blobs are no local files."""
-
-    size: int
-
-    def read(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
-        """`count` bytes from `offset`, in pieces as they arrive (never the whole blob at once)."""
-        ...
 
 
 def node_headers(node: Node) -> dict[str, str]:
@@ -44,7 +36,7 @@ def node_headers(node: Node) -> dict[str, str]:
     }
 
 
-def answer(request: web.Request, node: Node, blob: Path | RangeReader | None) -> web.StreamResponse:
+def answer(request: web.Request, node: Node, blob: Path | BlobReader | None) -> web.StreamResponse:
     """The answer for the file `node` whose bytes are `blob` (None: empty), conditionals judged first."""
     if (status := _condition(request, node)) is not None:
         resp = web.Response(status=status, headers=node_headers(node))
@@ -105,7 +97,7 @@ class StreamedBlob(web.StreamResponse):
     """A blob read by span and written as it arrives; the body is written in `prepare`, as FileResponse does,
     so every path that relays a data server's answer (the in-process hop, ocdav, the proxy) streams it."""
 
-    def __init__(self, reader: RangeReader, node: Node) -> None:
+    def __init__(self, reader: BlobReader, node: Node) -> None:
         super().__init__(headers=node_headers(node))
         self._reader = reader
         self._node = node
@@ -125,16 +117,33 @@ class StreamedBlob(web.StreamResponse):
         if partial:
             self.set_status(206)
             self.headers[hdrs.CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
-        self.content_length = count
+        if not count or must_be_empty_body(request.method, self.status):
+            self.content_length = count
+            return await super().prepare(request)
+        async with aclosing(self._reader.read(offset, count)) as pieces:  # a client gone: the read ends too
+            try:  # the first piece before the head: a store that cannot answer is a 503, not a cut body
+                first = await anext(pieces, b"")
+            except errors.StorageError as exc:
+                return await self._failed(request, exc)
+            self.content_length = count
+            writer = await super().prepare(request)
+            sent = len(first)
+            await self.write(first)
+            async for piece in pieces:
+                sent += len(piece)
+                await self.write(piece)
+        if sent != count:  # the head promised `count`: the connection must not look complete
+            raise ConnectionError(f"the blob store gave {sent} of {count} bytes")
+        return writer
+
+    async def _failed(self, request: web.BaseRequest, exc: errors.StorageError) -> Any:
+        body = json.dumps({"reason": exc.reason, "message": exc.message}).encode()
+        for name in (hdrs.CONTENT_RANGE, hdrs.ACCEPT_RANGES, hdrs.LAST_MODIFIED):
+            self.headers.popall(name, None)
+        self.set_status(503 if exc.kind == errors.Kind.UNAVAILABLE else 500)
+        self.content_type, self.content_length = "application/json", len(body)
         writer = await super().prepare(request)
-        if count and not must_be_empty_body(request.method, self.status):
-            sent = 0
-            async with aclosing(self._reader.read(offset, count)) as pieces:  # a client gone: the read ends too
-                async for piece in pieces:
-                    sent += len(piece)
-                    await self.write(piece)
-            if sent != count:  # the head promised `count`: the connection must not look complete
-                raise ConnectionError(f"the blob store gave {sent} of {count} bytes")
+        await self.write(body)
         return writer
 
 

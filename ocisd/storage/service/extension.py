@@ -92,7 +92,9 @@ class StorageExtension(Extension):
         await self.driver.open()
         spaces = self.spaces(ctx)
         transfers = Transfers(ctx.shared.transfer_secret, data_url, float(cfg.transfer_expiry))
-        self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
+        self.sessions = UploadSessions(
+            self.driver, ctx.data_dir, float(cfg.upload_expiration), self.driver.part_store()
+        )
         await self.sessions.open()
         ctx.create_task(self.sessions.janitor(), "upload-janitor")
         purger = TrashPurger(self.driver, float(cfg.trash_retention))

@@ -25,12 +25,13 @@ CREATE TABLE IF NOT EXISTS sessions(
   id TEXT PRIMARY KEY, user TEXT NOT NULL, space TEXT NOT NULL, target TEXT NOT NULL,
   length INTEGER NOT NULL, offset INTEGER NOT NULL, opts TEXT NOT NULL, metadata TEXT NOT NULL,
   created INTEGER NOT NULL, expires INTEGER NOT NULL, rev TEXT NOT NULL DEFAULT '',
-  creates INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+  creates INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '', multipart TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, space);
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
 """
-INSERTED = "id, user, space, target, length, offset, opts, metadata, created, expires"
+INSERTED = "id, user, space, target, length, offset, opts, metadata, created, expires, multipart"
 COLUMNS = f"{INSERTED}, rev, creates, result"
+ADDED = {"multipart": "ALTER TABLE sessions ADD COLUMN multipart TEXT NOT NULL DEFAULT ''"}  # for older files
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Session:
     rev: str = ""  # the revision being committed (set just before the driver commit)
     creates: bool = False  # that commit creates the file (201) rather than replacing it
     result: dict[str, Any] = field(default_factory=dict)  # {"node", "created"} once committed
+    multipart: dict[str, Any] = field(default_factory=dict)  # the bytes' multipart upload (`multipart.Upload`)
 
     @property
     def name(self) -> str:
@@ -57,7 +59,20 @@ class Session:
 def _row(s: Session) -> tuple[Any, ...]:
     target = json.dumps(s.target.__dict__) if s.target else ""
     opts = json.dumps({**s.opts.__dict__, "lock_tokens": list(s.opts.lock_tokens)})
-    return (s.id, s.user, s.space, target, s.length, s.offset, opts, json.dumps(s.metadata), s.created, s.expires)
+    multipart = json.dumps(s.multipart) if s.multipart else ""
+    return (
+        s.id,
+        s.user,
+        s.space,
+        target,
+        s.length,
+        s.offset,
+        opts,
+        json.dumps(s.metadata),
+        s.created,
+        s.expires,
+        multipart,
+    )
 
 
 def _session(row: tuple[Any, ...]) -> Session:
@@ -73,9 +88,10 @@ def _session(row: tuple[Any, ...]) -> Session:
         metadata=json.loads(row[7]),
         created=row[8],
         expires=row[9],
-        rev=row[10],
-        creates=bool(row[11]),
-        result=json.loads(row[12]) if row[12] else {},
+        multipart=json.loads(row[10]) if row[10] else {},
+        rev=row[11],
+        creates=bool(row[12]),
+        result=json.loads(row[13]) if row[13] else {},
     )
 
 
@@ -84,6 +100,10 @@ class SessionRecords(DurableDb):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA, "upload-sessions")
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        for column, sql in ADDED.items():
+            if column not in have:
+                self._db.execute(sql)
 
     async def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return await self._tx(lambda db: db.execute(sql, args).fetchall())
@@ -124,6 +144,9 @@ class SessionRecords(DurableDb):
 
     async def set_rev(self, session_id: str, rev: str, creates: bool) -> None:
         await self._run("UPDATE sessions SET rev=?, creates=? WHERE id=?", rev, int(creates), session_id)
+
+    async def set_multipart(self, session_id: str, multipart: dict[str, Any]) -> None:
+        await self._run("UPDATE sessions SET multipart=? WHERE id=?", json.dumps(multipart), session_id)
 
     async def set_result(self, session_id: str, result: dict[str, Any]) -> None:
         await self._run("UPDATE sessions SET result=? WHERE id=?", json.dumps(result), session_id)
