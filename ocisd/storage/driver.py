@@ -156,9 +156,9 @@ class Base(abc.ABC):
     @abc.abstractmethod
     async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | BlobReader | None]:
         """The file and its bytes: a local path to `sendfile`, a ranged reader (a remote blob store) or
-        None (an empty file). Refused (FAILED_PRECONDITION
-        `processing` / `blocked`) while its revision may not be downloaded, unless `revision` names the
-        current revision (a postprocessing step reads it; etag-mismatch once it is no longer current)."""
+        None (an empty file). Refused (FAILED_PRECONDITION `processing` / `blocked`) while its revision
+        may not be downloaded, unless `revision` names the current revision (a postprocessing step
+        reads it; etag-mismatch once it is no longer current)."""
 
     @abc.abstractmethod
     async def quota(self, space_id: str) -> tuple[int, int]:
@@ -206,7 +206,7 @@ class Base(abc.ABC):
         raise _unsupported(self, "no-versions", "keeps no versions")
 
     async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | BlobReader | None]:
-        """The file as it was in version `key` (size, mtime, etag, checksums) and a local path to its bytes."""
+        """The file as it was in version `key` (size, mtime, etag, checksums) and its bytes (as `download`)."""
         raise _unsupported(self, "no-versions", "keeps no versions")
 
     async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
