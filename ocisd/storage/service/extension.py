@@ -26,7 +26,7 @@ from ocisd.storage.driver import Base, driver_class, load
 from ocisd.storage.local.postgres import open_engine
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
-from .config import StorageConfig, parse_range
+from .config import StorageConfig, instance_key, parse_range
 from .grpc import ProviderService, StorageService
 from .http import make_app
 from .processing_grpc import ProcessingService
@@ -118,11 +118,13 @@ class StorageExtension(Extension):
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)
         if cfg.metadata == "postgres":
-            self.engine, applied = engine, applied = await asyncio.to_thread(open_engine, ctx.effective)
+            engine, applied = await asyncio.to_thread(open_engine, ctx.effective)
+            self.engine = engine
             for step in applied:
                 ctx.log.info("schema migrated", schema=engine.schema, version=step.version, step=step.description)
             self.driver.sql = engine
             ctx.create_task(_hold_claim(engine), "schema-claim")
+        self.driver.instance = instance_key(self.name, cfg.home_range)
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
         bell = {"provider": cfg.provider_id}
@@ -130,7 +132,9 @@ class StorageExtension(Extension):
         await self.driver.open()
         spaces = self.spaces(ctx)
         transfers = Transfers(ctx.shared.transfer_secret, data_url, float(cfg.transfer_expiry))
-        self.sessions = UploadSessions(self.driver, ctx.data_dir, float(cfg.upload_expiration))
+        self.sessions = UploadSessions(
+            self.driver, ctx.data_dir, float(cfg.upload_expiration), self.driver.part_store()
+        )
         await self.sessions.open()
         ctx.create_task(self.sessions.janitor(), "upload-janitor")
         purger = TrashPurger(self.driver, float(cfg.trash_retention))

@@ -28,10 +28,12 @@ from concurrent.futures import Executor, Future, wait
 from pathlib import Path
 from typing import BinaryIO
 
+from ocisd.api.storage.v1 import errors
 from ocisd.storage.checksums import Hasher
 from ocisd.storage.writeback import fsync_dir, write_pieces
 
 from .journal import JOURNAL, PART, Journal, Piece
+from .multipart import punched
 
 BLOCK = 4 << 20
 Lanes = tuple[Executor, Executor]
@@ -52,7 +54,8 @@ class Join:
         self.loaded = False  # the state below was read from the journal (and is trusted)
         self.pieces: list[Piece] = []
         self.size = 0
-        self.hasher = Hasher()
+        self.hasher: Hasher | None = Hasher()  # None: bytes were sent away before this process hashed them
+        self.sent = 0  # bytes already parts of a multipart upload (`multipart`): a join never cuts below
 
     def load(self, lanes: Lanes) -> None:
         """The journal's state, once per process (and again after a failure left memory unsure)."""
@@ -69,7 +72,9 @@ class Join:
         self.pieces, self.size, self.hasher = keep, end, Hasher()
         if have != end:
             os.close(self.open())  # bytes of a chunk never recorded
-        if end:
+        if end and punched(self.path):
+            self.hasher = None  # finishing hashes the completed object instead
+        elif end:
             with open(self.path, "rb", buffering=0) as src:
                 feed(src, self.hasher, lanes, lambda _: None)
         self.loaded = True
@@ -87,6 +92,8 @@ class Join:
             listing = pieces()
             kept = next((i for i, (a, b) in enumerate(zip(self.pieces, listing)) if a != b), len(self.pieces))
             if kept < len(self.pieces):  # a joined chunk was replaced (or removed)
+                if sum(p[1] for p in self.pieces[:kept]) < self.sent:
+                    raise errors.precondition("chunk-sent", f"chunk {self.pieces[kept][0]} was stored already")
                 self._cut(kept, set(listing), lanes)
                 listing = pieces()
             for name, _, _, _ in listing[len(self.pieces) :]:
@@ -167,8 +174,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def feed(src: BinaryIO, hasher: Hasher, lanes: Lanes, sink: Callable[[bytes], object]) -> int:
-    """Hash `src` (MD5 on one lane, SHA1 + Adler-32 on the other) while `sink` takes each block; returns its size."""
+def feed(src: BinaryIO, hasher: Hasher | None, lanes: Lanes, sink: Callable[[bytes], object]) -> int:
+    """Hash `src` (MD5 on one lane, SHA1 + Adler-32 on the other; not without a `hasher`) while `sink`
+    takes each block; returns its size."""
     size = 0
     pending: list[Future[None]] = []
     try:
@@ -176,7 +184,11 @@ def feed(src: BinaryIO, hasher: Hasher, lanes: Lanes, sink: Callable[[bytes], ob
             for job in pending:  # each lane takes the blocks in order
                 job.result()
             pieces = (block,)
-            pending = [lanes[0].submit(hasher.md5_pieces, pieces), lanes[1].submit(hasher.sha1_adler_pieces, pieces)]
+            if hasher is not None:
+                pending = [
+                    lanes[0].submit(hasher.md5_pieces, pieces),
+                    lanes[1].submit(hasher.sha1_adler_pieces, pieces),
+                ]
             sink(block)
             size += len(block)
         for job in pending:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,17 +25,35 @@ from ocisd.logs import get_logger
 
 from . import writes
 from .assembly import Join, Lanes
-from .journal import Piece
+from .journal import JOURNAL, Journal, Piece
 from .writes import Progress
 
 log = get_logger("storage.sessions")
 
 
+# Called under the join's lock whenever it grew (`multipart` sends its whole parts away).
+Grown = Callable[[str, Join], Awaitable[None]]
+
+
 class Joins:
-    def __init__(self, pieces: Callable[[str], list[Piece]], folder: Callable[[str], Path], lanes: Lanes) -> None:
-        self._pieces, self._folder, self._lanes = pieces, folder, lanes
+    def __init__(
+        self, pieces: Callable[[str], list[Piece]], folder: Callable[[str], Path], lanes: Lanes, grown: Grown
+    ) -> None:
+        self._pieces, self._folder, self._lanes, self._grown = pieces, folder, lanes, grown
         self._joins: dict[str, Join] = {}
         self._background: set[asyncio.Task[None]] = set()
+
+    async def check_sent(self, session_id: str, name: str, sent: int) -> None:
+        """The session's first `sent` bytes went to a multipart upload: no join may cut below them, and a
+        joined chunk with bytes among them cannot be replaced (PRECONDITION `chunk-sent`)."""
+        self._join(session_id).sent = sent
+        start = 0
+        for piece in await asyncio.to_thread(Journal(self._folder(session_id) / JOURNAL).read):
+            if start >= sent:
+                return
+            if piece[0] == name:
+                raise errors.precondition("chunk-sent", f"chunk {name} was sent to the blob store already")
+            start += piece[1]
 
     def _join(self, session_id: str) -> Join:
         # A closed join stays until dropped or reopened: nothing may write the file while it is committed.
@@ -62,7 +80,7 @@ class Joins:
                 return False
             join.writing = True
             join.idle.clear()
-        start, saved = join.size, join.hasher.copy()
+        start, saved = join.size, join.hasher.copy() if join.hasher is not None else None
         progress = Progress(start, join.hasher)
         try:
             try:  # fsyncs the bytes once before it returns: nothing is recorded before the journal line
@@ -81,6 +99,7 @@ class Joins:
                 except BaseException:
                     join.loaded = False  # recorded or not: the journal knows
                     raise
+                await self._grown(session_id, join)
         finally:
             join.writing = False
             join.idle.set()
@@ -118,6 +137,7 @@ class Joins:
                 return
             try:
                 await self._extend(session_id, join, True)
+                await self._grown(session_id, join)
             # Finishing joins them again. (RuntimeError: the lanes were shut down at close.)
             except (OSError, RuntimeError, errors.StorageError) as exc:
                 log.debug("joining chunks ahead failed", session=session_id, error=str(exc))
@@ -129,8 +149,9 @@ class Joins:
         """Once the joins running ahead are done."""
         await asyncio.gather(*self._background)
 
-    async def complete(self, session_id: str) -> tuple[Path, int, dict[str, str]]:
-        """All chunks joined in name order: the file (from now on finishing's alone), its size and digests."""
+    async def complete(self, session_id: str) -> tuple[Path, int, dict[str, str] | None]:
+        """All chunks joined in name order: the file (from now on finishing's alone), its size and digests
+        (None if parts of it were sent away before this process hashed them)."""
         join = self._join(session_id)
         while True:  # the lock, with no direct write running
             await join.idle.wait()
@@ -142,7 +163,7 @@ class Joins:
             if await self._extend(session_id, join, False) != join.pieces:
                 raise errors.precondition("chunks-changed", "chunks changed while the upload was finishing")
             join.closed = True
-            return join.path, join.size, join.hasher.digests()
+            return join.path, join.size, join.hasher.digests() if join.hasher is not None else None
         finally:
             join.lock.release()
 

@@ -26,12 +26,14 @@ CREATE TABLE IF NOT EXISTS sessions(
   id TEXT PRIMARY KEY, "user" TEXT NOT NULL, space TEXT NOT NULL, target TEXT NOT NULL,
   length BIGINT NOT NULL, "offset" BIGINT NOT NULL, opts TEXT NOT NULL, metadata TEXT NOT NULL,
   created BIGINT NOT NULL, expires BIGINT NOT NULL, rev TEXT NOT NULL DEFAULT '',
-  creates BIGINT NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+  creates BIGINT NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '',
+  multipart TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions("user", space);
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
 """
-INSERTED = 'id, "user", space, target, length, "offset", opts, metadata, created, expires'
+INSERTED = 'id, "user", space, target, length, "offset", opts, metadata, created, expires, multipart'
 COLUMNS = f"{INSERTED}, rev, creates, result"
+ADDED = {"multipart": "ALTER TABLE sessions ADD COLUMN multipart TEXT NOT NULL DEFAULT ''"}  # for older files
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Session:
     rev: str = ""  # the revision being committed (set just before the driver commit)
     creates: bool = False  # that commit creates the file (201) rather than replacing it
     result: dict[str, Any] = field(default_factory=dict)  # {"node", "created"} once committed
+    multipart: dict[str, Any] = field(default_factory=dict)  # the bytes' multipart upload (`multipart.Upload`)
 
     @property
     def name(self) -> str:
@@ -58,7 +61,20 @@ class Session:
 def _row(s: Session) -> tuple[Any, ...]:
     target = json.dumps(s.target.__dict__) if s.target else ""
     opts = json.dumps({**s.opts.__dict__, "lock_tokens": list(s.opts.lock_tokens)})
-    return (s.id, s.user, s.space, target, s.length, s.offset, opts, json.dumps(s.metadata), s.created, s.expires)
+    multipart = json.dumps(s.multipart) if s.multipart else ""
+    return (
+        s.id,
+        s.user,
+        s.space,
+        target,
+        s.length,
+        s.offset,
+        opts,
+        json.dumps(s.metadata),
+        s.created,
+        s.expires,
+        multipart,
+    )
 
 
 def _session(row: tuple[Any, ...]) -> Session:
@@ -74,9 +90,10 @@ def _session(row: tuple[Any, ...]) -> Session:
         metadata=json.loads(row[7]),
         created=row[8],
         expires=row[9],
-        rev=row[10],
-        creates=bool(row[11]),
-        result=json.loads(row[12]) if row[12] else {},
+        multipart=json.loads(row[10]) if row[10] else {},
+        rev=row[11],
+        creates=bool(row[12]),
+        result=json.loads(row[13]) if row[13] else {},
     )
 
 
@@ -85,6 +102,11 @@ class SessionRecords(DurableDb):
 
     def __init__(self, path: Path, engine: sql.Engine | None = None) -> None:
         super().__init__(path, SCHEMA, "upload-sessions", engine)
+        if engine is None:  # older SQLite files lack later columns (a PostgreSQL schema has them from its start)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+            for column, alter in ADDED.items():
+                if column not in have:
+                    self._db.execute(alter)
 
     async def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return await self._tx(lambda db: db.execute(sql, args).fetchall())
@@ -125,6 +147,9 @@ class SessionRecords(DurableDb):
 
     async def set_rev(self, session_id: str, rev: str, creates: bool) -> None:
         await self._run("UPDATE sessions SET rev=?, creates=? WHERE id=?", rev, int(creates), session_id)
+
+    async def set_multipart(self, session_id: str, multipart: dict[str, Any]) -> None:
+        await self._run("UPDATE sessions SET multipart=? WHERE id=?", json.dumps(multipart), session_id)
 
     async def set_result(self, session_id: str, result: dict[str, Any]) -> None:
         await self._run("UPDATE sessions SET result=? WHERE id=?", json.dumps(result), session_id)

@@ -12,6 +12,11 @@ driver renames it into place, no copy), whose commit checks length, checksum,
 conditions, locks and quota and never shows a partial file. The new revision
 is recorded before the commit, so a finish retried after a crash recognises
 its own commit.
+
+Where blobs are objects (S3), the same bytes go on as the parts of one
+multipart upload per session while they arrive (see `multipart`): the local
+file keeps only what no part holds yet, and finishing completes the upload
+into the new revision's blob instead of handing over a file.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
 from ocisd.api.storage.v1 import errors
@@ -35,9 +39,10 @@ from ocisd.storage.driver import Base
 from ocisd.storage.resources import Node, Ref, Staged, UploadOptions
 
 from . import writes
-from .assembly import digest
+from .assembly import Join, digest
 from .files import SessionFiles
 from .joins import Joins
+from .multipart import PartStore, SessionUploads, Stored, Upload
 from .records import Session, SessionRecords
 from .writes import Progress
 
@@ -54,18 +59,20 @@ class Finish:
 
 
 class UploadSessions:
-    def __init__(self, driver: Base, data_dir: Path, expiration: float) -> None:
+    def __init__(self, driver: Base, data_dir: Path, expiration: float, parts: PartStore | None = None) -> None:
         self.driver = driver
         self.expiration = expiration
         self.files = SessionFiles(data_dir / "uploads")
         self.records = SessionRecords(self.files.root / "sessions.db", driver.sql)
+        # Where blobs are objects: each session's bytes become a multipart upload.
+        self.parts = SessionUploads(parts, self.records) if parts is not None else None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, Progress] = {}
         self._lanes = (
             ThreadPoolExecutor(1, thread_name_prefix="md5"),
             ThreadPoolExecutor(1, thread_name_prefix="sha1"),
         )
-        self.joins = Joins(self.files.pieces, self.files.folder, self._lanes)
+        self.joins = Joins(self.files.pieces, self.files.folder, self._lanes, self._joined)
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -92,9 +99,17 @@ class UploadSessions:
             live = await self.records.get(session.id)
             if live is not None and live.expires > time.time():
                 raise errors.exists(f"upload session {session.name} exists")
-            # Folder first: a crash before the record leaves only a folder that `open` sweeps.
+            # Folder first: a crash before the record leaves only a folder that `open` sweeps
+            # (and a multipart upload the blob store's sweep aborts).
             await asyncio.to_thread(self.files.create, session.id)
-            await self.records.insert(session, int(time.time()))
+            if self.parts is not None:
+                await self.parts.begin(session)
+            try:
+                await self.records.insert(session, int(time.time()))
+            except errors.StorageError:
+                if self.parts is not None:
+                    await self.parts.abort(session)
+                raise
         return session
 
     def new(
@@ -157,7 +172,12 @@ class UploadSessions:
             if progress is None or progress.pos != offset:  # restarted, or a write failed: hash at finish
                 progress = self._progress[session_id] = Progress(offset, Hasher() if offset == 0 else None)
             fd = await asyncio.to_thread(self.files.open_at, session_id, offset)
-            record = partial(self.records.set_offset, session_id)
+
+            async def record(durable: int) -> None:
+                await self.records.set_offset(session_id, durable)
+                if self.parts is not None and s.multipart:
+                    await self.parts.send(s, self.files.folder(session_id) / "data", durable, False)
+
             try:
                 await writes.append(fd, body, progress, left, record, self._lanes)
             except asyncio.CancelledError:
@@ -178,6 +198,8 @@ class UploadSessions:
         if s.length >= 0 and content_length is not None and content_length > s.length:
             raise errors.invalid("size-mismatch", f"a chunk of {content_length} bytes exceeds {s.length}")
         await self._check_room(s, content_length)
+        if s.multipart:
+            await self.joins.check_sent(session_id, name, Upload.from_json(s.multipart).sent)
         if await self.joins.direct(session_id, name, body):
             return True  # the next chunk in order: written once, into the joined file
         fd, tmp = await asyncio.to_thread(self.files.open_chunk, session_id)
@@ -218,6 +240,7 @@ class UploadSessions:
             raise errors.invalid("size-mismatch", f"announced {length} bytes, the session holds {held}")
         # Every check once before the bytes are joined and hashed; the commit repeats them atomically.
         exists = await self.driver.check_upload(target, opts)
+        digests: dict[str, str] | None
         if named:  # mostly joined and hashed while the chunks arrived
             source, size, digests = await self.joins.complete(s.id)
         else:
@@ -225,15 +248,34 @@ class UploadSessions:
             progress = self._progress.get(s.id)
             if progress is not None and progress.hasher is not None and progress.pos == s.offset:
                 size, digests = s.offset, progress.hasher.digests()  # hashed while the bytes arrived
-            else:  # appended before a restart, or after a failed write
-                size, digests = await asyncio.to_thread(digest, source, self._lanes)
+            else:  # appended before a restart, or after a failed write: hashed below
+                size, digests = s.offset, None
+        opts = replace(opts, user=s.user)
+        if self.parts is not None and s.multipart:
+            if Upload.from_json(s.multipart).parts:
+                staged = await self.parts.complete(s, source, size, digests)
+                await self.records.set_rev(s.id, staged.rev, not exists)
+                return await self.driver.commit_upload(target, opts, Stored(staged))
+            await self.parts.abort(s)  # it never filled a part: one plain upload, as without
+        if digests is None:  # appended before a restart (nothing was sent away)
+            digests = (await asyncio.to_thread(digest, source, self._lanes))[1]
         staged = Staged(secrets.token_hex(8), size, digests["SHA1"], digests["MD5"], digests["ADLER32"])
         await self.records.set_rev(s.id, staged.rev, not exists)
         link = await asyncio.to_thread(self.files.stage, source, staged.rev)
         try:
-            return await self.driver.commit_file(target, replace(opts, user=s.user), staged, link)
+            return await self.driver.commit_file(target, opts, staged, link)
         finally:
             link.unlink(missing_ok=True)  # left only when the commit refused it
+
+    async def _joined(self, session_id: str, join: Join) -> None:
+        """A join grew: send its whole parts (a failure leaves them on disk for the next try or finish)."""
+        s = await self.records.get(session_id)
+        if join.closed or s is None or not s.multipart or self.parts is None:  # closed: finishing sends the rest
+            return
+        try:
+            join.sent = (await self.parts.send(s, join.path, join.size, False)).sent
+        except (OSError, errors.StorageError) as exc:
+            log.warning("sending upload parts failed", session=session_id, error=str(exc))
 
     async def _committed(self, target: Ref, rev: str) -> Node | None:
         try:
@@ -266,6 +308,9 @@ class UploadSessions:
             await self._remove(session_id)
 
     async def _remove(self, session_id: str) -> None:
+        s = await self.records.get(session_id)
+        if self.parts is not None and s is not None and s.multipart and not s.result:
+            await self.parts.abort(s)
         # Record first: a crash before the folder is gone leaves a folder `open` sweeps.
         await self.records.delete(session_id)
         await self._drop(session_id)
