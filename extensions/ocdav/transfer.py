@@ -165,10 +165,10 @@ class DataServers:
 
 
 def _check_status(status: int) -> None:
-    """A failed download as ours: 404, 403 (blocked) and 425 (processing) stay, 412 and 416 pass on,
-    anything else is the data server's fault."""
+    """A failed download as ours: 404, 403 (blocked), 425 (processing) and 503 (its blob store is away)
+    stay, 412 and 416 pass on, anything else is the data server's fault."""
     if status >= 400 and status not in (412, 416):
-        raise DavError(status if status in (403, 404, 425) else 502, f"data server answered {status}")
+        raise DavError(status if status in (403, 404, 425, 503) else 502, f"data server answered {status}")
 
 
 def _target(url: str) -> URL:

@@ -59,7 +59,7 @@ async def send(dav: Dav, method: str, url: str, headers: dict[str, str]) -> dict
 
 def _data_error(status: int, payload: dict[str, Any]) -> DavError:
     reason, message = payload.get("reason", ""), payload.get("message", "")
-    if status in (400, 404, 409, 413, 507):
+    if status in (400, 404, 409, 413, 503, 507):  # 503: a blob store (S3) is away
         return DavError(status, message or reason)
     if status == 403:  # the signed URL expired with its session
         return DavError(404, "upload session expired")

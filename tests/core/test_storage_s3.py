@@ -17,7 +17,7 @@ import pytest
 from ocisd.api.storage.v1 import errors
 from ocisd.storage.blobs.s3 import PART, S3Blobs
 from ocisd.storage.local.driver import LocalDriver
-from ocisd.storage.resources import Node, Ref, UploadOptions
+from ocisd.storage.resources import Node, Ref, Staged, UploadOptions
 from ocisd.storage.service.config import StorageConfig
 from tests.support.seaweedfs import SeaweedFS
 
@@ -105,6 +105,18 @@ def test_a_large_file_goes_up_in_parts_and_reads_back_by_range(seaweedfs: Seawee
         assert node.md5 == hashlib.md5(data).hexdigest()
         assert await content(driver, "/big.bin") == data
         assert await content(driver, "/big.bin", offset=PART - 5, count=10) == data[PART - 5 : PART + 5]
+
+    run(seaweedfs, tmp_path, scenario)
+
+
+def test_a_finished_upload_session_file_is_streamed_into_s3(seaweedfs: SeaweedFS, tmp_path: Path) -> None:
+    async def scenario(driver: LocalDriver) -> None:
+        assembled = tmp_path / "session.bin"
+        assembled.write_bytes(b"assembled by a session")
+        staged = Staged("0000000000000000", 22, hashlib.sha1(b"assembled by a session").hexdigest(), "", "")
+        node, created = await driver.commit_file(Ref(SPACE, "/s.bin"), UploadOptions(size=22), staged, assembled)
+        assert created and not assembled.exists() and await keys(driver) == {f"storage_users/{node.rev}"}
+        assert await content(driver, "/s.bin") == b"assembled by a session"
 
     run(seaweedfs, tmp_path, scenario)
 

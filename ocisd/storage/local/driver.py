@@ -68,6 +68,7 @@ SWEEP_BATCH = 500  # revisions asked about per metadata read
 class LocalDriver(Base):
     _db: Database
     _blobs: BlobStore
+    _sweeper: asyncio.Task[None] | None = None  # set once `open` got through
     clock: Callable[[], float] = staticmethod(time.time)  # when a deletion happened (tests pass a fake one)
 
     async def open(self) -> None:
@@ -88,6 +89,8 @@ class LocalDriver(Base):
         self._sweeper = asyncio.create_task(self._sweep_often(), name="blob-sweep")
 
     async def close(self) -> None:
+        if self._sweeper is None:
+            return  # `open` failed: the store it failed on cleaned up after itself
         self._sweeper.cancel()
         await asyncio.gather(self._sweeper, return_exceptions=True)
         await asyncio.to_thread(self._db.close)
@@ -96,17 +99,21 @@ class LocalDriver(Base):
 
     async def _sweep_often(self) -> None:
         """Remove what the blob store holds that no file references (crashes before a commit,
-        abandoned multipart uploads), at start and then periodically."""
+        abandoned multipart uploads) at start and then periodically, and the listed garbage
+        a failed removal left (the store was away)."""
         expiry = float(self.config.upload_expiration)
         while True:
             try:
                 swept = await self._blobs.sweep(self._live_revs, expiry)
                 if swept:
                     log.info("removed unreferenced blobs", count=swept)
-            except errors.StorageError as exc:
-                log.warning("blob sweep failed", error=exc.message)
+            except Exception as exc:  # a janitor: the next round tries again
+                log.warning("blob sweep failed", error=str(exc), type=type(exc).__name__)
             await asyncio.sleep(min(SWEEP_EVERY, max(expiry, 1.0)))
-            await self._db.write(garbage.collect_all, self._blobs)  # names a failed removal left listed
+            try:
+                await self._db.write(garbage.collect_all, self._blobs)
+            except Exception as exc:
+                log.warning("garbage collection failed", error=str(exc), type=type(exc).__name__)
 
     async def _live_revs(self, revs: list[str]) -> set[str]:
         live: set[str] = set()

@@ -1,6 +1,7 @@
 """storage-users with `STORAGE_USERS_BLOBS=s3` on a real SeaweedFS, end to end over its gRPC and data
-server: uploads and downloads (Range, 304), a multipart-sized file, SIGKILL mid-upload (nothing visible;
-the abandoned multipart upload and an orphan object swept on restart), S3 stopped (503) and recovery."""
+server and through ocdav: uploads and downloads (Range, 304), a multipart-sized file, SIGKILL mid-upload
+(nothing visible; the abandoned multipart upload and an orphan object swept on restart), S3 stopped
+(503 at the data server and at WebDAV) and recovery."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ocisd.api.storage.v1 import storage_pb2 as pb
 from tests.support.harness import wait_until
 from tests.support.seaweedfs import SeaweedFS, running_seaweedfs
 from tests.support.storage_stack import Stack, ref, running_stack, start_storage
+from tests.support.webdav_stack import DavStack, connect
 
 BUCKET = "ocisd-e2e"  # made by storage-users at its start
 PREFIX = "storage_users/"
@@ -36,7 +38,13 @@ def s3() -> Iterator[SeaweedFS]:
 @pytest.fixture(scope="module")
 def stack(s3: SeaweedFS) -> Iterator[Stack]:
     with running_stack(s3.settings("STORAGE_USERS", BUCKET)) as s:
+        s.dep.start_extension("ocdav")
         yield s
+
+
+@pytest.fixture(scope="module")
+def dav(stack: Stack) -> DavStack:
+    return connect(stack.dep, proxied=False)
 
 
 def bucket(s3: SeaweedFS, op: str, **args: Any) -> Any:
@@ -73,6 +81,13 @@ def test_uploads_and_downloads_go_through_s3(stack: Stack, s3: SeaweedFS) -> Non
     assert stack.download("/a.txt").body == b"second" and len(objects(s3)) == 2
 
 
+def test_webdav_put_and_get_go_through_s3(dav: DavStack) -> None:
+    assert dav.request("PUT", "w.txt", b"via webdav").status == 201
+    assert dav.request("GET", "w.txt").body == b"via webdav"
+    part = dav.request("GET", "w.txt", headers={"Range": "bytes=4-"})
+    assert part.status == 206 and part.body == b"webdav"
+
+
 def test_a_large_file_is_uploaded_in_parts_and_read_back(stack: Stack) -> None:
     data = os.urandom(40 << 20)
     assert stack.upload("/large.bin", data).status == 201
@@ -93,7 +108,7 @@ def test_sigkill_mid_upload_shows_nothing_and_the_leftovers_are_swept(stack: Sta
         upload.putrequest("PUT", url.path)
         upload.putheader("Content-Length", str(size))
         upload.endheaders(b"n" * (18 << 20))  # two parts' worth: a multipart upload is open
-        wait_until(lambda: multipart_uploads(s3), 30, what="the upload's multipart upload")
+        wait_until(lambda: multipart_uploads(s3), 60, what="the upload's multipart upload")
         stack.storage.kill()  # SIGKILL
     finally:
         upload.close()
@@ -102,24 +117,30 @@ def test_sigkill_mid_upload_shows_nothing_and_the_leftovers_are_swept(stack: Sta
     # Uploads expire at once in the restarted instance, so its start-up sweep takes both leftovers.
     stack.storage = start_storage(stack.dep, {**stack.storage_env, "STORAGE_USERS_UPLOAD_EXPIRATION": "1s"})
     wait_until(lambda: stack.call("GetHome", pb.GetHomeRequest()), 20, what="gateway reaches the restarted storage")
-    wait_until(lambda: not multipart_uploads(s3), 30, what="the abandoned multipart upload aborted")
-    wait_until(lambda: f"{PREFIX}0123456789abcdef" not in objects(s3), 30, what="the orphan object removed")
+    wait_until(lambda: not multipart_uploads(s3), 60, what="the abandoned multipart upload aborted")
+    wait_until(lambda: f"{PREFIX}0123456789abcdef" not in objects(s3), 60, what="the orphan object removed")
     after = stack.stat("/crash.bin")
     assert (after.etag, after.size) == (before.etag, before.size)
     assert stack.download("/crash.bin").body == b"previous"
 
 
-def test_s3_stopped_answers_503_and_everything_recovers(stack: Stack, s3: SeaweedFS) -> None:
+def test_s3_stopped_answers_503_and_everything_recovers(stack: Stack, s3: SeaweedFS, dav: DavStack) -> None:
     assert stack.upload("/before.txt", b"stored").status == 201
+    assert dav.request("PUT", "dav-before.txt", b"stored").status == 201
     s3.stop()
     try:
         refused = stack.upload("/during.txt", b"not stored")
         assert refused.status == 503 and b"blobs-unavailable" in refused.body
+        assert dav.request("PUT", "dav-during.txt", b"not stored").status == 503
+        assert dav.request("GET", "dav-before.txt").status == 503
+        assert dav.request("PROPFIND", "dav-before.txt", headers={"Depth": "0"}).status == 207
         assert stack.stat("/before.txt").size == 6  # metadata still answers
         with pytest.raises(grpc.RpcError) as missing:
             stack.call("Stat", pb.StatRequest(ref=ref("/during.txt")))
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # nothing half-visible
     finally:
         s3.start()
-    wait_until(lambda: stack.upload("/after.txt", b"stored again").status == 201, 30, what="uploads again")
+    wait_until(lambda: stack.upload("/after.txt", b"stored again").status == 201, 60, what="uploads again")
     assert stack.download("/before.txt").body == b"stored" and stack.download("/after.txt").body == b"stored again"
+    assert dav.request("GET", "dav-before.txt").body == b"stored"
+    assert dav.request("PROPFIND", "dav-during.txt", headers={"Depth": "0"}).status == 404
