@@ -79,8 +79,9 @@ class Join:
                 feed(src, self.hasher, lanes, lambda _: None)
         self.loaded = True
 
-    def extend(self, pieces: Callable[[], list[Piece]], lanes: Lanes, ahead: bool) -> list[Piece]:
-        """Append the listed chunks (in name order) after the joined ones; returns the listing.
+    def extend(self, pieces: Callable[[], list[Piece]], lanes: Lanes, ahead: bool, most: int = -1) -> list[Piece]:
+        """Append the listed chunks (in name order, at most `most` if >= 0) after the joined ones;
+        returns the listing.
 
         `ahead` (in the background): only chunks named by the offset they continue,
         so that one arriving out of order is not joined before its predecessor.
@@ -96,7 +97,7 @@ class Join:
                     raise errors.precondition("chunk-sent", f"chunk {self.pieces[kept][0]} was stored already")
                 self._cut(kept, set(listing), lanes)
                 listing = pieces()
-            for name, _, _, _ in listing[len(self.pieces) :]:
+            for name, _, _, _ in listing[len(self.pieces) :][: most if most >= 0 else None]:
                 if ahead and not (name.isdigit() and int(name) == self.size):
                     break
                 self._append(self.chunks / name, lanes)

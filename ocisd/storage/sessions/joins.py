@@ -37,9 +37,17 @@ Grown = Callable[[str, Join], Awaitable[None]]
 
 class Joins:
     def __init__(
-        self, pieces: Callable[[str], list[Piece]], folder: Callable[[str], Path], lanes: Lanes, grown: Grown
+        self,
+        pieces: Callable[[str], list[Piece]],
+        folder: Callable[[str], Path],
+        lanes: Lanes,
+        grown: Grown,
+        stepwise: bool = False,
     ) -> None:
         self._pieces, self._folder, self._lanes, self._grown = pieces, folder, lanes, grown
+        # Completing joins one chunk at a time, `grown` after each (the joined file stays small when
+        # `grown` sends its parts away); else all at once.
+        self._step = 1 if stepwise else -1
         self._joins: dict[str, Join] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -142,8 +150,8 @@ class Joins:
             except (OSError, RuntimeError, errors.StorageError) as exc:
                 log.debug("joining chunks ahead failed", session=session_id, error=str(exc))
 
-    async def _extend(self, session_id: str, join: Join, ahead: bool) -> list[Piece]:
-        return await asyncio.to_thread(join.extend, partial(self._pieces, session_id), self._lanes, ahead)
+    async def _extend(self, session_id: str, join: Join, ahead: bool, most: int = -1) -> list[Piece]:
+        return await asyncio.to_thread(join.extend, partial(self._pieces, session_id), self._lanes, ahead, most)
 
     async def settled(self) -> None:
         """Once the joins running ahead are done."""
@@ -160,7 +168,13 @@ class Joins:
                 break
             join.lock.release()
         try:
-            if await self._extend(session_id, join, False) != join.pieces:
+            while True:
+                joined = len(join.pieces)
+                listing = await self._extend(session_id, join, False, self._step)
+                if len(join.pieces) == joined or self._step < 0:
+                    break
+                await self._grown(session_id, join)
+            if listing != join.pieces:
                 raise errors.precondition("chunks-changed", "chunks changed while the upload was finishing")
             join.closed = True
             return join.path, join.size, join.hasher.digests() if join.hasher is not None else None

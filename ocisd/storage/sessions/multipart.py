@@ -42,7 +42,7 @@ log = get_logger("storage.sessions")
 
 PART = 8 << 20  # bytes per part: S3's minimum is 5 MiB for all parts but the last
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
-SEEK_DATA = getattr(os, "SEEK_DATA", 3)
+SEEK_DATA, SEEK_HOLE = getattr(os, "SEEK_DATA", 3), getattr(os, "SEEK_HOLE", 4)
 
 
 class PartStore(Protocol):
@@ -176,6 +176,8 @@ def _feed(hasher: Hasher, piece: bytes) -> None:
 
 def _read(path: Path, offset: int, size: int) -> bytes:
     with path.open("rb", buffering=0) as f:
+        if size and os.lseek(f.fileno(), offset, SEEK_HOLE) < offset + size:  # never send a sent part's hole
+            raise OSError(f"{path} has no bytes at {offset}: they were sent already")
         data = os.pread(f.fileno(), size, offset)
     if len(data) != size:
         raise OSError(f"{path} ends before the {size} bytes at {offset} the session recorded")

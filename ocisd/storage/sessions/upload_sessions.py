@@ -72,7 +72,7 @@ class UploadSessions:
             ThreadPoolExecutor(1, thread_name_prefix="md5"),
             ThreadPoolExecutor(1, thread_name_prefix="sha1"),
         )
-        self.joins = Joins(self.files.pieces, self.files.folder, self._lanes, self._joined)
+        self.joins = Joins(self.files.pieces, self.files.folder, self._lanes, self._joined, parts is not None)
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -251,6 +251,8 @@ class UploadSessions:
             else:  # appended before a restart, or after a failed write: hashed below
                 size, digests = s.offset, None
         opts = replace(opts, user=s.user)
+        if named and (fresh := await self.records.get(s.id)) is not None:
+            s.multipart = fresh.multipart  # parts the joins sent meanwhile
         if self.parts is not None and s.multipart:
             if Upload.from_json(s.multipart).parts:
                 staged = await self.parts.complete(s, source, size, digests)
