@@ -70,6 +70,13 @@ class Extension:
     def check(cls, config: Any) -> None:
         """Reject values the config's types let through (raise ConfigError): exit 2 before anything starts."""
 
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str] | None:
+        """`ocis <name> migrate`: apply the extension's schema migrations and return what was applied
+        (an empty list: already up to date). ConfigError (exit 2) when its settings keep no database
+        to migrate or the database cannot be reached. None = the extension has no migrations (no command)."""
+        return None
+
     async def start(self, ctx: Context) -> None:
         """Start serving; return once ready. Long-running work goes into `ctx.create_task`."""
 
