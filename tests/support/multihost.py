@@ -5,7 +5,7 @@ each host; `ocis supervisor generate` on each host with its share of the
 extensions; supervisord started inside each host's namespaces:
 
 - A: the bus broker, proxy, ocdav, frontend, ocs, gateway;
-- B: two storage-users instances splitting home_range 00-7f / 80-ff;
+- B: two storage-users instances splitting home_range 00-7f / 80-ff, their metadata in PostgreSQL on B;
 - C: users, groups, auth-basic, auth-bearer, auth-machine.
 
 Every listener binds a wildcard on its default port, and each host finds its
@@ -34,6 +34,7 @@ from ocisd.supervisor.control import Supervisor
 from tests.support import sets, webdav_stack
 from tests.support.harness import BIN, Deployment, deployment, kill_supervisor, wait_until
 from tests.support.netns import CLIENT, Hosts
+from tests.support.postgres import Postgres, running_postgres
 
 EXTENSIONS = {
     "a": ("bus", "proxy", "ocdav", "frontend", "ocs", "gateway"),
@@ -42,8 +43,8 @@ EXTENSIONS = {
 }
 BUS_PORTS = (9233, 9234)
 PROXY_PORT = 9200
-# Switch the storage on B to PostgreSQL metadata and S3 blobs here (pgmeta and s3blobs branches).
-STORAGE_ENV: dict[str, str] = {"STORAGE_USERS_METADATA": "sqlite", "STORAGE_USERS_BLOBS": "local"}
+# The storage on B: metadata in B's PostgreSQL (both instances in one database, a schema each), blobs local.
+STORAGE_ENV: dict[str, str] = {"STORAGE_USERS_METADATA": "postgres", "STORAGE_USERS_BLOBS": "local"}
 HALVES = ("00-7f", "80-ff")
 CLONE_NEWNET = 0x40000000
 
@@ -98,8 +99,10 @@ class ThreeHosts:
     a: Host
     b: Host
     c: Host
+    postgres: Postgres  # on B, listening on B's address
     dav: webdav_stack.DavStack  # the admin's files through A's proxy, from the switch
     users: dict[str, tuple[str, str]]  # home half ("00-7f"|"80-ff") → (username, password)
+    user_ids: dict[str, str] = field(default_factory=dict)  # home half → that user's id (its space id)
 
     def host(self, name: str) -> Host:
         return {"a": self.a, "b": self.b, "c": self.c}[name]
@@ -164,7 +167,7 @@ def listen_env(names: tuple[str, ...], host: str = "0.0.0.0") -> dict[str, str]:
     return out
 
 
-def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path) -> dict[str, str]:
+def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path, postgres: Postgres) -> dict[str, str]:
     a = hosts.address("a")
     base = {k: v for k, v in dep.env.items() if not k.startswith("OCIS_") and not Deployment._is_extension_var(k)}
     env = {
@@ -179,6 +182,7 @@ def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path) -> dict[str, 
     }
     if name == "b":  # an operator names the address; A finds its own from its default route
         env.update(OCIS_ADVERTISE_HOST=hosts.address("b"), **STORAGE_ENV)
+        env["STORAGE_USERS_POSTGRES_DSN"] = postgres.new_database("storage")
     if name == "c":  # a listener bound to one address announces that one; three wrong passwords lock out
         env["AUTH_BASIC_USER_IP_LOCKOUT"] = "3"
         env["USERS_GRPC_ADDR"] = f"{hosts.address('c')}:{listen_env(('users',))['USERS_GRPC_ADDR'].rpartition(':')[2]}"
@@ -198,16 +202,17 @@ def generate(host: Host) -> None:
     host.supervisor(*args)
 
 
-def half_users(c: Host) -> dict[str, tuple[str, str]]:
-    """A user whose personal space lands in each half of the homes (ids are random: add until both are)."""
-    found: dict[str, tuple[str, str]] = {}
+def half_users(c: Host) -> dict[str, tuple[str, str, str]]:
+    """(username, password, id) of a user whose personal space lands in each half of the homes (ids are
+    random: add users until both halves have one)."""
+    found: dict[str, tuple[str, str, str]] = {}
     for i in range(40):
         user, password = f"user{i}", f"pw-{i}-for-tests"
         res = c.ocis("users", "add", user, "--password-stdin", input=password + "\n")
         assert res.returncode == 0, res.stdout + res.stderr
         uid = res.stdout.rsplit("(id ", 1)[1].rstrip(")\n")
         half = HALVES[0] if shard(home_space_id(uid)) <= "7f" else HALVES[1]
-        found.setdefault(half, (user, password))
+        found.setdefault(half, (user, password, uid))
         if len(found) == 2:
             return found
     raise AssertionError("no user landed in one half of the homes")
@@ -216,13 +221,13 @@ def half_users(c: Host) -> dict[str, tuple[str, str]]:
 @contextmanager
 def three_hosts() -> Iterator[ThreeHosts]:
     """The running three-host deployment; everything stopped by PID and removed at the end."""
-    with deployment() as dep, Hosts() as hosts:
+    with deployment() as dep, Hosts() as hosts, running_postgres(hosts.address("b"), netns=hosts.namespaces["b"]) as pg:
         made: list[Host] = []
         try:
             for name in ("a", "b", "c"):
                 root = dep.root / name
                 shutil.copytree(dep.config_dir, root / "config")  # the operator copies config and keys
-                env = host_env(dep, hosts, name, root)
+                env = host_env(dep, hosts, name, root, pg)
                 made.append(Host(name, hosts.address(name), root, env, EXTENSIONS[name], hosts))
             for host in made:
                 generate(host)
@@ -230,10 +235,11 @@ def three_hosts() -> Iterator[ThreeHosts]:
                 host.supervisor("start")
             a, b, c = made
             dav = dav_as(f"https://{a.address}:{PROXY_PORT}", webdav_stack.ADMIN, webdav_stack.PASSWORD)
-            deployed = ThreeHosts(dep, hosts, a, b, c, dav, {})
+            deployed = ThreeHosts(dep, hosts, a, b, c, pg, dav, {})
             with deployed.client():
                 wait_until(lambda: dav.request("PROPFIND", "", b"", {"Depth": "0"}).status == 207, 60, what="WebDAV")
-            deployed.users = half_users(c)
+            for half, (user, password, uid) in half_users(c).items():
+                deployed.users[half], deployed.user_ids[half] = (user, password), uid
             yield deployed
         finally:
             for host in made:
