@@ -8,6 +8,7 @@ import pytest
 from tests.support import tools
 from tests.support.harness import Deployment, deployment
 from tests.support.postgres import Postgres, running_postgres
+from tests.support.seaweedfs import SeaweedFS, running_seaweedfs
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,3 +51,10 @@ def postgres() -> Iterator[Postgres]:
     """One PostgreSQL 15 server for the run (started on first use); each test takes `new_database()`."""
     with running_postgres() as pg:
         yield pg
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[SeaweedFS]:
+    """One SeaweedFS (S3 on a free loopback port) for the run, started on first use; tests take a bucket each."""
+    with running_seaweedfs() as server:
+        yield server

@@ -17,7 +17,7 @@ def _upload_error(status: int, payload: dict[str, Any]) -> DavError:
     reason, message = payload.get("reason", ""), payload.get("message", "")
     if status == 423:
         return DavError(423, message or reason, "<d:lock-token-submitted/>")
-    if status in (400, 409, 412, 413, 507):
+    if status in (400, 409, 412, 413, 503, 507):  # 503: a blob store (S3) is away
         return DavError(status, message or reason)
     return DavError(502, f"upload failed at the data server: {status} {reason} {message}".strip())
 

@@ -19,6 +19,7 @@ from ocisd.plugins import load_class
 from ocisd.sql import Engine
 
 from . import resources as res
+from .blobs import BlobReader
 from .resources import Grant, LockInfo, Node, Reach, Ref, Space, Staged, TrashItem, UploadOptions, Version
 
 BUILTIN = {"local": "ocisd.storage.local.driver:LocalDriver"}
@@ -41,6 +42,8 @@ class Base(abc.ABC):
     """A storage driver. Every method raises `errors.StorageError` for what the caller did wrong."""
 
     keep_versions = True  # overwrites keep the previous revision; the service sets it before `open`
+    # The instance's name for its metadata schema and blob prefix (config.instance_key); set before `open`.
+    instance = "storage_users"
     # New revisions wait in `processing` with a job (postprocessing steps are configured); set before `open`.
     hold_revisions = False
     # Called after a commit that queued postprocessing jobs (the service rings the bus with it).
@@ -149,8 +152,9 @@ class Base(abc.ABC):
         return result
 
     @abc.abstractmethod
-    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | None]:
-        """The file and a local path to `sendfile` (None for an empty file). Refused (FAILED_PRECONDITION
+    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | BlobReader | None]:
+        """The file and its bytes: a local path to `sendfile`, a ranged reader (a remote blob store) or
+        None (an empty file). Refused (FAILED_PRECONDITION
         `processing` / `blocked`) while its revision may not be downloaded, unless `revision` names the
         current revision (a postprocessing step reads it; etag-mismatch once it is no longer current)."""
 
@@ -199,7 +203,7 @@ class Base(abc.ABC):
         """The file and its kept revisions, newest first (every overwrite keeps one, retention thins them)."""
         raise _unsupported(self, "no-versions", "keeps no versions")
 
-    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | None]:
+    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | BlobReader | None]:
         """The file as it was in version `key` (size, mtime, etag, checksums) and a local path to its bytes."""
         raise _unsupported(self, "no-versions", "keeps no versions")
 

@@ -12,10 +12,10 @@ import time
 
 from ocisd.api.postprocessing.v1.contract import PROCESSING
 from ocisd.api.storage.v1 import errors
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import FILE, FOLDER, FOLDER_MIME, LockInfo, Node, Ref
 
 from . import garbage, grants, jobs, locks, trash, tree, versions
-from .blobs import BlobStore
 from .database import transaction
 from .locate import Located, existing, fill, locate, locate_existing
 

@@ -1,4 +1,5 @@
-"""The `local` driver: metadata in SQLite (WAL) in the data dir or in PostgreSQL (`sql`), bytes in `blobs/`."""
+"""The `local` driver: metadata in SQLite (WAL) in the data dir or in PostgreSQL (`sql`), bytes in the
+blob store `blobs` names (`blobs/` beside it, or an S3 bucket)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ocisd.api.postprocessing.v1.contract import PROCESSING, REASON_BLOCKED, REA
 from ocisd.api.storage.v1 import errors
 from ocisd.logs import get_logger
 from ocisd.sql.database import snapshot
+from ocisd.storage import blobs as blob_stores
+from ocisd.storage.blobs import BlobReader, BlobSink, BlobStore
 from ocisd.storage.driver import Base, UploadSink
 from ocisd.storage.resources import (
     FILE,
@@ -53,12 +56,13 @@ from . import (
     uploads,
     versions,
 )
-from .blobs import BlobStore, Sink
 from .database import Database, transaction
 from .locate import existing, fill, locate_existing
 
 log = get_logger("storage.local")
 T = TypeVar("T")
+SWEEP_EVERY = 3600.0  # seconds between blob-store sweeps (sooner when uploads expire sooner)
+SWEEP_BATCH = 500  # revisions asked about per metadata read
 
 
 class LocalDriver(Base):
@@ -72,21 +76,44 @@ class LocalDriver(Base):
         self.policy = versions.Policy(
             self.keep_versions, cfg.versions_max, cfg.versions_ladder, cfg.versions_count_quota
         )
-        self._blobs = BlobStore(self.data_dir / "blobs")
+        self._blobs = blob_stores.load(cfg, self.data_dir, self.instance)
+        cleaned = await self._blobs.open()
         self._db = Database(self.sql or self.data_dir / "metadata.db")
         # Point lookups (a path's few index probes) run right here on SQLite: a hop to a reader thread
         # costs more than the lookup. On PostgreSQL they are network round trips: the readers do them.
         self._here = None if self.sql else tree.connect(self.data_dir / "metadata.db")
-        cleaned = await asyncio.to_thread(self._blobs.clean_tmp)
         orphans = await self._db.write(garbage.collect_all, self._blobs)
         if cleaned or orphans:
             log.info("cleaned up after interrupted uploads", temp_files=cleaned, orphan_blobs=orphans)
+        self._sweeper = asyncio.create_task(self._sweep_often(), name="blob-sweep")
 
     async def close(self) -> None:
+        self._sweeper.cancel()
+        await asyncio.gather(self._sweeper, return_exceptions=True)
         await asyncio.to_thread(self._db.close)
         if self._here is not None:
             self._here.close()
-        await asyncio.to_thread(self._blobs.close)
+        await self._blobs.close()
+
+    async def _sweep_often(self) -> None:
+        """Remove what the blob store holds that no file references (crashes before a commit,
+        abandoned multipart uploads), at start and then periodically."""
+        expiry = float(self.config.upload_expiration)
+        while True:
+            try:
+                swept = await self._blobs.sweep(self._live_revs, expiry)
+                if swept:
+                    log.info("removed unreferenced blobs", count=swept)
+            except errors.StorageError as exc:
+                log.warning("blob sweep failed", error=exc.message)
+            await asyncio.sleep(min(SWEEP_EVERY, max(expiry, 1.0)))
+            await self._db.write(garbage.collect_all, self._blobs)  # names a failed removal left listed
+
+    async def _live_revs(self, revs: list[str]) -> set[str]:
+        live: set[str] = set()
+        for i in range(0, len(revs), SWEEP_BATCH):
+            live |= await self._db.read(garbage.live_revs, revs[i : i + SWEEP_BATCH])
+        return live
 
     @property
     def _quota(self) -> int:
@@ -201,20 +228,26 @@ class LocalDriver(Base):
         return await self._db.read(uploads.check, ref, opts, self._quota)
 
     async def open_upload(self) -> UploadSink:
-        return await asyncio.to_thread(self._blobs.sink)
+        return await self._blobs.sink()
 
     async def commit_upload(self, ref: Ref, opts: UploadOptions, sink: UploadSink) -> tuple[Node, bool]:
-        assert isinstance(sink, Sink)
-        staged = await sink.finish()
+        assert isinstance(sink, BlobSink)
         try:
+            staged = await sink.finish()
             return await self._commit(ref, opts, staged, sink.path)
+        except errors.StorageError:
+            await sink.abort()  # not stored, or refused before the commit (nothing after it raises one)
+            raise
         finally:
-            sink.path.unlink(missing_ok=True)  # still there only when the commit refused it
+            if sink.path is not None:
+                sink.path.unlink(missing_ok=True)  # a local temp file: still there only when the commit refused it
 
     async def commit_file(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
+        if not self._blobs.local_files:
+            return await super().commit_file(ref, opts, staged, path)  # streamed into the remote store
         return await self._commit(ref, opts, staged, path)  # renamed into the blob store, no copy
 
-    async def _commit(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path) -> tuple[Node, bool]:
+    async def _commit(self, ref: Ref, opts: UploadOptions, staged: Staged, path: Path | None) -> tuple[Node, bool]:
         uploads.verify_staged(opts, staged)
         node, created = await self._db.write(
             uploads.commit, self._blobs, ref, opts, staged, path, self._quota, self.policy, self.hold_revisions
@@ -223,12 +256,12 @@ class LocalDriver(Base):
             self.on_queued()
         return node, created
 
-    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | None]:
+    async def download(self, ref: Ref, revision: str = "") -> tuple[Node, Path | BlobReader | None]:
         node = await self.stat(ref)
         if node.is_folder:
             raise errors.precondition("is-a-container", f"{node.path} is a folder")
         downloadable(node, revision)
-        return node, self._blobs.path(tree.blob_name(node.id, node.rev)) if node.rev else None
+        return node, self._blobs.content(tree.blob_name(node.id, node.rev), node.size) if node.rev else None
 
     async def claim_jobs(self, worker: str, limit: int, lease: float) -> list[Job]:
         found = await self._db.write(_claim, worker, limit, lease)
@@ -269,9 +302,9 @@ class LocalDriver(Base):
     async def list_versions(self, ref: Ref) -> tuple[Node, list[Version]]:
         return await self._db.read(_versions, ref)
 
-    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | None]:
+    async def download_version(self, ref: Ref, key: str) -> tuple[Node, Path | BlobReader | None]:
         node, found = await self._db.read(_version, ref, key)
-        return node, self._blobs.path(found.blob)
+        return node, self._blobs.content(found.blob, found.size)
 
     async def restore_version(self, ref: Ref, key: str, tokens: tuple[str, ...]) -> Node:
         return await self._db.write(restore.restore, self._blobs, ref, key, tokens, self._quota, self.policy)

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 
+from ocisd.api.storage.v1 import errors
+from ocisd.logs import get_logger
+from ocisd.storage.blobs import BlobStore
+
 from . import tree, versions
-from .blobs import BlobStore
 from .database import transaction
+
+log = get_logger("storage.garbage")
 
 
 def mark(db: sqlite3.Connection, names: list[str]) -> None:
@@ -26,8 +31,11 @@ def collect(db: sqlite3.Connection, blobs: BlobStore, names: list[str]) -> None:
     """Unlink garbage blobs after their commit, then forget them (no transaction needed)."""
     if not names:
         return
-    for name in names:
-        blobs.remove(name)
+    try:
+        blobs.remove(names)
+    except errors.StorageError as exc:  # the store is away: the names stay listed for the next pass
+        log.warning("blobs not removed yet", count=len(names), error=exc.message)
+        return
     with transaction(db, durable=False):
         unmark(db, names)
 
@@ -41,6 +49,16 @@ def collect_all(db: sqlite3.Connection, blobs: BlobStore) -> int:
     with transaction(db):
         unmark(db, list(referenced))
     return len(garbage)
+
+
+def live_revs(db: sqlite3.Connection, revs: list[str]) -> set[str]:
+    """Those of `revs` a file or a version still references (a store's sweep asks; keys carry only the rev)."""
+    marks = ",".join("?" * len(revs))
+    found = db.execute(
+        f"SELECT rev FROM nodes WHERE rev IN ({marks}) UNION SELECT key FROM versions WHERE key IN ({marks})",
+        revs + revs,
+    )
+    return {r[0] for r in found}
 
 
 def _referenced(db: sqlite3.Connection, name: str) -> bool:

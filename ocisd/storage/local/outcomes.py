@@ -15,10 +15,10 @@ import time
 
 from ocisd.api.postprocessing.v1.contract import ERROR, INFECTED, PROCESSING, READY
 from ocisd.api.storage.v1 import errors
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import FILE, Completion, Job, Node, Outcome
 
 from . import garbage, jobs, tree, versions
-from .blobs import BlobStore
 from .database import transaction
 
 REMOVE = "remove"

@@ -12,10 +12,10 @@ import sqlite3
 import time
 
 from ocisd.api.storage.v1 import errors
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import FILE, Node, Ref
 
 from . import garbage, jobs, locks, tree, versions
-from .blobs import BlobStore
 from .database import transaction
 from .locate import fill, locate_existing
 

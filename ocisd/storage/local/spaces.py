@@ -12,10 +12,10 @@ import time
 from typing import Any
 
 from ocisd.api.storage.v1 import errors
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import FOLDER, FOLDER_MIME, Grant, Node, Space, SpaceState
 
 from . import garbage, grants, trash, tree, versions
-from .blobs import BlobStore
 from .database import transaction
 from .locate import fill
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 
 from ocisd.api.storage.v1 import errors
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import Node, Ref
 
 from . import garbage, locks, trash, tree
-from .blobs import BlobStore
 from .database import transaction
 from .locate import fill, locate
 

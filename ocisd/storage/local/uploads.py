@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ocisd.api.storage.v1 import errors
 from ocisd.storage import checksums
+from ocisd.storage.blobs import BlobStore
 from ocisd.storage.resources import FILE, Node, Ref, Staged, UploadOptions
 
 from . import garbage, jobs, locks, tree, versions
-from .blobs import BlobStore
 from .changes import mime_of
 from .database import transaction
 from .locate import Located, fill, locate
@@ -61,7 +61,7 @@ def commit(
     ref: Ref,
     opts: UploadOptions,
     staged: Staged,
-    tmp_path: Path,
+    tmp_path: Path | None,
     default_quota: int,
     policy: versions.Policy,
     hold: bool,

@@ -26,7 +26,7 @@ from ocisd.storage.driver import Base, driver_class, load
 from ocisd.storage.local.postgres import open_engine
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
-from .config import StorageConfig, parse_range
+from .config import StorageConfig, instance_key, parse_range
 from .grpc import ProviderService, StorageService
 from .http import make_app
 from .processing_grpc import ProcessingService
@@ -109,6 +109,7 @@ class StorageExtension(Extension):
             for step in applied:
                 ctx.log.info("schema migrated", schema=engine.schema, version=step.version, step=step.description)
             self.driver.sql = engine
+        self.driver.instance = instance_key(self.name, cfg.home_range)
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
         bell = {"provider": cfg.provider_id}

@@ -1,4 +1,4 @@
-"""Bytes on local disk: one immutable file per node revision, written via a temp file.
+"""`local` blobs: one immutable file per node revision in the data dir, written via a temp file.
 
 An upload streams into `tmp/`, is fsynced, renamed into place and the directory
 fsynced before the metadata commit; a crash leaves at most a temp file (removed
@@ -19,6 +19,8 @@ from ocisd.storage.checksums import Hasher
 from ocisd.storage.resources import Staged
 from ocisd.storage.writeback import Writer, fsync_dir
 
+from . import BlobStore
+
 
 class Sink:
     """One upload in progress: a temp file and the running checksums.
@@ -30,8 +32,9 @@ class Sink:
 
     def __init__(self, tmp_dir: Path, lanes: tuple[ThreadPoolExecutor, ...]) -> None:
         self.rev = secrets.token_hex(8)
-        self.path = tmp_dir / f"{self.rev}.part"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._tmp = tmp_dir / f"{self.rev}.part"
+        self.path: Path | None = self._tmp
+        self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._hasher = Hasher()
         self._writer = Writer(self._fd)
         self._lanes = lanes
@@ -71,10 +74,12 @@ class Sink:
         inflight, self._inflight = self._inflight, []
         await asyncio.gather(*inflight, return_exceptions=True)
         self._close(False)
-        self.path.unlink(missing_ok=True)
+        self._tmp.unlink(missing_ok=True)
 
 
-class BlobStore:
+class LocalBlobs(BlobStore):
+    local_files = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
@@ -86,14 +91,17 @@ class BlobStore:
         # the root) soon stops, enough to keep millions of blobs in small folders.
         return self.root / name[:3] / name
 
-    def sink(self) -> Sink:
-        return Sink(self.tmp, self._lanes)
+    async def sink(self) -> Sink:
+        return await asyncio.to_thread(Sink, self.tmp, self._lanes)
 
-    def close(self) -> None:
+    async def open(self) -> int:
+        return await asyncio.to_thread(self._clean_tmp)
+
+    async def close(self) -> None:
         for lane in self._lanes:
-            lane.shutdown(wait=True)
+            await asyncio.to_thread(lane.shutdown, True)
 
-    def clean_tmp(self) -> int:
+    def _clean_tmp(self) -> int:
         """Remove temp files of uploads interrupted by a crash; returns how many."""
         count = 0
         for entry in os.scandir(self.tmp):
@@ -101,11 +109,12 @@ class BlobStore:
             count += 1
         return count
 
-    def place(self, tmp_path: Path, name: str) -> None:
+    def place(self, source: Path | None, name: str) -> None:
         """Rename a finished temp file to its blob name, durably."""
+        assert source is not None, "local sinks stage a file"
         target = self.path(name)
         self._ensure_dir(target.parent)
-        os.rename(tmp_path, target)
+        os.rename(source, target)
         fsync_dir(target.parent)
 
     def link(self, source: str, name: str) -> None:
@@ -118,8 +127,12 @@ class BlobStore:
         for parent in {self.path(n).parent for n in names}:
             fsync_dir(parent)
 
-    def remove(self, name: str) -> None:
-        self.path(name).unlink(missing_ok=True)
+    def remove(self, names: list[str]) -> None:
+        for name in names:
+            self.path(name).unlink(missing_ok=True)
+
+    def content(self, name: str, size: int) -> Path:
+        return self.path(name)
 
     def _ensure_dir(self, d: Path) -> None:
         if not d.is_dir():
