@@ -69,11 +69,14 @@ def test_users_on_both_halves_write_and_read(deployed: ThreeHosts) -> None:
             assert dav.request("GET", "half.txt").body == body
             assert dav.request("MKCOL", "folder").status == 201
             assert dav.request("PROPFIND", "", b"", {"Depth": "1"}).status == 207
-    # Each instance keeps its half in its own schema of the one database on B.
+    # Each instance keeps its half in its own schema of the one database on B, its bytes under its own prefix
+    # of the one bucket on B.
     db = deployed.b.env["STORAGE_USERS_POSTGRES_DSN"].rpartition("/")[2]
     for half, other in (HALVES, HALVES[::-1]):
-        spaces = deployed.postgres.psql(db, f"SELECT id FROM {instance_key('storage-users', half)}.spaces").stdout
-        assert deployed.user_ids[half] in spaces.split() and deployed.user_ids[other] not in spaces.split()
+        key = instance_key("storage-users", half)
+        spaces = deployed.postgres.psql(db, f"SELECT id FROM {key}.spaces").stdout.split()
+        assert deployed.user_ids[half] in spaces and deployed.user_ids[other] not in spaces
+        assert deployed.blob_keys(key + "/")
 
 
 def test_litmus_through_the_proxy_on_a(deployed: ThreeHosts) -> None:

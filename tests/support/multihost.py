@@ -5,7 +5,8 @@ each host; `ocis supervisor generate` on each host with its share of the
 extensions; supervisord started inside each host's namespaces:
 
 - A: the bus broker, proxy, ocdav, frontend, ocs, gateway;
-- B: two storage-users instances splitting home_range 00-7f / 80-ff, their metadata in PostgreSQL on B;
+- B: two storage-users instances splitting home_range 00-7f / 80-ff, their metadata in PostgreSQL and
+  their blobs in SeaweedFS (S3), both on B;
 - C: users, groups, auth-basic, auth-bearer, auth-machine.
 
 Every listener binds a wildcard on its default port, and each host finds its
@@ -23,9 +24,12 @@ import shutil
 import subprocess
 from base64 import b64encode
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import botocore.session
+from botocore.config import Config
 
 from ocisd.api.storage.v1.contract import home_space_id, shard
 from ocisd.config.schema import env_name, env_prefix, settings_of
@@ -35,6 +39,7 @@ from tests.support import sets, webdav_stack
 from tests.support.harness import BIN, Deployment, deployment, kill_supervisor, wait_until
 from tests.support.netns import CLIENT, Hosts
 from tests.support.postgres import Postgres, running_postgres
+from tests.support.seaweedfs import SeaweedFS, running_seaweedfs
 
 EXTENSIONS = {
     "a": ("bus", "proxy", "ocdav", "frontend", "ocs", "gateway"),
@@ -43,8 +48,10 @@ EXTENSIONS = {
 }
 BUS_PORTS = (9233, 9234)
 PROXY_PORT = 9200
-# The storage on B: metadata in B's PostgreSQL (both instances in one database, a schema each), blobs local.
-STORAGE_ENV: dict[str, str] = {"STORAGE_USERS_METADATA": "postgres", "STORAGE_USERS_BLOBS": "local"}
+# The storage on B: metadata in B's PostgreSQL (both instances in one database, a schema each), blobs in B's
+# SeaweedFS (one bucket, a prefix each). sqlite / local here run the same deployment on B's disk.
+STORAGE_ENV: dict[str, str] = {"STORAGE_USERS_METADATA": "postgres", "STORAGE_USERS_BLOBS": "s3"}
+BUCKET = "ocisd-users"
 HALVES = ("00-7f", "80-ff")
 CLONE_NEWNET = 0x40000000
 
@@ -100,6 +107,7 @@ class ThreeHosts:
     b: Host
     c: Host
     postgres: Postgres  # on B, listening on B's address
+    s3: SeaweedFS  # on B, its S3 gateway on B's address
     dav: webdav_stack.DavStack  # the admin's files through A's proxy, from the switch
     users: dict[str, tuple[str, str]]  # home half ("00-7f"|"80-ff") → (username, password)
     user_ids: dict[str, str] = field(default_factory=dict)  # home half → that user's id (its space id)
@@ -119,6 +127,17 @@ class ThreeHosts:
     def as_user(self, half: str) -> webdav_stack.DavStack:
         user, password = self.users[half]
         return dav_as(self.dav.root, user, password)
+
+    def blob_keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix` in B's S3 bucket (asked from the switch)."""
+        s3 = self.s3
+        with self.client():
+            client = botocore.session.get_session().create_client(
+                "s3", endpoint_url=s3.endpoint, region_name=s3.region, aws_access_key_id=s3.access_key,
+                aws_secret_access_key=s3.secret_key, config=Config(s3={"addressing_style": "path"}),
+            )  # fmt: skip
+            listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+        return [o["Key"] for o in listed.get("Contents", [])]
 
     def access_log(self) -> str:
         return "".join(p.read_text(errors="replace") for p in (self.a.sup_dir / "logs").glob("ocis-proxy*.log"))
@@ -167,7 +186,7 @@ def listen_env(names: tuple[str, ...], host: str = "0.0.0.0") -> dict[str, str]:
     return out
 
 
-def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path, postgres: Postgres) -> dict[str, str]:
+def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path, db: Postgres, s3: SeaweedFS) -> dict[str, str]:
     a = hosts.address("a")
     base = {k: v for k, v in dep.env.items() if not k.startswith("OCIS_") and not Deployment._is_extension_var(k)}
     env = {
@@ -181,8 +200,8 @@ def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path, postgres: Pos
         **listen_env(EXTENSIONS[name]),
     }
     if name == "b":  # an operator names the address; A finds its own from its default route
-        env.update(OCIS_ADVERTISE_HOST=hosts.address("b"), **STORAGE_ENV)
-        env["STORAGE_USERS_POSTGRES_DSN"] = postgres.new_database("storage")
+        env.update(OCIS_ADVERTISE_HOST=hosts.address("b"), STORAGE_USERS_POSTGRES_DSN=db.new_database("storage"))
+        env.update({**s3.settings("STORAGE_USERS", BUCKET), **STORAGE_ENV})
     if name == "c":  # a listener bound to one address announces that one; three wrong passwords lock out
         env["AUTH_BASIC_USER_IP_LOCKOUT"] = "3"
         env["USERS_GRPC_ADDR"] = f"{hosts.address('c')}:{listen_env(('users',))['USERS_GRPC_ADDR'].rpartition(':')[2]}"
@@ -221,13 +240,16 @@ def half_users(c: Host) -> dict[str, tuple[str, str, str]]:
 @contextmanager
 def three_hosts() -> Iterator[ThreeHosts]:
     """The running three-host deployment; everything stopped by PID and removed at the end."""
-    with deployment() as dep, Hosts() as hosts, running_postgres(hosts.address("b"), netns=hosts.namespaces["b"]) as pg:
+    with deployment() as dep, Hosts() as hosts, ExitStack() as on_b:
+        b_net = {"host": hosts.address("b"), "netns": hosts.namespaces["b"]}
+        pg = on_b.enter_context(running_postgres(**b_net))
+        s3 = on_b.enter_context(running_seaweedfs(**b_net))
         made: list[Host] = []
         try:
             for name in ("a", "b", "c"):
                 root = dep.root / name
                 shutil.copytree(dep.config_dir, root / "config")  # the operator copies config and keys
-                env = host_env(dep, hosts, name, root, pg)
+                env = host_env(dep, hosts, name, root, pg, s3)
                 made.append(Host(name, hosts.address(name), root, env, EXTENSIONS[name], hosts))
             for host in made:
                 generate(host)
@@ -235,7 +257,7 @@ def three_hosts() -> Iterator[ThreeHosts]:
                 host.supervisor("start")
             a, b, c = made
             dav = dav_as(f"https://{a.address}:{PROXY_PORT}", webdav_stack.ADMIN, webdav_stack.PASSWORD)
-            deployed = ThreeHosts(dep, hosts, a, b, c, pg, dav, {})
+            deployed = ThreeHosts(dep, hosts, a, b, c, pg, s3, dav, {})
             with deployed.client():
                 wait_until(lambda: dav.request("PROPFIND", "", b"", {"Depth": "0"}).status == 207, 60, what="WebDAV")
             for half, (user, password, uid) in half_users(c).items():
