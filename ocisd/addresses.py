@@ -8,6 +8,8 @@ endpoint) and `advertised` for peers on any host (what the bus announces).
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 import socket
 
 from ocisd.config.schema import ConfigError
@@ -16,6 +18,7 @@ WILDCARDS = ("0.0.0.0", "", "::")
 # Documentation addresses (RFC 5737, RFC 3849): a UDP connect to one picks the source address of the
 # default route without sending a packet.
 _PROBES = ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1"))
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def split(addr: str, key: str = "address") -> tuple[str, int]:
@@ -40,6 +43,20 @@ def connectable(addr: str) -> str:
     elif host == "::":
         host = "::1"
     return join(host, port)
+
+
+def check_host(host: str, key: str = "advertise_host") -> None:
+    """Refuse what is not a host name or an IP address (a port, a scheme, a path, a wildcard)."""
+    if not host:
+        return
+    try:
+        if ipaddress.ip_address(host).is_unspecified:
+            raise ConfigError(f"{key}: a wildcard cannot be dialled, found {host!r}")
+        return
+    except ValueError:
+        pass
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in host.rstrip(".").split(".")):
+        raise ConfigError(f"{key}: expected a host name or IP address (no port), found {host!r}")
 
 
 def advertised(addr: str, advertise_host: str = "") -> str:

@@ -49,6 +49,7 @@ def startable_config(
             f"{cfg.origins['drain_timeout']}: drain_timeout must be at least one heartbeat interval "
             f"({float(shared.heartbeat_interval):g}s), found {float(shared.drain_timeout):g}s"
         )
+    addresses.check_host(shared.advertise_host, cfg.origins["advertise_host"])
     cls.check(cfg.own)
     return cfg
 

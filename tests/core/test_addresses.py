@@ -12,8 +12,10 @@ import pytest
 from ocisd import addresses
 from ocisd.bus.messages import InstanceRecord, MessageError, decode, encode_record
 from ocisd.config import loader
+from ocisd.config.schema import ConfigError
 from ocisd.discovery import installed
 from ocisd.supervisor.config import GenerateError, parse_program_env
+from tests.support.harness import Deployment
 from tests.support.netns import Hosts
 
 
@@ -73,3 +75,23 @@ def test_program_env_sets_one_instances_own_variables() -> None:
     for bad in ("ocis-storage-users-3:X=1", "ocis-storage-users:x=1", "ocis-storage-users:X", "X=1"):
         with pytest.raises(GenerateError):
             parse_program_env([bad], ["storage-users"], {"storage-users": 2})
+
+
+@pytest.mark.parametrize("host", ["10.0.0.2", "fd00::2", "storage-b.example", "host-b"])
+def test_a_host_name_or_address_may_be_advertised(host: str) -> None:
+    addresses.check_host(host)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.2:9000", "http://host-b", "0.0.0.0", "::", "host b", "-b.example"])
+def test_what_no_peer_can_dial_is_refused(host: str) -> None:
+    with pytest.raises(ConfigError):
+        addresses.check_host(host)
+
+
+@pytest.mark.parametrize("var", ["OCIS_ADVERTISE_HOST", "HELLO_ADVERTISE_HOST"])
+def test_a_bad_advertise_host_stops_the_start_with_one_line(dep: Deployment, var: str) -> None:
+    res = dep.ocis("hello", "server", env={var: "10.0.0.2:9000"}, timeout=30)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines() == [
+        f"ocis: config error: env {var}: expected a host name or IP address (no port), found '10.0.0.2:9000'"
+    ]
