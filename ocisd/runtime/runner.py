@@ -49,6 +49,7 @@ def startable_config(
             f"{cfg.origins['drain_timeout']}: drain_timeout must be at least one heartbeat interval "
             f"({float(shared.heartbeat_interval):g}s), found {float(shared.drain_timeout):g}s"
         )
+    addresses.check_host(shared.advertise_host, cfg.origins["advertise_host"])
     cls.check(cfg.own)
     return cfg
 
@@ -91,7 +92,7 @@ class ExtensionRunner:
         self._process = psutil.Process()
         debug_addr = cfg.own.debug_addr
         self._debug = DebugServer(debug_addr, lambda: self.state == State.RUNNING, lambda: [node.metrics, self.metrics])
-        self._debug_addr = addresses.connectable(debug_addr)
+        self._debug_addr = addresses.advertised(debug_addr, cfg.shared.advertise_host)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -125,6 +126,7 @@ class ExtensionRunner:
             routes=list(self.cls.routes),
             stats=stats,
             features=list(self.features),
+            address=addresses.host_address(self.cfg.shared.advertise_host),
         )
 
     def _publish(self, kind: str) -> None:

@@ -64,6 +64,9 @@ class Postgres:
             capture_output=True,
             cwd=self.root,
         )
+        # initdb trusts loopback only: also the networks the server is on (the multi-host tests' hosts).
+        with open(self.data / "pg_hba.conf", "a") as hba:
+            hba.write("host all all samenet trust\n")
 
     @property
     def pid(self) -> int | None:
@@ -77,11 +80,13 @@ class Postgres:
             "-c", f"listen_addresses={self.host}", "-c", f"fsync={'on' if self.fsync else 'off'}",
             "-c", "max_connections=200", "-c", "log_min_messages=warning",
         ]  # fmt: skip
-        if netns:
-            args = ["ip", "netns", "exec", netns, *args]
+        user: str | None = "postgres"
+        if netns:  # entering a namespace needs root: become postgres inside it (setpriv execs: the PID stays ours)
+            drop = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+            args, user = ["ip", "netns", "exec", netns, *drop, *args], None
         log = open(self.root / "postgres.log", "ab")
         self._popen = subprocess.Popen(
-            args, user="postgres", stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
+            args, user=user, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
         )
         log.close()
         popen = self._popen

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc.aio
 
-from ocisd import addresses, authz
+from ocisd import authz
 from ocisd.api.postprocessing.v1.contract import PROCESSING_QUEUED, configured_steps
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.api.storage.v1.contract import shard
@@ -113,7 +113,7 @@ class StorageExtension(Extension):
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config
         home_range = parse_range(cfg.home_range)
-        data_url = (cfg.data_url or f"http://{addresses.connectable(cfg.http_addr)}").rstrip("/")
+        data_url = (cfg.data_url or f"http://{ctx.advertised(cfg.http_addr)}").rstrip("/")
         self.claim = DataDirClaim(ctx.data_dir)
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)

@@ -19,7 +19,7 @@ class Kind(Enum):
     INVALID = "invalid"
     UNAUTHENTICATED = "unauthenticated"
     UNSUPPORTED = "unsupported"
-    UNAVAILABLE = "unavailable"  # the metadata database cannot be reached: try again later
+    UNAVAILABLE = "unavailable"  # the metadata database or a store the driver needs (S3) cannot be reached
 
 
 class StorageError(Exception):
