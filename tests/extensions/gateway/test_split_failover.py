@@ -19,11 +19,23 @@ from dataclasses import dataclass
 import psutil
 import pytest
 
-from ocisd.api.storage.v1.contract import shard
+from ocisd import identity as ids
+from ocisd.api.storage.v1 import storage_pb2 as pb
+from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.api.storage.v1.contract import home_space_id, shard
 from ocisd.supervisor.config import program_name
 from ocisd.supervisor.control import Supervisor, pidfile_pid
 from tests.support.harness import Deployment, Proc, free_port, kill_supervisor, wait_until
-from tests.support.identity import ADMIN_PASSWORD, add_user, basic, config_value, identity_deployment, ocis_ok
+from tests.support.identity import (
+    ADMIN_PASSWORD,
+    add_user,
+    basic,
+    call,
+    config_value,
+    identity_deployment,
+    ocis_ok,
+    token_for,
+)
 from tests.support.webdav_stack import DavStack, Reply
 
 FRONT = "bus,gateway,ocdav,proxy"
@@ -36,6 +48,7 @@ class Split:
     dep: Deployment
     identity: Proc
     users: dict[str, DavStack]  # home range -> a user whose personal space it holds
+    ids: dict[str, str]  # home range -> that user's id
     fresh: tuple[str, str]  # a user who never logged in through the proxy: (name, password)
 
     def supervisor(self, half: str) -> Supervisor:
@@ -43,7 +56,7 @@ class Split:
 
 
 def half_of(user_id: str) -> str:
-    return next(h for h in HALVES if h[:2] <= shard(user_id) <= h[3:])
+    return next(h for h in HALVES if h[:2] <= shard(home_space_id(user_id)) <= h[3:])
 
 
 def dav(dep: Deployment, name: str, password: str) -> DavStack:
@@ -81,17 +94,20 @@ def split() -> Iterator[Split]:
             for half in HALVES:
                 start_half(dep, half)
             dep.wait_runtime(front, FRONT.split(","))
-            users = {half_of(config_value(dep, "admin_user_id")): dav(dep, "admin", ADMIN_PASSWORD)}
+            admin = config_value(dep, "admin_user_id")
+            users, user_ids = {half_of(admin): dav(dep, "admin", ADMIN_PASSWORD)}, {half_of(admin): admin}
             for i in range(32):  # user ids are random: until both halves hold someone
                 if len(users) == len(HALVES):
                     break
                 name, password = f"user{i}", f"pw-{i}-{secrets.token_hex(4)}"
-                users.setdefault(half_of(add_user(dep, name, password)), dav(dep, name, password))
+                user_id = add_user(dep, name, password)
+                users.setdefault(half_of(user_id), dav(dep, name, password))
+                user_ids.setdefault(half_of(user_id), user_id)
             assert len(users) == len(HALVES), "no user id fell into each half"
             fresh = ("carol", "carol-" + secrets.token_hex(4))
             add_user(dep, *fresh)
             wait_until(lambda: all(propfind(u).status == 207 for u in users.values()), 30, what="files via the proxy")
-            yield Split(dep, identity, users, fresh)
+            yield Split(dep, identity, users, user_ids, fresh)
         finally:
             for half in HALVES:
                 kill_supervisor(dep.root / f"sup-{half}")
@@ -99,6 +115,15 @@ def split() -> Iterator[Split]:
 
 def propfind(user: DavStack, path: str = "") -> Reply:
     return user.request("PROPFIND", path, b"", {"Depth": "1"})
+
+
+def space_ids(split: Split, half: str) -> list[str]:
+    """ListSpaces through the gateway, as its user (graph's drive list asks this)."""
+    who = ids.Identity(user_id=split.ids[half], username=split.users[half].user)
+    reply = call(
+        split.dep, "gateway", pb_grpc.StorageStub, "ListSpaces", pb.ListSpacesRequest(), token_for(split.dep, who)
+    )
+    return [space.id for space in reply.spaces]
 
 
 def dead_or_zombie(proc: psutil.Process) -> bool:
@@ -127,6 +152,7 @@ def test_a_killed_storage_instance_is_503_for_its_half_only_until_supervisord_re
         os.kill(instance.pid, signal.SIGKILL)
         wait_until(lambda: dead_or_zombie(instance), 10, what="the SIGKILLed instance gone")
         victim, other = split.users[dead], split.users[alive]
+        assert home_space_id(split.ids[alive]) in space_ids(split, alive)  # the dead provider is left out
         assert unavailable(propfind(victim))
         assert unavailable(victim.request("GET", "before.bin"))
         assert unavailable(victim.request("PUT", "during.bin", b"never acknowledged"))
