@@ -70,6 +70,13 @@ class Extension:
     def check(cls, config: Any) -> None:
         """Reject values the config's types let through (raise ConfigError): exit 2 before anything starts."""
 
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str] | None:
+        """`ocis <name> migrate`: apply the extension's schema migrations and return what was applied
+        (an empty list: already up to date). ConfigError (exit 2) when its settings keep no database
+        to migrate or the database cannot be reached. None = the extension has no migrations (no command)."""
+        return None
+
     async def start(self, ctx: Context) -> None:
         """Start serving; return once ready. Long-running work goes into `ctx.create_task`."""
 
@@ -121,7 +128,7 @@ class Context:
         interceptors = [authz.GrpcGuard(self.shared.jwt_secret, public)]
         server = grpc.aio.server(options=GRPC_SERVER_OPTIONS, interceptors=interceptors)
         # Callers in this process skip the channel, through the same interceptors (ocisd.rpc.local).
-        register(self.rpc.local.recording(server, addresses.connectable(addr), interceptors))
+        register(self.rpc.local.recording(server, self.advertised(addr), interceptors))
         if self._health is None:
             self._health = health.aio.HealthServicer()
             await self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -134,7 +141,7 @@ class Context:
             raise OSError(errno.EADDRINUSE, f"cannot bind gRPC address {addr}: already in use")
         await server.start()
         self._grpc_servers.append(server)
-        self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
+        self.addresses[key.removesuffix("_addr")] = self.advertised(addr)
         return server
 
     async def serve_http(self, app: web.Application, key: str = "http_addr", public: Sequence[str] = ()) -> None:
@@ -146,8 +153,12 @@ class Context:
         addr = getattr(self.config, key)
         app.middlewares.insert(0, authz.http_guard(self.shared.jwt_secret, public))
         self._http_runners.append(await start_app(app, addr, key))
-        self.addresses[key.removesuffix("_addr")] = addresses.connectable(addr)
-        self.local_http.add(addresses.connectable(addr), app)
+        self.addresses[key.removesuffix("_addr")] = self.advertised(addr)
+        self.local_http.add(self.advertised(addr), app)
+
+    def advertised(self, addr: str) -> str:
+        """What peers on any host dial for the listen address `addr` (OCIS_ADVERTISE_HOST for a wildcard)."""
+        return addresses.advertised(addr, self.shared.advertise_host)
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         """Run background work that belongs to the extension: if it ends, the extension failed."""

@@ -38,6 +38,7 @@ class Row:
     uptime: float
     source: str  # "local" (psutil) or "heartbeat"
     stale: bool = False  # not heard lately: kept because the bus is (or just was) silent
+    address: str = ""  # the host's address peers dial (the record's `address`), beside its name
 
 
 class Sampler:
@@ -81,9 +82,11 @@ class Sampler:
                 except psutil.Error:
                     pass
             uptime = round(now - rec.started, 1) if rec.started else 0.0
-            rows.append(
-                Row(rec.name, rec.instance, rec.host, rec.pid, cpu, rss, uss, rec.health, rec.restarts, uptime, source)
+            row = Row(
+                rec.name, rec.instance, rec.host, rec.pid, cpu, rss, uss, rec.health, rec.restarts, uptime, source
             )
+            row.address = rec.address
+            rows.append(row)
         return rows
 
 

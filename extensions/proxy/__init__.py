@@ -97,7 +97,7 @@ class Proxy(Extension):
         host, port = addresses.split(cfg.http_addr, "http_addr")
         site = web.TCPSite(self._runner, host, port, ssl_context=ssl_ctx, reuse_address=True, backlog=BACKLOG)
         await site.start()
-        ctx.addresses["http"] = addresses.connectable(cfg.http_addr)
+        ctx.addresses["http"] = ctx.advertised(cfg.http_addr)
         self._install_sighup()
 
     async def _follow_registry(self, table: RouteTable) -> None:

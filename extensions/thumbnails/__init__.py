@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ocisd import addresses
 from ocisd.api.thumbnails.v1 import thumbnails_pb2_grpc
 from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
@@ -33,7 +32,7 @@ class Thumbnails(Extension):
     async def start(self, ctx: Context) -> None:
         cfg: ThumbnailsConfig = ctx.config
         self._sources = sources = Sources(ctx.rpc, ctx.registry, ctx.metrics)
-        base_url = f"http://{addresses.connectable(cfg.http_addr)}"
+        base_url = f"http://{ctx.advertised(cfg.http_addr)}"
         handouts = Handouts(ctx.shared.transfer_secret, base_url, cfg.data_url_expiry, cfg.cache_size)
         # The signed token is the authority for a data URL, as at the storages' data servers.
         await ctx.serve_http(make_app(handouts), public=(DATA_PATH,))

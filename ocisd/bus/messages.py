@@ -54,7 +54,8 @@ class InstanceRecord:
     version: ocisd version; health: starting|ready|unhealthy|stopping;
     restarts: how often the runtime restarted it; routes: HTTP prefixes it serves;
     stats: cpu/rss/uss for tools on other hosts; features: what it offers beyond its
-    routes (e.g. "trash-bin"), for capabilities.
+    routes (e.g. "trash-bin"), for capabilities; address: the host address peers dial for its
+    wildcard listeners (OCIS_ADVERTISE_HOST or its default route's), shown beside `host`.
     """
 
     name: str
@@ -69,6 +70,7 @@ class InstanceRecord:
     routes: list[str] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
+    address: str = ""
 
     @classmethod
     def from_dict(cls, data: Any) -> InstanceRecord:
@@ -88,6 +90,7 @@ class InstanceRecord:
                 routes=list(_typed(data, "routes", list)),
                 stats=dict(data.get("stats", {}) or {}),
                 features=list(_typed(data, "features", list)) if "features" in data else [],
+                address=_typed(data, "address", str) if "address" in data else "",
             )
         except (TypeError, ValueError) as exc:
             raise MessageError(f"bad record: {exc}") from None

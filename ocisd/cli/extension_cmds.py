@@ -76,6 +76,20 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+def has_migrations(cls: type[Extension]) -> bool:
+    """Whether the extension overrides `Extension.migrate` (then `ocis <name> migrate` exists)."""
+    return getattr(cls.migrate, "__func__", None) is not getattr(Extension.migrate, "__func__", None)
+
+
+def _migrate(cls: type[Extension], cfg: EffectiveConfig) -> int:
+    applied = cls.migrate(cfg) or []
+    for line in applied:
+        print(f"applied {line}")
+    if not applied:
+        print(f"{cfg.name}: schema up to date")
+    return 0
+
+
 def _subparsers_of(p: argparse.ArgumentParser) -> Any:
     """The sub-command action a command's setup added to `p` (argparse keeps it among its actions)."""
     return next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
@@ -99,6 +113,9 @@ def add_extension_parsers(sub: Any, name: str, cls: type[Extension], command: Co
     c.add_argument("--json", action="store_true", help='print {"key": {"value": ..., "source": ...}}')
     c.add_argument("--show-secrets", action="store_true", help="print secrets instead of masking them")
     c.set_defaults(run=_config)
+    if has_migrations(cls):
+        m = cmds.add_parser("migrate", help=f"apply {name}'s database schema migrations and exit")
+        m.set_defaults(run=lambda a: _migrate(cls, _effective(name)))
     for extra in cls.commands:
         e = cmds.add_parser(extra.name, help=extra.help)
         extra.setup(e)

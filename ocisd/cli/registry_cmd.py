@@ -17,7 +17,7 @@ from ocisd.node import Node
 JOIN_AT_MOST = 1.5  # seconds on the bus, whatever the heartbeat interval
 # Heartbeats drift a little past the interval; wait this much longer than one.
 INTERVAL_SLACK = 1.1
-COLUMNS = ["name", "instance", "host", "pid", "addresses", "health", "age", "stale"]
+COLUMNS = ["name", "instance", "host", "address", "pid", "addresses", "health", "age", "stale"]
 
 
 async def listen(shared: SharedConfig) -> list[dict[str, Any]]:
@@ -39,6 +39,7 @@ async def listen(shared: SharedConfig) -> list[dict[str, Any]]:
                 "name": e.record.name,
                 "instance": e.record.instance,
                 "host": e.record.host,
+                "address": e.record.address,
                 "pid": e.record.pid,
                 "addresses": e.record.addresses,
                 "health": e.record.health,

@@ -48,6 +48,14 @@ def _setup(p: argparse.ArgumentParser) -> None:
         "one broker on each of two hosts (--instances bus=2 runs both on this one)",
     )
     g.add_argument(
+        "--program-env",
+        action="append",
+        default=[],
+        metavar="PROGRAM:KEY=VALUE",
+        help="one program's own variable on top of the shell's (repeatable), e.g. "
+        "ocis-storage-users-2:STORAGE_USERS_HOME_RANGE=80-ff",
+    )
+    g.add_argument(
         "--portable",
         action="store_true",
         help="no machine-specific paths: the repository venv's ocis and ~/.ocis/config (as in supervisor.d/)",
@@ -81,7 +89,8 @@ def _generate(args: argparse.Namespace, directory: Path) -> int:
     # unknown names refused.
     names = deployment(args.extensions, os.environ)
     instances = config.parse_instances(args.instances, names, config.broker_count(os.environ))
-    ocis, programs = config.layout(names, os.environ, args.portable, instances, args.broker)
+    program_env = config.parse_program_env(args.program_env, names, instances)
+    ocis, programs = config.layout(names, os.environ, args.portable, instances, args.broker, program_env)
     conf = config.write(directory, ocis, programs)
     print(f"wrote {conf} ({len(programs)} programs: {', '.join(p.program for p in programs)})")
     return 0

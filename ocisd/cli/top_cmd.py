@@ -16,7 +16,7 @@ from ocisd.discovery import installed
 from ocisd.top import Row, Watcher, snapshot
 
 REFRESH = 2.0
-COLUMNS = ["name", "host", "pid", "cpu", "rss", "uss", "health", "restarts", "uptime"]
+COLUMNS = ["name", "host", "address", "pid", "cpu", "rss", "uss", "health", "restarts", "uptime"]
 CLEAR = "\x1b[H\x1b[2J"
 
 

@@ -90,7 +90,7 @@ class ExtensionRunner:
         self._process = psutil.Process()
         debug_addr = cfg.own.debug_addr
         self._debug = DebugServer(debug_addr, lambda: self.state == State.RUNNING, lambda: [node.metrics, self.metrics])
-        self._debug_addr = addresses.connectable(debug_addr)
+        self._debug_addr = addresses.advertised(debug_addr, cfg.shared.advertise_host)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -124,6 +124,7 @@ class ExtensionRunner:
             routes=list(self.cls.routes),
             stats=stats,
             features=list(self.features),
+            address=addresses.host_address(self.cfg.shared.advertise_host),
         )
 
     def _publish(self, kind: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ocisd.api.storage.v1 import errors
 from ocisd.plugins import load_class
+from ocisd.sql import Engine
 
 from . import resources as res
 from .resources import Grant, LockInfo, Node, Reach, Ref, Space, Staged, TrashItem, UploadOptions, Version
@@ -44,6 +45,9 @@ class Base(abc.ABC):
     hold_revisions = False
     # Called after a commit that queued postprocessing jobs (the service rings the bus with it).
     on_queued: Callable[[], None] = staticmethod(lambda: None)
+    # The instance's PostgreSQL schema when `metadata=postgres` (set before `open`): metadata, upload-session
+    # records and used upload URLs live there instead of SQLite files in the data dir.
+    sql: Engine | None = None
 
     def __init__(self, config: Any, data_dir: Path) -> None:
         self.config = config

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ UMASK = "077"  # supervisord's own logs and socket; each program sets its umask 
 # default ports (9100-9235) so no instance lands on another extension's default.
 INSTANCE_PORT_STEP = 1000
 BROKER_VAR = "BUS_BROKER"  # which pair of the bus address lists a broker binds
+ENV_KEY = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def stop_wait_secs(shared: SharedConfig) -> int:
@@ -128,6 +130,27 @@ def parse_instances(text: str, names: Sequence[str], brokers: int = 1) -> dict[s
     return counts
 
 
+def parse_program_env(
+    items: Sequence[str], names: Sequence[str], counts: Mapping[str, int]
+) -> dict[str, dict[str, str]]:
+    """`--program-env ocis-storage-users-2:STORAGE_USERS_HOME_RANGE=80-ff` (repeatable) → {program: {KEY: value}}:
+    what one instance sets differently from its siblings (its share of the homes, its data path)."""
+    programs = {PREFIX + n for n in names} | {f"{PREFIX}{n}-{k}" for n, c in counts.items() for k in range(2, c + 1)}
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        program, _, assignment = item.partition(":")
+        key, eq, value = assignment.partition("=")
+        program = program_name(program)
+        if not eq or not ENV_KEY.fullmatch(key):
+            raise GenerateError(f"--program-env: expected PROGRAM:KEY=VALUE, found {item!r}")
+        if program not in programs:
+            raise GenerateError(
+                f"--program-env: {program} is not among the generated programs: {', '.join(sorted(programs))}"
+            )
+        out.setdefault(program, {})[key] = value
+    return out
+
+
 def instance_addresses(name: str, k: int, env: Mapping[str, str]) -> dict[str, str]:
     """The `<NAME>_<KEY>_ADDR` variables giving instance `k` (from 2) of `name` its own ports."""
     known = installed()
@@ -187,12 +210,15 @@ def layout(
     portable: bool = False,
     instances: Mapping[str, int] | None = None,
     broker: int | None = None,
+    program_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[str, list[Program]]:
     """The ocis command and programs for `names`: this shell's executable and environment,
     or (portable) the repository venv's `ocis` and the default config dir, for the committed `supervisor.d/`.
     `instances`: how many of an extension to run (default one); their ports come from this shell's config.
-    `broker`: which pair of the bus address lists this host's broker binds."""
+    `broker`: which pair of the bus address lists this host's broker binds.
+    `program_env`: variables one program sets on top (`parse_program_env`)."""
     counts = instances or {}
+    own = program_env or {}
     # Every program agrees on the optional extensions deployed (POSTPROCESSING_STEPS=auto reads them).
     optional = optional_env(list(names))
     env = {**env, **optional}
@@ -207,20 +233,27 @@ def layout(
         if broker is not None and BUS in envs:
             envs[BUS] += f',{BROKER_VAR}="{broker}"'
         further = {
-            n: [f"{base},{environment(instance_addresses(n, k, env))}" for k in range(2, counts.get(n, 1) + 1)]
+            n: [
+                f"{base},{environment({**instance_addresses(n, k, env), **own.get(f'{PREFIX}{n}-{k}', {})})}"
+                for k in range(2, counts.get(n, 1) + 1)
+            ]
             for n in names
         }
+        envs = {n: ",".join([e, environment(own[PREFIX + n])]) if PREFIX + n in own else e for n, e in envs.items()}
         return PORTABLE_OCIS, extension_programs(names, envs, further)
     known = installed()
     captured = {n: captured_env([n], env, known) for n in names}
     further = {
         n: [
-            environment({**captured[n], **instance_addresses(n, k, {**env, **captured[n]})})
+            environment(
+                {**captured[n], **instance_addresses(n, k, {**env, **captured[n]}), **own.get(f"{PREFIX}{n}-{k}", {})}
+            )
             for k in range(2, counts.get(n, 1) + 1)
         ]
         for n in names
     }
-    programs = extension_programs(names, {n: environment(e) for n, e in captured.items()}, further)
+    firsts = {n: environment({**e, **own.get(PREFIX + n, {})}) for n, e in captured.items()}
+    programs = extension_programs(names, firsts, further)
     for p in programs:  # each program's stop follows its own drain and grace
         p.stop_wait = stop_wait_secs(loader.load(p.args[0], known[p.args[0]].config, known, env).shared)
     return ocis_command(), programs

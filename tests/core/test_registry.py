@@ -28,7 +28,8 @@ def _hello_pids(dep: Deployment) -> set[int]:
 def test_runtime_and_outside_instance_both_listed(dep: Deployment) -> None:
     rt, outside, env = start_pair(dep)
     rows = registry(dep)
-    assert all(set(r) == {"name", "instance", "host", "pid", "addresses", "health", "age", "stale"} for r in rows)
+    keys = {"name", "instance", "host", "address", "pid", "addresses", "health", "age", "stale"}
+    assert all(set(r) == keys for r in rows)
     assert not any(r["stale"] for r in rows)
     hellos = [r for r in rows if r["name"] == "hello"]
     assert {r["pid"] for r in hellos} == {rt.pid, outside.pid}
@@ -38,7 +39,7 @@ def test_runtime_and_outside_instance_both_listed(dep: Deployment) -> None:
 
     table = dep.ocis("registry")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.split()[:7] == ["NAME", "INSTANCE", "HOST", "PID", "ADDRESSES", "HEALTH", "AGE"]
+    assert table.stdout.split()[:8] == ["NAME", "INSTANCE", "HOST", "ADDRESS", "PID", "ADDRESSES", "HEALTH", "AGE"]
     assert str(outside.pid) in table.stdout
 
 

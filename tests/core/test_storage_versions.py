@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ocisd.config.schema import Size
+from ocisd.sql import Engine
 from ocisd.storage.local import versions
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Node, Ref, UploadOptions
 from ocisd.storage.service.config import StorageConfig
+from tests.support.metadata import BACKENDS, storage_engine
 
 SPACE = "s"
 HOUR = versions.HOUR
@@ -46,13 +48,32 @@ def blob_count(tmp_path: Path) -> int:
     return sum(1 for p in (tmp_path / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp")
 
 
+ENGINE: list[Engine] = []  # the PostgreSQL engine of the test running on the postgres backend
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.param
+        return
+    with storage_engine(request.getfixturevalue("postgres")) as engine:
+        ENGINE.append(engine)
+        try:
+            yield request.param
+        finally:
+            ENGINE.clear()
+
+
 def run(
     tmp_path: Path, scenario: Callable[[LocalDriver, Clock], Awaitable[None]], keep: bool = True, **settings: object
 ) -> None:
     async def main() -> None:
         driver = LocalDriver(StorageConfig(**settings), tmp_path)  # type: ignore[arg-type]
+        driver.sql = ENGINE[0] if ENGINE else None
         driver.keep_versions = keep  # what OCIS_DISABLE_VERSIONING turns off
         await driver.open()
+        assert (tmp_path / "metadata.db").exists() is (driver.sql is None)
         clock = Clock()
         driver.policy = dataclasses.replace(driver.policy, clock=clock)
         await driver.ensure_space(SPACE, "owner")

@@ -21,6 +21,7 @@ from extensions.storage_users.config import StorageUsersConfig
 from ocisd import identity
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1 import storage_pb2_grpc as pb_grpc
+from ocisd.sql import Engine
 from ocisd.storage.local.driver import LocalDriver
 from ocisd.storage.resources import Ref
 from tests.support.harness import Deployment, Proc, deployment, wait_until
@@ -81,8 +82,14 @@ class Stack:
         return http(method, init.download_url, None, headers)
 
     def driver(self) -> LocalDriver:
-        """The local driver opened in this process on storage-users' data dir (for bulk fills)."""
-        return LocalDriver(StorageUsersConfig(), self.dep.data_dir / "storage-users")
+        """The local driver opened in this process on storage-users' data dir (for bulk fills), on its
+        PostgreSQL schema when the stack keeps metadata there (close `driver.sql` after the driver)."""
+        driver = LocalDriver(StorageUsersConfig(), self.dep.data_dir / "storage-users")
+        dsn = self.storage_env.get("STORAGE_USERS_POSTGRES_DSN")
+        if dsn:
+            driver.sql = Engine(dsn, "storage_users")
+            driver.sql.open()
+        return driver
 
     def close(self) -> None:
         if self._channel is not None:
@@ -117,6 +124,8 @@ def bulk_create(stack: Stack, folder: str, names: list[str], folders: bool = Fal
             return await driver.bulk_create(Ref(space=ALICE.user_id, path=folder), names, folders)
         finally:
             await driver.close()
+            if driver.sql is not None:
+                driver.sql.close()
 
     return asyncio.run(run())
 

@@ -1,4 +1,4 @@
-"""The `local` driver: metadata in SQLite (WAL) in the data dir, bytes in `blobs/` beside it."""
+"""The `local` driver: metadata in SQLite (WAL) in the data dir or in PostgreSQL (`sql`), bytes in `blobs/`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from ocisd.api.postprocessing.v1.contract import PROCESSING, REASON_BLOCKED, REASON_PROCESSING
 from ocisd.api.storage.v1 import errors
 from ocisd.logs import get_logger
+from ocisd.sql.database import snapshot
 from ocisd.storage.driver import Base, UploadSink
 from ocisd.storage.resources import (
     FILE,
@@ -72,10 +73,10 @@ class LocalDriver(Base):
             self.keep_versions, cfg.versions_max, cfg.versions_ladder, cfg.versions_count_quota
         )
         self._blobs = BlobStore(self.data_dir / "blobs")
-        self._db = Database(self.data_dir / "metadata.db")
-        # Point lookups (a path's few index probes) run right here: a hop to a reader thread
-        # costs more than the lookup. Listings and everything else stay off the event loop.
-        self._here = tree.connect(self._db.path)
+        self._db = Database(self.sql or self.data_dir / "metadata.db")
+        # Point lookups (a path's few index probes) run right here on SQLite: a hop to a reader thread
+        # costs more than the lookup. On PostgreSQL they are network round trips: the readers do them.
+        self._here = None if self.sql else tree.connect(self.data_dir / "metadata.db")
         cleaned = await asyncio.to_thread(self._blobs.clean_tmp)
         orphans = await self._db.write(garbage.collect_all, self._blobs)
         if cleaned or orphans:
@@ -83,7 +84,8 @@ class LocalDriver(Base):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._db.close)
-        self._here.close()
+        if self._here is not None:
+            self._here.close()
         await asyncio.to_thread(self._blobs.close)
 
     @property
@@ -112,8 +114,12 @@ class LocalDriver(Base):
     async def purge_space(self, space_id: str) -> list[str]:
         return await self._db.write(spaces.purge, self._blobs, space_id)
 
+    async def _point(self, fn: Callable[..., T], *args: Any) -> T:
+        """A point lookup in one read transaction: here on SQLite (WAL: never waits), on a reader otherwise."""
+        return snapshot(self._here, fn, args) if self._here is not None else await self._db.read(fn, *args)
+
     async def stat(self, ref: Ref) -> Node:
-        return _snapshot(self._here, existing, ref)
+        return await self._point(existing, ref)
 
     async def list_folder(self, ref: Ref, after: str, limit: int) -> tuple[Node, list[Node], bool]:
         return await self._db.read(_list, ref, after, limit)
@@ -126,7 +132,7 @@ class LocalDriver(Base):
         return await self._db.write(changes.delete, self._blobs, ref, tokens, if_match, user, when)
 
     async def reach(self, ref: Ref) -> Reach:
-        return _snapshot(self._here, grants.reach, ref)
+        return await self._point(grants.reach, ref)
 
     async def add_grant(self, ref: Ref, grant: Grant) -> None:
         await self._db.write(grants.add, ref, grant)
@@ -304,15 +310,6 @@ def _renew(db: sqlite3.Connection, worker: str, ids: list[int], lease: float) ->
 def _retry(db: sqlite3.Connection, ids: list[int] | None) -> list[Job]:
     with transaction(db):
         return jobs.retry(db, ids)
-
-
-def _snapshot(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(db, *args)` in one read transaction (WAL: never waits for the writer)."""
-    db.execute("BEGIN")
-    try:
-        return fn(db, *args)
-    finally:
-        db.execute("COMMIT")
 
 
 def _usage(db: sqlite3.Connection, space_id: str, default: int, with_versions: bool) -> tuple[int, int]:

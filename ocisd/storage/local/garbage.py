@@ -15,7 +15,7 @@ from .database import transaction
 
 
 def mark(db: sqlite3.Connection, names: list[str]) -> None:
-    db.executemany("INSERT OR IGNORE INTO blob_gc(name) VALUES(?)", ((n,) for n in names))
+    db.executemany("INSERT INTO blob_gc(name) VALUES(?) ON CONFLICT(name) DO NOTHING", ((n,) for n in names))
 
 
 def unmark(db: sqlite3.Connection, names: list[str]) -> None:

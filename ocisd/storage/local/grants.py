@@ -25,6 +25,8 @@ def _grants(rows: sqlite3.Cursor) -> list[Grant]:
 
 
 def on(db: sqlite3.Connection, node_ids: list[str]) -> list[Grant]:
+    if not node_ids:
+        return []  # PostgreSQL has no empty IN ()
     marks = ",".join("?" * len(node_ids))
     return _grants(db.execute(f"SELECT {_COLUMNS} FROM grants WHERE node IN ({marks})", node_ids))
 
@@ -62,8 +64,9 @@ def _project(db: sqlite3.Connection, space: str) -> bool:
 def put(db: sqlite3.Connection, node: Node, grant: Grant) -> None:
     """Add or replace the grantee's grant on `node`, inside the caller's transaction."""
     db.execute(
-        "INSERT OR REPLACE INTO grants(node, space, grantee_type, grantee, bits, expires, creator)"
-        " VALUES(?,?,?,?,?,?,?)",
+        "INSERT INTO grants(node, space, grantee_type, grantee, bits, expires, creator) VALUES(?,?,?,?,?,?,?)"
+        " ON CONFLICT(node, grantee_type, grantee) DO UPDATE SET space=excluded.space, bits=excluded.bits,"
+        " expires=excluded.expires, creator=excluded.creator",
         (node.id, node.space, grant.grantee_type, grant.grantee, grant.bits, grant.expires, grant.creator),
     )
 

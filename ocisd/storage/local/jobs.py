@@ -21,17 +21,17 @@ from ocisd.storage.resources import Job, Node
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs(
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, node TEXT NOT NULL, rev TEXT NOT NULL,
-  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
-  created REAL NOT NULL, not_before REAL NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',
-  lease_until REAL NOT NULL DEFAULT 0, uploader TEXT NOT NULL DEFAULT '', scan_id TEXT NOT NULL DEFAULT '',
-  prev_rev TEXT NOT NULL DEFAULT '', prev_status TEXT NOT NULL DEFAULT '',
-  prev_downloadable INTEGER NOT NULL DEFAULT 1);
+  state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+  created DOUBLE PRECISION NOT NULL, not_before DOUBLE PRECISION NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',
+  lease_until DOUBLE PRECISION NOT NULL DEFAULT 0, uploader TEXT NOT NULL DEFAULT '',
+  scan_id TEXT NOT NULL DEFAULT '', prev_rev TEXT NOT NULL DEFAULT '', prev_status TEXT NOT NULL DEFAULT '',
+  prev_downloadable BIGINT NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS jobs_node ON jobs(node);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, not_before);
 CREATE TABLE IF NOT EXISTS scans(
-  id TEXT PRIMARY KEY, space TEXT NOT NULL, path TEXT NOT NULL, creator TEXT NOT NULL, created INTEGER NOT NULL);
+  id TEXT PRIMARY KEY, space TEXT NOT NULL, path TEXT NOT NULL, creator TEXT NOT NULL, created BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_files(
-  scan TEXT NOT NULL, node TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL, time INTEGER NOT NULL,
+  scan TEXT NOT NULL, node TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL, time BIGINT NOT NULL,
   PRIMARY KEY(scan, node));
 CREATE INDEX IF NOT EXISTS scan_files_node ON scan_files(node);
 """

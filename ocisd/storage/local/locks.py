@@ -37,7 +37,7 @@ def granted_timeout(requested: int) -> int:
 def active(db: sqlite3.Connection, space: str) -> list[LockInfo]:
     now = int(time.time())
     rows = db.execute(
-        "SELECT token, exclusive, depth_inf, owner, timeout, expires, node, user FROM locks"
+        'SELECT token, exclusive, depth_inf, owner, timeout, expires, node, "user" FROM locks'
         " WHERE space=? AND (expires=0 OR expires>?)",
         (space, now),
     ).fetchall()
@@ -115,7 +115,7 @@ def acquire(
         user=user,
     )
     db.execute(
-        "INSERT INTO locks(token, space, node, exclusive, depth_inf, owner, timeout, expires, user)"
+        'INSERT INTO locks(token, space, node, exclusive, depth_inf, owner, timeout, expires, "user")'
         " VALUES(?,?,?,?,?,?,?,?,?)",
         (lock.token, space, node_id, int(exclusive), int(depth_infinity), owner, granted, lock.expires, user),
     )

@@ -30,7 +30,7 @@ def search(
     where, args = ["space=?", "id<>?"], [scope.space, scope.id]
     if scope.parent is not None:  # a subfolder: its subtree only
         where.append(
-            "id IN (WITH RECURSIVE down(id) AS (SELECT ? UNION ALL"
+            "id IN (WITH RECURSIVE down(id) AS (SELECT CAST(? AS TEXT) UNION ALL"
             " SELECT n.id FROM nodes n JOIN down ON n.parent = down.id) SELECT id FROM down)"
         )
         args.append(scope.id)

@@ -24,7 +24,7 @@ from .locate import Located
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trash(
   id TEXT PRIMARY KEY, space TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL,
-  deleted REAL NOT NULL, deleted_by TEXT NOT NULL);
+  deleted DOUBLE PRECISION NOT NULL, deleted_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS trash_space ON trash(space, deleted);
 CREATE INDEX IF NOT EXISTS trash_deleted ON trash(deleted);
 """
@@ -109,6 +109,7 @@ def expired(db: sqlite3.Connection, before: float) -> list[str]:
 def size(db: sqlite3.Connection, space: str) -> int:
     """Bytes the space's bin holds (they count against its quota)."""
     row = db.execute(
-        "SELECT COALESCE(SUM(n.size), 0) FROM trash t JOIN nodes n ON n.id = t.id WHERE t.space=?", (space,)
+        "SELECT CAST(COALESCE(SUM(n.size), 0) AS BIGINT) FROM trash t JOIN nodes n ON n.id = t.id WHERE t.space=?",
+        (space,),
     ).fetchone()
     return int(row[0])

@@ -15,28 +15,29 @@ from pathlib import Path
 from typing import Any
 
 from ocisd.api.storage.v1 import errors
+from ocisd.sql import functions
 from ocisd.storage.resources import FOLDER, Node
 
 from . import jobs, trash, versions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spaces(
-  id TEXT PRIMARY KEY, owner TEXT NOT NULL, quota INTEGER NOT NULL, created INTEGER NOT NULL);
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, quota BIGINT NOT NULL, created BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes(
   id TEXT PRIMARY KEY, space TEXT NOT NULL, parent TEXT, name TEXT NOT NULL,
-  type INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, etag TEXT NOT NULL,
+  type BIGINT NOT NULL, size BIGINT NOT NULL, mtime BIGINT NOT NULL, etag TEXT NOT NULL,
   rev TEXT NOT NULL DEFAULT '', sha1 TEXT NOT NULL DEFAULT '', md5 TEXT NOT NULL DEFAULT '',
   adler32 TEXT NOT NULL DEFAULT '', mime TEXT NOT NULL DEFAULT '', props TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS nodes_children ON nodes(parent, name);
 CREATE TABLE IF NOT EXISTS locks(
-  token TEXT PRIMARY KEY, space TEXT NOT NULL, node TEXT NOT NULL, exclusive INTEGER NOT NULL,
-  depth_inf INTEGER NOT NULL, owner TEXT NOT NULL, timeout INTEGER NOT NULL,
-  expires INTEGER NOT NULL, user TEXT NOT NULL);
+  token TEXT PRIMARY KEY, space TEXT NOT NULL, node TEXT NOT NULL, exclusive BIGINT NOT NULL,
+  depth_inf BIGINT NOT NULL, owner TEXT NOT NULL, timeout BIGINT NOT NULL,
+  expires BIGINT NOT NULL, "user" TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS locks_space ON locks(space);
 CREATE TABLE IF NOT EXISTS blob_gc(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS grants(
   node TEXT NOT NULL, space TEXT NOT NULL, grantee_type TEXT NOT NULL, grantee TEXT NOT NULL,
-  bits INTEGER NOT NULL, expires INTEGER NOT NULL, creator TEXT NOT NULL,
+  bits BIGINT NOT NULL, expires BIGINT NOT NULL, creator TEXT NOT NULL,
   PRIMARY KEY(node, grantee_type, grantee));
 CREATE INDEX IF NOT EXISTS grants_space ON grants(space);
 """
@@ -53,10 +54,10 @@ COLUMNS = (
 # Added after the first release: existing databases get them at start; existing files are ready.
 MIGRATIONS = {
     "status": "TEXT NOT NULL DEFAULT 'ready'",
-    "downloadable": "INTEGER NOT NULL DEFAULT 1",
+    "downloadable": "BIGINT NOT NULL DEFAULT 1",
     "scan_status": "TEXT NOT NULL DEFAULT ''",
-    "scan_time": "INTEGER NOT NULL DEFAULT 0",
-    "scan_partial": "INTEGER NOT NULL DEFAULT 0",
+    "scan_time": "BIGINT NOT NULL DEFAULT 0",
+    "scan_partial": "BIGINT NOT NULL DEFAULT 0",
 }
 # Spaces' columns added with project spaces: older spaces are personal ones.
 SPACE_MIGRATIONS = {
@@ -64,7 +65,7 @@ SPACE_MIGRATIONS = {
     "name": "TEXT NOT NULL DEFAULT ''",
     "description": "TEXT NOT NULL DEFAULT ''",
     "alias": "TEXT NOT NULL DEFAULT ''",
-    "disabled": "INTEGER NOT NULL DEFAULT 0",
+    "disabled": "BIGINT NOT NULL DEFAULT 0",
 }
 _MARKS = ",".join("?" * len(COLUMNS.split(",")))
 
@@ -75,6 +76,7 @@ def connect(path: Path) -> sqlite3.Connection:
     # FULL: a commit is on disk before an upload is answered (power loss included).
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-65536")
+    functions.sqlite(db)
     db.executescript(SCHEMA + trash.SCHEMA + versions.SCHEMA + jobs.SCHEMA)
     _migrate(db, "nodes", MIGRATIONS)
     _migrate(db, "spaces", SPACE_MIGRATIONS)
@@ -144,7 +146,7 @@ def subtree(db: sqlite3.Connection, node_id: str) -> Iterator[tuple[str, str | N
     """(id, parent, type, rev) of the node and everything below it."""
     yield from db.execute(
         """WITH RECURSIVE down(id) AS (
-             SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN down ON n.parent = down.id)
+             SELECT CAST(? AS TEXT) UNION ALL SELECT n.id FROM nodes n JOIN down ON n.parent = down.id)
            SELECT n.id, n.parent, n.type, n.rev FROM down JOIN nodes n ON n.id = down.id""",
         (node_id,),
     )
@@ -154,7 +156,8 @@ def subtree_nodes(db: sqlite3.Connection, node_id: str) -> list[Node]:
     """The node and everything below it, parents before children."""
     rows = db.execute(
         f"""WITH RECURSIVE down(id, depth) AS (
-              SELECT ?, 0 UNION ALL SELECT n.id, down.depth + 1 FROM nodes n JOIN down ON n.parent = down.id)
+              SELECT CAST(? AS TEXT), 0
+              UNION ALL SELECT n.id, down.depth + 1 FROM nodes n JOIN down ON n.parent = down.id)
             SELECT {", ".join("n." + c.strip() for c in COLUMNS.split(","))}
             FROM down JOIN nodes n ON n.id = down.id ORDER BY down.depth""",
         (node_id,),
@@ -251,7 +254,7 @@ def propagate(db: sqlite3.Connection, folder_id: str, size_delta: int, now: int)
     """A change below `folder_id`: new etag, tree mtime and size for it and every ancestor."""
     ids = [row[0] for row in ancestors(db, folder_id)]
     db.executemany(
-        "UPDATE nodes SET etag=?, mtime=MAX(mtime, ?), size=size+? WHERE id=?",
+        "UPDATE nodes SET etag=?, mtime=GREATEST(mtime, ?), size=size+? WHERE id=?",
         ((new_etag(), now, size_delta, i) for i in ids),
     )
 
@@ -283,7 +286,7 @@ def space_quota(db: sqlite3.Connection, space: str, default: int) -> int:
 
 
 def check_enabled(db: sqlite3.Connection, space: str) -> None:
-    if db.execute("SELECT 1 FROM spaces WHERE id=? AND disabled", (space,)).fetchone():
+    if db.execute("SELECT 1 FROM spaces WHERE id=? AND disabled<>0", (space,)).fetchone():
         raise errors.precondition("disabled", f"space {space} is disabled")
 
 

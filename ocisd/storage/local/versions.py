@@ -22,8 +22,8 @@ from . import tree
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions(
   node TEXT NOT NULL, key TEXT NOT NULL, space TEXT NOT NULL, blob TEXT NOT NULL,
-  size INTEGER NOT NULL, mtime INTEGER NOT NULL, etag TEXT NOT NULL, sha1 TEXT NOT NULL,
-  md5 TEXT NOT NULL, adler32 TEXT NOT NULL, created INTEGER NOT NULL, edited_by TEXT NOT NULL,
+  size BIGINT NOT NULL, mtime BIGINT NOT NULL, etag TEXT NOT NULL, sha1 TEXT NOT NULL,
+  md5 TEXT NOT NULL, adler32 TEXT NOT NULL, created BIGINT NOT NULL, edited_by TEXT NOT NULL,
   PRIMARY KEY(node, key));
 CREATE INDEX IF NOT EXISTS versions_blob ON versions(blob);
 CREATE INDEX IF NOT EXISTS versions_space ON versions(space, created);
@@ -73,8 +73,10 @@ def supersede(db: sqlite3.Connection, old: Node, policy: Policy) -> list[str]:
         return [blob]
     owner = db.execute("SELECT owner FROM spaces WHERE id=?", (old.space,)).fetchone()
     # Personal spaces have one writer, their owner: the revision's author until shares let others write.
+    # Delete + insert is INSERT OR REPLACE in both dialects (a fresh row, so the newest by rowid).
+    db.execute("DELETE FROM versions WHERE node=? AND key=?", (old.id, old.rev))
     db.execute(
-        "INSERT OR REPLACE INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
         (old.id, old.rev, old.space, blob, old.size, old.mtime, old.etag, old.sha1, old.md5, old.adler32,
          policy.clock(), owner[0] if owner else ""),
     )  # fmt: skip
@@ -88,7 +90,11 @@ def drop(db: sqlite3.Connection, node_id: str, key: str) -> list[str]:
 
 def hand_over(db: sqlite3.Connection, old_node: str, new_node: str, policy: Policy) -> list[str]:
     """A file replaced by another (MOVE or COPY onto it): the newcomer inherits its versions."""
-    db.execute("UPDATE OR REPLACE versions SET node=? WHERE node=?", (new_node, old_node))
+    # UPDATE OR REPLACE in both dialects: the newcomer's versions of the same key give way.
+    db.execute(
+        "DELETE FROM versions WHERE node=? AND key IN (SELECT key FROM versions WHERE node=?)", (new_node, old_node)
+    )
+    db.execute("UPDATE versions SET node=? WHERE node=?", (new_node, old_node))
     return prune(db, new_node, policy)
 
 
@@ -105,7 +111,9 @@ def referenced(db: sqlite3.Connection, blob: str) -> bool:
 
 
 def space_bytes(db: sqlite3.Connection, space: str) -> int:
-    return int(db.execute("SELECT COALESCE(SUM(size), 0) FROM versions WHERE space=?", (space,)).fetchone()[0])
+    return int(
+        db.execute("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM versions WHERE space=?", (space,)).fetchone()[0]
+    )
 
 
 def expired(created: list[tuple[str, int]], now: int, policy: Policy) -> list[str]:

@@ -5,6 +5,7 @@ name, config and space policy.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 from collections.abc import Callable
@@ -12,13 +13,17 @@ from pathlib import Path
 
 import grpc.aio
 
-from ocisd import addresses, authz
+from ocisd import authz
 from ocisd.api.postprocessing.v1.contract import PROCESSING_QUEUED, configured_steps
 from ocisd.api.storage.v1 import storage_pb2_grpc
 from ocisd.api.storage.v1.contract import shard
+from ocisd.config.loader import EffectiveConfig
+from ocisd.config.schema import ConfigError
 from ocisd.extension import Context, Extension
 from ocisd.identity import Identity
+from ocisd.sql import Engine, Unavailable
 from ocisd.storage.driver import Base, driver_class, load
+from ocisd.storage.local.postgres import open_engine
 from ocisd.storage.sessions.upload_sessions import UploadSessions
 
 from .config import StorageConfig, parse_range
@@ -62,11 +67,26 @@ class StorageExtension(Extension):
     driver: Base | None = None
     claim: DataDirClaim | None = None
     sessions: UploadSessions | None = None
+    engine: Engine | None = None
 
     @classmethod
     def check(cls, config: StorageConfig) -> None:
         parse_range(config.home_range)
         driver_class(config, f"{cls.name}.driver")
+        if config.metadata not in ("sqlite", "postgres"):
+            raise ConfigError(f"{cls.name}.metadata: expected sqlite or postgres, found {config.metadata!r}")
+
+    @classmethod
+    def migrate(cls, cfg: EffectiveConfig) -> list[str]:
+        """Apply the PostgreSQL schema's migrations (SQLite databases migrate at start, by themselves)."""
+        if cfg.own.metadata != "postgres":
+            raise ConfigError(f"{cfg.name}: metadata is {cfg.own.metadata}: its database migrates at start")
+        try:
+            engine, applied = open_engine(cfg, serve=False)
+        except Unavailable as exc:
+            raise ConfigError(str(exc)) from None
+        engine.close()
+        return [f"{engine.schema} {step.version}: {step.description}" for step in applied]
 
     def spaces(self, ctx: Context) -> SpacePolicy:
         """Who may use which space on this service."""
@@ -80,10 +100,15 @@ class StorageExtension(Extension):
     async def start(self, ctx: Context) -> None:
         cfg = ctx.config
         home_range = parse_range(cfg.home_range)
-        data_url = (cfg.data_url or f"http://{addresses.connectable(cfg.http_addr)}").rstrip("/")
+        data_url = (cfg.data_url or f"http://{ctx.advertised(cfg.http_addr)}").rstrip("/")
         self.claim = DataDirClaim(ctx.data_dir)
         self.claim.acquire()
         self.driver = load(cfg, ctx.data_dir)
+        if cfg.metadata == "postgres":
+            self.engine, applied = engine, applied = await asyncio.to_thread(open_engine, ctx.effective)
+            for step in applied:
+                ctx.log.info("schema migrated", schema=engine.schema, version=step.version, step=step.description)
+            self.driver.sql = engine
         self.driver.keep_versions = self.versions and not ctx.shared.disable_versioning
         self.driver.hold_revisions = self.holds_revisions and bool(configured_steps())
         bell = {"provider": cfg.provider_id}
@@ -125,6 +150,9 @@ class StorageExtension(Extension):
         if self.driver is not None:
             await self.driver.close()
             self.driver = None
+        if self.engine is not None:
+            await asyncio.to_thread(self.engine.close)
+            self.engine = None
         if self.claim is not None:
             self.claim.release()
             self.claim = None

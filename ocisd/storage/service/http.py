@@ -46,6 +46,7 @@ HTTP_STATUS = {
     errors.Kind.INVALID: 400,
     errors.Kind.UNAUTHENTICATED: 401,
     errors.Kind.UNSUPPORTED: 501,
+    errors.Kind.UNAVAILABLE: 503,
 }
 PRECONDITION_STATUS = {"etag-mismatch": 412, "if-none-match": 412, REASON_PROCESSING: 425, REASON_BLOCKED: 403}
 
@@ -69,7 +70,7 @@ async def batches(content: aiohttp.StreamReader, limit: int = -1, size: int = BA
 
 def error_response(exc: errors.StorageError) -> web.Response:
     status = PRECONDITION_STATUS.get(exc.reason, 409) if exc.kind == errors.Kind.PRECONDITION else HTTP_STATUS[exc.kind]
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 425 else None
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status in (425, 503) else None
     return web.json_response({"reason": exc.reason, "message": exc.message}, status=status, headers=headers)
 
 
@@ -186,7 +187,7 @@ def _url_used() -> errors.StorageError:
 
 
 def make_app(driver: Base, transfer_secret: str, metrics: CollectorRegistry) -> web.Application:
-    used = UsedUrls(driver.data_dir / "used-urls.db")
+    used = UsedUrls(driver.data_dir / "used-urls.db", driver.sql)
     uploads = Counter("storage_uploads", "Uploads to the data server by HTTP status.", ["status"], registry=metrics)
     upload_bytes = Counter("storage_upload_bytes", "Bytes of committed uploads.", registry=metrics)
     downloads = Counter(

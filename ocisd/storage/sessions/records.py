@@ -1,7 +1,8 @@
-"""Upload-session records: who owns a session, where it goes and how far it got, in SQLite.
+"""Upload-session records: who owns a session, where it goes and how far it got, in SQLite or PostgreSQL.
 
 The records live in their own database (`uploads/sessions.db`, WAL, synchronous
-FULL) beside the driver's, so sessions work with any driver: the bytes are
+FULL) beside the driver's, or in the instance's PostgreSQL schema with metadata=postgres,
+so sessions work with any driver: the bytes are
 kept by `files`, and finishing hands them to the driver like one upload.
 An offset is committed only after its bytes were fsynced, so after a crash the
 recorded offset never points past durable data.
@@ -10,11 +11,11 @@ recorded offset never points past durable data.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocisd import sql
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1.contract import ID_SEPARATOR
 from ocisd.storage.durable_db import DurableDb
@@ -22,14 +23,14 @@ from ocisd.storage.resources import Ref, UploadOptions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions(
-  id TEXT PRIMARY KEY, user TEXT NOT NULL, space TEXT NOT NULL, target TEXT NOT NULL,
-  length INTEGER NOT NULL, offset INTEGER NOT NULL, opts TEXT NOT NULL, metadata TEXT NOT NULL,
-  created INTEGER NOT NULL, expires INTEGER NOT NULL, rev TEXT NOT NULL DEFAULT '',
-  creates INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, space);
+  id TEXT PRIMARY KEY, "user" TEXT NOT NULL, space TEXT NOT NULL, target TEXT NOT NULL,
+  length BIGINT NOT NULL, "offset" BIGINT NOT NULL, opts TEXT NOT NULL, metadata TEXT NOT NULL,
+  created BIGINT NOT NULL, expires BIGINT NOT NULL, rev TEXT NOT NULL DEFAULT '',
+  creates BIGINT NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions("user", space);
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
 """
-INSERTED = "id, user, space, target, length, offset, opts, metadata, created, expires"
+INSERTED = 'id, "user", space, target, length, "offset", opts, metadata, created, expires'
 COLUMNS = f"{INSERTED}, rev, creates, result"
 
 
@@ -82,8 +83,8 @@ def _session(row: tuple[Any, ...]) -> Session:
 class SessionRecords(DurableDb):
     """The records, on one thread with one connection (few, small writes: one per fsync)."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA, "upload-sessions")
+    def __init__(self, path: Path, engine: sql.Engine | None = None) -> None:
+        super().__init__(path, SCHEMA, "upload-sessions", engine)
 
     async def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return await self._tx(lambda db: db.execute(sql, args).fetchall())
@@ -91,7 +92,7 @@ class SessionRecords(DurableDb):
     async def insert(self, s: Session, now: int) -> None:
         """Add `s`; an expired record of the same id is replaced, a live one refused."""
 
-        def insert(db: sqlite3.Connection) -> bool:
+        def insert(db: Any) -> bool:
             db.execute("DELETE FROM sessions WHERE id=? AND expires<=?", (s.id, now))
             marks = ",".join("?" * len(INSERTED.split(",")))
             sql = f"INSERT INTO sessions({INSERTED}) VALUES({marks}) ON CONFLICT(id) DO NOTHING"
@@ -106,7 +107,7 @@ class SessionRecords(DurableDb):
 
     async def of_user(self, user: str, space: str, now: int) -> list[Session]:
         rows = await self._run(
-            f"SELECT {COLUMNS} FROM sessions WHERE user=? AND space=? AND expires>? ORDER BY created, id",
+            f'SELECT {COLUMNS} FROM sessions WHERE "user"=? AND space=? AND expires>? ORDER BY created, id',
             user,
             space,
             now,
@@ -120,7 +121,7 @@ class SessionRecords(DurableDb):
         return [r[0] for r in await self._run("SELECT id FROM sessions WHERE expires<=?", now)]
 
     async def set_offset(self, session_id: str, offset: int) -> None:
-        await self._run("UPDATE sessions SET offset=? WHERE id=?", offset, session_id)
+        await self._run('UPDATE sessions SET "offset"=? WHERE id=?', offset, session_id)
 
     async def set_rev(self, session_id: str, rev: str, creates: bool) -> None:
         await self._run("UPDATE sessions SET rev=?, creates=? WHERE id=?", rev, int(creates), session_id)

@@ -58,7 +58,7 @@ class UploadSessions:
         self.driver = driver
         self.expiration = expiration
         self.files = SessionFiles(data_dir / "uploads")
-        self.records = SessionRecords(self.files.root / "sessions.db")
+        self.records = SessionRecords(self.files.root / "sessions.db", driver.sql)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, Progress] = {}
         self._lanes = (

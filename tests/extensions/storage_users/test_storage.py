@@ -15,12 +15,14 @@ import grpc
 import pytest
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
+from tests.support.metadata import BACKENDS, metadata_env
 from tests.support.storage_stack import ALICE, BOB, Stack, bulk_create, http, reason, ref, running_stack
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    with running_stack() as s:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The storage tests on SQLite metadata and on PostgreSQL metadata."""
+    with running_stack(metadata_env(request.param, request)) as s:
         yield s
 
 

@@ -14,14 +14,16 @@ import pytest
 
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from tests.support.harness import wait_until
+from tests.support.metadata import BACKENDS, metadata_env
 from tests.support.storage_stack import Reply, Stack, blob_files, reason, ref, running_stack, start_storage
 
 QUOTA = 20_000_000
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    with running_stack({"STORAGE_USERS_QUOTA": str(QUOTA)}) as s:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """On SQLite and on PostgreSQL metadata: a commit is one transaction on either."""
+    with running_stack({"STORAGE_USERS_QUOTA": str(QUOTA), **metadata_env(request.param, request)}) as s:
         yield s
 
 

@@ -104,6 +104,7 @@ STATUS = {
     errors.Kind.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
     errors.Kind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
     errors.Kind.UNSUPPORTED: grpc.StatusCode.UNIMPLEMENTED,
+    errors.Kind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
 }
 
 

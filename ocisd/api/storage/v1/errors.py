@@ -19,6 +19,7 @@ class Kind(Enum):
     INVALID = "invalid"
     UNAUTHENTICATED = "unauthenticated"
     UNSUPPORTED = "unsupported"
+    UNAVAILABLE = "unavailable"  # the metadata database cannot be reached: try again later
 
 
 class StorageError(Exception):
@@ -51,6 +52,10 @@ def invalid(reason: str, message: str = "") -> StorageError:
 
 def quota(message: str = "") -> StorageError:
     return StorageError(Kind.QUOTA, "quota", message or "quota exceeded")
+
+
+def unavailable(message: str = "") -> StorageError:
+    return StorageError(Kind.UNAVAILABLE, "unavailable", message or "storage metadata unavailable")
 
 
 def locked(message: str = "") -> StorageError:
