@@ -5,11 +5,17 @@ provider through the rpc client factory (`call_raw`: its metrics, deadline,
 UNAVAILABLE retry, in-flight bound and in-process fast path) and the answer (or
 error status, details and `ocisd-reason`) comes back as is, so a 10 000-entry
 listing costs no re-serialisation here.
+
+A provider instance that refuses the connection (SIGKILLed, restarting) never got
+the call: the space is routed again and the call repeated, for up to the
+no-instance wait, and then fails UNAVAILABLE (ocdav's 503 with Retry-After).
+The spaces of the other instances are not touched by it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import grpc
@@ -19,7 +25,8 @@ from ocisd import identity
 from ocisd.api.storage.v1 import errors
 from ocisd.api.storage.v1 import storage_pb2 as pb
 from ocisd.api.storage.v1.contract import abort, caller, home_space_id, split_id, split_session_id
-from ocisd.rpc.client import REQUEST_ID, RpcClients, Target
+from ocisd.rpc.client import REQUEST_ID, RpcClients, Target, refused
+from ocisd.rpc.local import rpc_error
 
 from .providers import NoProvider, Providers
 from .shares import ROOT_METHODS, SharesFolders, is_home_root, targets_shares
@@ -28,6 +35,7 @@ SERVICE = "ocisd.storage.v1.Storage"
 HOME_METHODS = ("GetHome", "CreateHome")
 SPACE_METHODS = ("CreateSpace", "GetSpace", "UpdateSpace", "DeleteSpace")  # routed by request.space_id
 FAN_OUT = "ListSpaces"  # asked of one instance of every provider, answers merged
+RETRY_PAUSE = 0.1  # between calls to a space's provider while its instances refuse connections
 
 
 def space_of(method: str, request: Any, who: identity.Identity) -> str:
@@ -66,12 +74,14 @@ class Forwarder:
                 who = caller()
                 home = home_space_id(who.user_id)
                 asked = await self._providers.one_each() if method == FAN_OUT else []
+                space = ""
                 if asked:
                     provider, targets = "", None
                 elif targets_shares(message, home):
                     provider, targets = self._shares_provider, None
                 else:
-                    provider, targets = await self._providers.route(space_of(method, message, who))
+                    space = space_of(method, message, who)
+                    provider, targets = await self._providers.route(space)
             except errors.StorageError as exc:
                 await abort(context, exc)
                 raise AssertionError("unreachable") from None
@@ -84,9 +94,10 @@ class Forwarder:
             try:
                 if asked:
                     return await self._list_spaces(path, raw, asked, context.time_remaining())
-                answer = await self._rpc.call_raw(
-                    provider, path, raw, timeout=context.time_remaining(), targets=targets
-                )
+                if space and targets is not None:
+                    answer = await self._on_holder(space, provider, targets, path, raw, context.time_remaining())
+                else:
+                    answer = await self._rpc.call_raw(provider, path, raw, timeout=context.time_remaining())
                 if method in ROOT_METHODS and is_home_root(message, home):
                     answer = await self._shares.decorate(method, message, answer, who)
                 return answer
@@ -103,15 +114,42 @@ class Forwarder:
 
         return grpc.unary_unary_rpc_method_handler(forward, request_deserializer=deserialize, response_serializer=_raw)
 
+    async def _on_holder(
+        self, space: str, provider: str, targets: list[Target], path: str, raw: bytes, timeout: float | None
+    ) -> bytes:
+        """The call on the instances holding `space`; refused connections route it again (the refusing
+        instance has left the registry then), up to the providers' wait, then UNAVAILABLE."""
+        until = time.monotonic() + self._providers.wait
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                left = None if deadline is None else deadline - time.monotonic()
+                return await self._rpc.call_raw(provider, path, raw, timeout=left, targets=targets)
+            except grpc.aio.AioRpcError as exc:
+                if not refused(exc) or time.monotonic() >= until:
+                    raise
+            await asyncio.sleep(RETRY_PAUSE)
+            try:
+                provider, targets = await self._providers.route(space, until)
+            except NoProvider as exc:
+                raise rpc_error(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
+
     async def _list_spaces(
         self, path: str, raw: bytes, asked: list[tuple[str, Target]], timeout: float | None
     ) -> bytes:
         """Every live provider's spaces for the caller, one instance of each asked at once; an asked one
         failing fails the call (its spaces missing would look like spaces gone). A provider with no live
-        instance is not asked: its spaces are missing from lists until it is back."""
-        answers = await asyncio.gather(
-            *(self._rpc.call_raw(name, path, raw, timeout=timeout, targets=[target]) for name, target in asked)
+        instance is not asked, nor one refusing connections (killed, not yet out of the registry): its
+        spaces are missing from lists until it is back."""
+        results = await asyncio.gather(
+            *(self._rpc.call_raw(name, path, raw, timeout=timeout, targets=[target]) for name, target in asked),
+            return_exceptions=True,
         )
+        answers = [r for r in results if isinstance(r, bytes)]
+        failed = [r for r in results if not isinstance(r, bytes)]
+        for exc in failed:
+            if not isinstance(exc, grpc.aio.AioRpcError) or not refused(exc) or not answers:
+                raise exc
         merged = pb.ListSpacesResponse()
         seen: set[str] = set()
         for answer in answers:

@@ -32,7 +32,7 @@ class Providers:
     def __init__(self, registry: Registry, rpc: RpcClients, names: list[str], wait: float = 0.0) -> None:
         """`wait`: how long a space no live provider holds waits for one (a provider restarting)."""
         self._registry = registry
-        self._wait = wait
+        self.wait = wait
         self._rpc = rpc
         self._names = names
         self._infos: dict[str, tuple[str, pb.GetProviderInfoResponse]] = {}
@@ -77,10 +77,10 @@ class Providers:
             raise NoProvider("no live storage provider")
         return out
 
-    async def route(self, space_id: str) -> tuple[str, list[Target]]:
+    async def route(self, space_id: str, until: float | None = None) -> tuple[str, list[Target]]:
         """The provider extension holding `space_id` and its instances that do (gRPC address, in this process);
-        while none does, up to `wait` for one to appear in the registry."""
-        until = time.monotonic() + self._wait
+        while none does, up to `wait` (or until the monotonic `until`) for one to appear in the registry."""
+        until = time.monotonic() + self.wait if until is None else until
         while True:
             changed = self._registry.changed
             try:

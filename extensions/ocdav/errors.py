@@ -8,6 +8,10 @@ from aiohttp import web
 
 from ocisd.api.postprocessing.v1.contract import RETRY_AFTER_SECONDS
 
+# A 503 (a storage instance or the data server it names is down): a supervised restart and the
+# registry's next heartbeat take about this long.
+UNAVAILABLE_RETRY_SECONDS = 5
+
 REASONS = {
     400: "Sabre\\DAV\\Exception\\BadRequest",
     403: "Sabre\\DAV\\Exception\\Forbidden",
@@ -39,6 +43,8 @@ class DavError(Exception):
         self.headers = headers or {}
         if status == 425:  # Too Early always says when to come back
             self.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+        elif status == 503:  # so does Unavailable: clients back off instead of hammering or giving up
+            self.headers.setdefault("Retry-After", str(UNAVAILABLE_RETRY_SECONDS))
 
     def body(self) -> bytes:
         exception = REASONS.get(self.status, "Sabre\\DAV\\Exception")

@@ -81,7 +81,8 @@ class NoInstanceError(grpc.aio.AioRpcError):
         )
 
 
-def _refused(exc: grpc.aio.AioRpcError) -> bool:
+def refused(exc: grpc.aio.AioRpcError) -> bool:
+    """Was the call refused before the callee got it (safe to repeat whatever the method does)?"""
     details = (exc.details() or "").lower()
     return exc.code() == grpc.StatusCode.UNAVAILABLE and any(text in details for text in _REFUSED)
 
@@ -230,7 +231,7 @@ class RpcClients:
                     try:
                         return await self._on_one_of(extension, chosen, method_at, request, metadata, deadline)
                     except grpc.aio.AioRpcError as exc:
-                        if not _refused(exc) or time.monotonic() >= patience:
+                        if not refused(exc) or time.monotonic() >= patience:
                             raise
                 elif time.monotonic() >= patience:
                     self._calls.labels(extension=extension, code="UNAVAILABLE", path="none").inc()
@@ -280,7 +281,7 @@ class RpcClients:
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
             self._log.debug("rpc call failed", callee=extension, method=method, path=path, code=code.name)
-            if here is None and _refused(exc):
+            if here is None and refused(exc):
                 self._registry.refused(addr, began)
             raise
         except asyncio.CancelledError:
