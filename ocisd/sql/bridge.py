@@ -5,6 +5,7 @@ SQLAlchemy's asyncio support). In there `wait(coro, loop)` switches back to the 
 which awaits `coro` like any coroutine and switches back with its result or exception: no thread,
 no hop, and other tasks run meanwhile. Outside such a greenlet (a thread, or synchronous code with
 no loop of its own) `wait` hands `coro` to `loop`, running in another thread, and blocks until done.
+`offload(fn)` moves a blocking call (an fsync) off the loop when in such a greenlet.
 """
 
 from __future__ import annotations
@@ -46,3 +47,12 @@ def wait(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop, timeout:
         awaited: Awaitable[T] = coro if timeout is None else asyncio.wait_for(coro, timeout)
         return current.parent.switch(awaited)
     return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+
+def offload(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, a blocking call (a directory fsync): on a worker thread when called in a greenlet of
+    `run`, so the loop goes on meanwhile; else right here (a DB thread is off the loop already)."""
+    current = greenlet.getcurrent()
+    if isinstance(current, _Bridged):
+        return current.parent.switch(asyncio.to_thread(fn, *args))
+    return fn(*args)

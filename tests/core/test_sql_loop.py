@@ -50,18 +50,23 @@ def wait_for_lock(db: Any, who: str) -> str:
     return who
 
 
-def test_statements_run_on_the_loop_thread_and_a_writer_awaits_other_coroutines(postgres: Postgres) -> None:
+def test_statements_run_on_the_loop_thread_a_writer_awaits_coroutines_and_offloads_blocking_calls(
+    postgres: Postgres,
+) -> None:
     async def scenario(engine: Engine, db: LoopDatabase, holder: Connection) -> None:
         loop = asyncio.get_running_loop()
 
-        def note(db: Any, n: int) -> tuple[str, Any]:
+        def note(db: Any, n: int) -> tuple[str, Any, str]:
             with db.transaction():
                 db.execute("INSERT INTO notes(id, who) VALUES(?, ?)", (n, "w"))
                 # What the S3 store does from a writer function: awaited right here, no deadlock.
                 slept = bridge.wait(asyncio.sleep(0, "slept"), loop)
-            return threading.current_thread().name, slept
+                # What the local store does for a directory fsync: off the loop, on a worker thread.
+                elsewhere = bridge.offload(lambda: threading.current_thread().name)
+            return threading.current_thread().name, slept, elsewhere
 
-        assert await db.write(note, 1) == (threading.current_thread().name, "slept")
+        here, slept, elsewhere = await db.write(note, 1)
+        assert (here, slept) == (threading.current_thread().name, "slept") and elsewhere != here
         assert await db.read(lambda db: db.execute("SELECT who FROM notes").fetchall()) == [("w",)]
         assert holder.execute("SELECT count(*) FROM notes").fetchone() == (1,)  # the hop path, same rows
 
