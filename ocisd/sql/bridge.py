@@ -5,7 +5,8 @@ SQLAlchemy's asyncio support). In there `wait(coro, loop)` switches back to the 
 which awaits `coro` like any coroutine and switches back with its result or exception: no thread,
 no hop, and other tasks run meanwhile. Outside such a greenlet (a thread, or synchronous code with
 no loop of its own) `wait` hands `coro` to `loop`, running in another thread, and blocks until done.
-`offload(fn)` moves a blocking call (an fsync) off the loop when in such a greenlet.
+`offload(fn)` moves a blocking call (an fsync) off the loop when in such a greenlet; `start(coro, loop)`
+runs a coroutine nobody waits for on the same loop `wait` would use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import greenlet
 
 T = TypeVar("T")
+_started: set[asyncio.Future[None]] = set()
 
 
 class _Bridged(greenlet.greenlet):
@@ -47,6 +49,16 @@ def wait(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop, timeout:
         awaited: Awaitable[T] = coro if timeout is None else asyncio.wait_for(coro, timeout)
         return current.parent.switch(awaited)
     return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+
+def start(coro: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> None:
+    """Run `coro` without waiting for it: on the loop of the greenlet of `run` we are in, else on `loop`."""
+    if isinstance(greenlet.getcurrent(), _Bridged):
+        task = asyncio.ensure_future(coro)
+        _started.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(_started.discard)
+    else:
+        asyncio.run_coroutine_threadsafe(coro, loop)
 
 
 def offload(fn: Callable[..., T], *args: Any) -> T:

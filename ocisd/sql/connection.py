@@ -128,6 +128,7 @@ class Connection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._held: tuple[Any, Any] | None = None  # (pool, connection) of the open transaction
+        self._read_only = False
 
     @property
     def in_transaction(self) -> bool:
@@ -190,6 +191,7 @@ class Connection:
         if not durable:
             mode += "; SET LOCAL synchronous_commit TO off"  # no parameters: one simple-protocol message
         self._held = self._wait(_begin(self._engine, mode))
+        self._read_only = read_only
 
     def commit(self) -> None:
         """COMMIT and give the connection back, in one step."""
@@ -198,9 +200,13 @@ class Connection:
         self._wait(_end(held, "COMMIT"))
 
     def rollback(self) -> None:
-        """Roll back; a connection lost meanwhile rolled back by itself, so that is no error here."""
+        """Roll back; a connection lost meanwhile rolled back by itself, so that is no error here.
+        A read-only snapshot's ROLLBACK changes nothing anyone waits for: it runs on, its caller does not."""
         held, self._held = self._held, None
         if held is None:
+            return
+        if self._read_only:
+            bridge.start(_end_quietly(held), self._engine.loop)
             return
         try:
             self._wait(_end(held, "ROLLBACK"))
@@ -246,6 +252,14 @@ async def _begin(engine: Engine, mode: str) -> tuple[Any, Any]:
         await _release(pool, con)
         raise
     return pool, con
+
+
+async def _end_quietly(held: tuple[Any, Any]) -> None:
+    """ROLLBACK and release; a failure is the pool's (the connection is terminated and replaced)."""
+    try:
+        await _end(held, "ROLLBACK")
+    except Exception:
+        pass
 
 
 async def _end(held: tuple[Any, Any], command: str) -> None:
