@@ -1,9 +1,10 @@
 """PostgreSQL behind the sqlite3-style query modules: one copy of every query, two engines.
 
-Query code stays synchronous `fn(db, ...)` run on DB threads (`Database`). With SQLite `db` is a
-`sqlite3.Connection`; with PostgreSQL it is a `Connection` of this package, which offers the same
-small surface and runs each statement on an asyncpg connection owned by the engine's private event
-loop (the DB thread waits on `run_coroutine_threadsafe`).
+Query code stays synchronous `fn(db, ...)`. With SQLite `db` is a `sqlite3.Connection` used on DB
+threads (`Database`); with PostgreSQL it is a `Connection` of this package, which offers the same
+small surface. `LoopDatabase` runs the query functions in greenlets on the caller's event loop and
+each statement awaits its asyncpg call right there (`bridge`: no thread, no hop); synchronous callers
+with no loop of theirs (start, migrations, claims) wait while the engine's private loop runs it.
 
 Interface (stable; add, don't rename):
 
@@ -24,8 +25,11 @@ Interface (stable; add, don't rename):
   at its first failed statement: code that catches an IntegrityError and carries on in the same
   transaction must use `ON CONFLICT` instead (or end the transaction there).
 - `Database(connect, readers)`: one writer thread (`await db.write(fn, *args)`, fn opens its own
-  transactions) and reader threads (`await db.read(fn, *args)`: one REPEATABLE READ READ ONLY
-  transaction on PostgreSQL, one deferred transaction on SQLite — a consistent snapshot either way).
+  transactions) and reader threads (`await db.read(fn, *args)`: one deferred transaction on SQLite, a
+  consistent snapshot). `LoopDatabase(engine)`: the same two calls for PostgreSQL on the caller's loop,
+  writes serialised by an asyncio.Lock, each read one REPEATABLE READ READ ONLY transaction.
+- `bridge.run(fn, *args)` / `bridge.wait(coro, loop)`: synchronous code awaiting a coroutine, through
+  the greenlet when inside one, else by a hop to `loop` (the S3 blob store's calls from writer functions).
 - Errors: an integrity violation (unique, foreign key, not null, check) raises `sqlite3.IntegrityError`,
   what the SQLite code already catches; a lost or unreachable server raises `Unavailable`
   (a ConnectionError) and the next call reconnects.
@@ -38,8 +42,8 @@ words (`"user"`, `"offset"`); `CAST(? AS TEXT)` where a bare parameter has no ty
 """
 
 from .connection import Connection, Unavailable, ddl
-from .database import Database
+from .database import Database, LoopDatabase
 from .engine import Claimed, Engine, dsn_for
 from .migrations import Step
 
-__all__ = ["Claimed", "Connection", "Database", "Engine", "Step", "Unavailable", "ddl", "dsn_for"]
+__all__ = ["Claimed", "Connection", "Database", "Engine", "LoopDatabase", "Step", "Unavailable", "ddl", "dsn_for"]

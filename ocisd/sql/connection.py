@@ -1,8 +1,10 @@
-"""A sqlite3-like connection over asyncpg: what the synchronous query modules call on a DB thread.
+"""A sqlite3-like connection over asyncpg: what the synchronous query modules call.
 
-Each statement runs on the engine's event loop (`Engine.call`); inside a transaction on the
-connection the transaction holds, outside one on a pool connection for that statement alone
-(autocommit, like sqlite3 with `isolation_level=None`).
+Each statement is awaited through `bridge.wait`: on the caller's own event loop when the query
+function runs in a greenlet of `bridge.run` (`LoopDatabase`), else on the engine's private loop while
+the calling thread waits (engine start, migrations, claims, `ocis <name> migrate`). Inside a
+transaction it runs on the connection the transaction holds, outside one on a pool connection for
+that statement alone (autocommit, like sqlite3 with `isolation_level=None`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
+
+from . import bridge
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 # Server gone, connection lost, server shutting down or starting: a later call may work.
 _LOST = (
     OSError,
@@ -118,28 +123,33 @@ def translate(exc: BaseException) -> BaseException:
 
 
 class Connection:
-    """One DB thread's connection; not shared between threads (like sqlite3's)."""
+    """A connection for one caller at a time (like sqlite3's): a DB thread's, or one greenlet's of `bridge.run`."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._held: Any = None  # the pool connection of the open transaction
+        self._held: tuple[Any, Any] | None = None  # (pool, connection) of the open transaction
+        self._read_only = False
 
     @property
     def in_transaction(self) -> bool:
         return self._held is not None
 
-    def _call(self, fn: Callable[[Any], Any]) -> Any:
-        """`fn(asyncpg connection)` on the engine loop: the transaction's connection, else a pooled one."""
-        held = self._held
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        """`coro` awaited on the caller's loop inside a greenlet of `bridge.run`, else on the engine's loop
+        (a thread waiting); the asyncpg exception as the caller's (`translate`)."""
         try:
-            if held is not None:
-                return self._engine.call(fn(held))
-            return self._engine.call(self._engine.with_connection(fn))
+            return bridge.wait(coro, self._engine.loop)
         except Exception as exc:
             mapped = translate(exc)
             if mapped is exc:
                 raise
             raise mapped from exc
+
+    def _call(self, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+        """`fn(asyncpg connection)`: the transaction's connection, else a pooled one for this statement alone."""
+        if self._held is not None:
+            return self._wait(fn(self._held[1]))
+        return self._wait(_on_pooled(self._engine, fn))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         control = _CONTROL.get(sql.strip().upper())
@@ -174,40 +184,34 @@ class Connection:
 
     def begin(self, read_only: bool = False, durable: bool = True) -> None:
         """Start a transaction: REPEATABLE READ READ ONLY for readers (one snapshot), READ COMMITTED for the
-        writer; `durable=False` = no wait for the WAL flush (synchronous_commit off) for this one."""
+        writer; `durable=False` = no wait for the WAL flush (synchronous_commit off) for this one.
+        Acquiring the connection and BEGIN are one step (one round trip, one switch to the loop)."""
         assert self._held is None, "transaction already open"
         mode = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
-        try:
-            self._held = self._engine.call(self._engine.pool_acquire())
-            self._engine.call(self._held.execute(mode))
-            if not durable:
-                self._engine.call(self._held.execute("SET LOCAL synchronous_commit TO off"))
-        except Exception as exc:
-            self._release()
-            mapped = translate(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        if not durable:
+            mode += "; SET LOCAL synchronous_commit TO off"  # no parameters: one simple-protocol message
+        self._held = self._wait(_begin(self._engine, mode))
+        self._read_only = read_only
 
     def commit(self) -> None:
-        try:
-            self._call(lambda con: con.execute("COMMIT"))
-        finally:
-            self._release()
+        """COMMIT and give the connection back, in one step."""
+        held, self._held = self._held, None
+        assert held is not None, "no transaction open"
+        self._wait(_end(held, "COMMIT"))
 
     def rollback(self) -> None:
-        """Roll back; a connection lost meanwhile rolled back by itself, so that is no error here."""
+        """Roll back; a connection lost meanwhile rolled back by itself, so that is no error here.
+        A read-only snapshot's ROLLBACK changes nothing anyone waits for: it runs on, its caller does not."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        if self._read_only:
+            bridge.start(_end_quietly(held), self._engine.loop)
+            return
         try:
-            self._call(lambda con: con.execute("ROLLBACK"))
+            self._wait(_end(held, "ROLLBACK"))
         except Unavailable:
             pass
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            self._engine.call(self._engine.pool_release(held))
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Connection]:
@@ -220,5 +224,47 @@ class Connection:
         self.commit()
 
     def close(self) -> None:
-        if self._held is not None:
-            self.rollback()
+        self.rollback()
+
+
+async def _release(pool: Any, con: Any) -> None:
+    try:
+        await pool.release(con)
+    except Exception:  # a broken connection: the pool drops it and connects anew next time
+        con.terminate()
+
+
+async def _on_pooled(engine: Engine, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    pool = await engine.pool()
+    con = await pool.acquire()
+    try:
+        return await fn(con)
+    finally:
+        await _release(pool, con)
+
+
+async def _begin(engine: Engine, mode: str) -> tuple[Any, Any]:
+    pool = await engine.pool()
+    con = await pool.acquire()
+    try:
+        await con.execute(mode)
+    except BaseException:
+        await _release(pool, con)
+        raise
+    return pool, con
+
+
+async def _end_quietly(held: tuple[Any, Any]) -> None:
+    """ROLLBACK and release; a failure is the pool's (the connection is terminated and replaced)."""
+    try:
+        await _end(held, "ROLLBACK")
+    except Exception:
+        pass
+
+
+async def _end(held: tuple[Any, Any], command: str) -> None:
+    pool, con = held
+    try:
+        await con.execute(command)
+    finally:
+        await _release(pool, con)

@@ -1,5 +1,11 @@
-"""Query functions off the event loop: one writer thread (writes serialised, as SQLite needs and
-PostgreSQL keeps for a simple model) and reader threads, each thread with its own connection."""
+"""Query functions `fn(db, *args)` run off the caller's path, writes serialised, reads each in one snapshot.
+
+`Database`: on threads, one writer thread (writes serialised, as SQLite needs) and reader threads,
+each thread with its own connection; SQLite's way. `LoopDatabase`: PostgreSQL's way, each call in a
+greenlet on the caller's event loop (`bridge`), every statement awaited there on the engine's pool for
+that loop: no thread and no hop; an asyncio.Lock serialises the writes, readers run side by side,
+each on a connection of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import bridge
 from .connection import Connection
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 T = TypeVar("T")
 Db = Any  # sqlite3.Connection or ocisd.sql.Connection: the query modules use their common surface
@@ -45,6 +55,41 @@ class Database:
         self._readers.shutdown(wait=True)
         for db in self._dbs:
             db.close()
+
+
+class LoopDatabase:
+    """`Database`'s interface for a PostgreSQL engine, on the caller's event loop (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writing = asyncio.Lock()
+        self.writer_db = engine.connect()
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(db, *args)` after the writes before it; `fn` opens its own transactions. Like the writer
+        thread it replaces, it runs to its end even when the caller is cancelled (no write is cut short
+        between its statements and the file operations that go with them)."""
+        outcome = await asyncio.shield(asyncio.ensure_future(self._write(fn, args)))
+        return outcome.result()
+
+    async def _write(self, fn: Callable[..., T], args: tuple[Any, ...]) -> Future[T]:
+        """The write's outcome, settled: a SystemExit in `fn` (a simulated crash) reaches the caller,
+        as from the writer thread, not the event loop that a task raising it would stop."""
+        outcome: Future[T] = Future()
+        async with self._writing:
+            try:
+                outcome.set_result(await bridge.run(fn, self.writer_db, *args))
+            except BaseException as exc:  # handed to the caller by `outcome.result()`
+                outcome.set_exception(exc)
+        return outcome
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(db, *args)` in one REPEATABLE READ READ ONLY transaction on a connection of its own."""
+        return await bridge.run(snapshot, self._engine.connect(), fn, args)
+
+    def close(self) -> None:
+        """Nothing of its own to close but an unfinished transaction; the engine closes the pools."""
+        self.writer_db.close()
 
 
 def snapshot(db: Db, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -57,15 +57,15 @@ class Engine:
         self.schema = schema
         self._pool_size = pool_size
         self._command_timeout = command_timeout
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=f"pg-{schema}", daemon=True)
-        self._pool: asyncpg.Pool | None = None
+        self.loop = asyncio.new_event_loop()  # the private loop: synchronous callers' statements run here
+        self._thread = threading.Thread(target=self.loop.run_forever, name=f"pg-{schema}", daemon=True)
+        self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}  # one per loop that runs statements
         self._claim: asyncpg.Connection | None = None
 
     # -- the loop thread ---------------------------------------------------------------------------
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the engine's loop and wait for it (from any thread but the loop's)."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        """Run `coro` on the engine's private loop and wait for it (from any thread but the loop's)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def _connect(self, **extra: Any) -> asyncpg.Connection:
         return await asyncpg.connect(
@@ -73,24 +73,19 @@ class Engine:
             server_settings={"search_path": f'"{self.schema}"', "application_name": "ocisd"}, **extra,
         )  # fmt: skip
 
-    async def pool_acquire(self) -> Any:
-        """A pooled connection; waits while all are busy (a dead server fails the connect, not this wait)."""
-        assert self._pool is not None, "engine not open"
-        return await self._pool.acquire()
-
-    async def pool_release(self, con: Any) -> None:
-        assert self._pool is not None
-        try:
-            await self._pool.release(con)
-        except Exception:  # a broken connection: the pool drops it and connects anew next time
-            con.terminate()
-
-    async def with_connection(self, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-        con = await self.pool_acquire()
-        try:
-            return await fn(con)
-        finally:
-            await self.pool_release(con)
+    async def pool(self) -> asyncpg.Pool:
+        """The pool of the running loop (asyncpg connections belong to the loop that made them): the
+        private loop's, or the one of the loop whose greenlets run the query functions (`LoopDatabase`)."""
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            for gone in [other for other in self._pools if other.is_closed()]:
+                del self._pools[gone]  # a finished asyncio.run's: its sockets go with it
+            pool = self._pools[loop] = asyncpg.create_pool(
+                min_size=0, max_size=self._pool_size, connect=lambda *_a, **_k: self._connect(), reset=_no_reset
+            )
+            await pool  # min_size=0: connects nothing, so no other task sees it half made
+        return pool
 
     # -- life --------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -105,9 +100,6 @@ class Engine:
                 await first.execute(functions.SQL)
             finally:
                 await first.close()
-            self._pool = await asyncpg.create_pool(
-                min_size=0, max_size=self._pool_size, connect=lambda *_a, **_k: self._connect()
-            )
 
         try:
             self.call(start())
@@ -154,19 +146,47 @@ class Engine:
         self.claim()
 
     def close(self) -> None:
+        """Drop every pool (on the loop it belongs to) and the claim, and stop the private loop."""
+        for loop, pool in list(self._pools.items()):
+            if loop is not self.loop:
+                _terminate(pool, loop)
         if not self._thread.is_alive():
             return
 
         async def stop() -> None:
             if self._claim is not None:
                 self._claim.terminate()
-            if self._pool is not None:
-                self._pool.terminate()
+            if self.loop in self._pools:
+                self._pools.pop(self.loop).terminate()
 
         self.call(stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
-        self._loop.close()
+        self.loop.close()
+        self._pools.clear()
+
+
+async def _no_reset(con: asyncpg.Connection) -> None:
+    """A pooled connection changes no session state (settings are SET LOCAL, advisory locks per
+    transaction; asyncpg still rolls back an open transaction itself): no reset round trip per release."""
+
+
+def _terminate(pool: asyncpg.Pool, loop: asyncio.AbstractEventLoop) -> None:
+    """Close `pool`'s connections on `loop`, their loop: from its own thread or another's; a closed loop's
+    sockets went with it."""
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if loop is here or not loop.is_running():
+        if not loop.is_closed():
+            pool.terminate()
+        return
+
+    async def terminate() -> None:
+        pool.terminate()
+
+    asyncio.run_coroutine_threadsafe(terminate(), loop).result()
 
 
 def _short(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ocisd.sql import bridge
 from ocisd.storage.checksums import Hasher
 from ocisd.storage.resources import Staged
 from ocisd.storage.writeback import Writer, fsync_dir
@@ -115,7 +116,7 @@ class LocalBlobs(BlobStore):
         target = self.path(name)
         self._ensure_dir(target.parent)
         os.rename(source, target)
-        fsync_dir(target.parent)
+        bridge.offload(fsync_dir, target.parent)
 
     def link(self, source: str, name: str) -> None:
         """A copy shares the immutable bytes of its source revision."""
@@ -125,7 +126,7 @@ class LocalBlobs(BlobStore):
 
     def sync_dirs(self, names: list[str]) -> None:
         for parent in {self.path(n).parent for n in names}:
-            fsync_dir(parent)
+            bridge.offload(fsync_dir, parent)
 
     def remove(self, names: list[str]) -> None:
         for name in names:

@@ -10,7 +10,8 @@ CopyObject; a download a ranged GetObject.
 A crash between the bytes and the commit leaves an object no metadata names,
 and a crash mid-upload an unfinished multipart upload: `sweep` removes both
 once older than the upload expiration. The calls the metadata writer makes
-from its thread (`link`, `remove`) run on the event loop and wait there.
+(`link`, `remove`) run on the event loop: awaited through the writer's greenlet
+on PostgreSQL, waited for from the writer thread on SQLite (`sql.bridge`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ocisd.api.storage.v1 import errors
 from ocisd.logs import get_logger
+from ocisd.sql import bridge
 from ocisd.storage.checksums import Hasher
 from ocisd.storage.resources import Staged
 
@@ -82,9 +84,9 @@ class S3Blobs(BlobStore):
             raise unavailable(f"S3 {what} at {self._endpoint} (bucket {self.bucket}): {_why(exc)}") from exc
 
     def _bridged(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the event loop from the metadata writer's thread and wait for it."""
+        """`coro`'s result for the metadata writer: its greenlet on the loop, or its thread."""
         assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(BRIDGE_TIMEOUT)
+        return bridge.wait(coro, self._loop, BRIDGE_TIMEOUT)
 
     async def open(self) -> int:
         self._loop = asyncio.get_running_loop()

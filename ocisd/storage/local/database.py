@@ -1,6 +1,7 @@
-"""Storage metadata off the event loop (`ocisd.sql.Database`): one writer thread (writes are
-serialised, each one transaction) and reader threads with their own connections, on SQLite
-(WAL lets them read while the writer writes) or on the instance's PostgreSQL schema."""
+"""Storage metadata off the caller's path: on SQLite one writer thread and reader threads with their
+own connections (WAL lets them read while the writer writes, `sql.Database`); on the instance's
+PostgreSQL schema greenlets on the event loop (`sql.LoopDatabase`). Writes are serialised, each one
+transaction; each read is one snapshot."""
 
 from __future__ import annotations
 
@@ -18,20 +19,27 @@ T = TypeVar("T")
 READERS = 2
 
 
-class Database(sql.Database):
-    """`sql.Database` whose lost PostgreSQL is the storage's UNAVAILABLE (503 at WebDAV, Retry-After)."""
+class Database:
+    """The engine's database whose lost PostgreSQL is the storage's UNAVAILABLE (503 at WebDAV, Retry-After)."""
 
     def __init__(self, where: Path | sql.Engine) -> None:
-        connect = where.connect if isinstance(where, sql.Engine) else lambda: tree.connect(where)
-        super().__init__(connect, READERS, "storage")
+        self._db = (
+            sql.LoopDatabase(where)
+            if isinstance(where, sql.Engine)
+            else sql.Database(lambda: tree.connect(where), READERS, "storage")
+        )
+        self.writer_db = self._db.writer_db
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         with unavailable():
-            return await super().write(fn, *args)
+            return await self._db.write(fn, *args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         with unavailable():
-            return await super().read(fn, *args)
+            return await self._db.read(fn, *args)
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class unavailable:
