@@ -139,8 +139,9 @@ class Forwarder:
     ) -> bytes:
         """Every live provider's spaces for the caller, one instance of each asked at once; an asked one
         failing fails the call (its spaces missing would look like spaces gone). A provider with no live
-        instance is not asked, nor one refusing connections (killed, not yet out of the registry): its
-        spaces are missing from lists until it is back."""
+        instance is not asked, and one that cannot answer (UNAVAILABLE: killed and refusing connections, or
+        its connection reset as it died; a read, so nothing is half done) is left out: its spaces are
+        missing from lists until it is back."""
         results = await asyncio.gather(
             *(self._rpc.call_raw(name, path, raw, timeout=timeout, targets=[target]) for name, target in asked),
             return_exceptions=True,
@@ -148,7 +149,8 @@ class Forwarder:
         answers = [r for r in results if isinstance(r, bytes)]
         failed = [r for r in results if not isinstance(r, bytes)]
         for exc in failed:
-            if not isinstance(exc, grpc.aio.AioRpcError) or not refused(exc) or not answers:
+            gone = isinstance(exc, grpc.aio.AioRpcError) and exc.code() == grpc.StatusCode.UNAVAILABLE
+            if not gone or not answers:
                 raise exc
         merged = pb.ListSpacesResponse()
         seen: set[str] = set()

@@ -73,7 +73,8 @@ def test_runtime_restarts_after_sigkill_despite_time_wait(dep: Deployment) -> No
 
 
 def _blobs(root: Path) -> list[Path]:
-    return [p for p in root.glob("data/**/blobs/**/*") if p.is_file() and "users" in str(p)]
+    """Committed blobs of storage-users (not the temp files of uploads in progress, which come and go)."""
+    return [p for p in root.glob("data/**/blobs/**/*") if p.is_file() and "users" in str(p) and p.parent.name != "tmp"]
 
 
 def test_orchestrate_json_faults_only_selected_and_lost_upload_detected() -> None:
