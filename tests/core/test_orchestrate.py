@@ -15,7 +15,7 @@ import pytest
 from ocisd.orchestrate.check import Result, run_check
 from ocisd.orchestrate.faults import Fault
 from tests.support import sets
-from tests.support.harness import BIN, Deployment
+from tests.support.harness import BIN, Deployment, kill_supervisor
 
 # Behind the proxy, the broker included; the proxy itself is the one front door a client connects to.
 RESTARTED = ("bus", "hello", "ocdav", "gateway", "storage-users", "auth-basic", "users")
@@ -87,9 +87,9 @@ def test_orchestrate_json_faults_only_selected_and_lost_upload_detected() -> Non
         stderr=subprocess.PIPE,
         text=True,
     )
+    root: Path | None = None
     try:
         assert proc.stderr is not None
-        root = None
         for line in proc.stderr:
             match = re.search(r"deployment in (\S+)", line)
             if match:
@@ -107,6 +107,8 @@ def test_orchestrate_json_faults_only_selected_and_lost_upload_detected() -> Non
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+            if root is not None:  # killed, it cannot stop its deployment's supervisord: we do
+                kill_supervisor(root / "sup")
     assert removed
     assert proc.returncode == 1, err
     doc = json.loads(out)
