@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from tests.support.harness import free_port, wait_until
+from tests.support.harness import free_port, stop_popen, wait_until
 from tests.support.tools import require
 
 # The EICAR anti-virus test file: harmless, and every scanner reports it.
@@ -91,14 +91,7 @@ class Clamd:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; by PID, never by name."""
         popen, self._popen = self._popen, None
-        if popen is None or popen.poll() is not None:
-            return
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout)
+        stop_popen(popen, signal.SIGTERM, timeout)
 
     def output(self) -> str:
         parts = (p.read_text(errors="replace") for p in (self.root / "clamd.out", self.log) if p.exists())

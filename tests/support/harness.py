@@ -55,6 +55,18 @@ def free_port(taken: set[int] | None = None) -> int:
     raise RuntimeError(f"no free port found ({len(_handed_out)} handed out)")
 
 
+def stop_popen(popen: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Stop a server the test started: `sig`, a bounded wait, then SIGKILL; by its PID, never by name."""
+    if popen is None or popen.poll() is not None:
+        return
+    popen.send_signal(sig)
+    try:
+        popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait(timeout)
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
     """Poll `check` until it returns something truthy; bounded by `timeout`."""
     deadline = time.monotonic() + timeout

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from tests.support.harness import free_port, wait_until
+from tests.support.harness import free_port, stop_popen, wait_until
 
 START_TIMEOUT = 60.0
 _names = itertools.count(1)
@@ -118,14 +118,7 @@ class Postgres:
     def stop(self, timeout: float = 15.0) -> None:
         """Fast shutdown (SIGINT), then SIGKILL after `timeout`; by PID, never by name."""
         popen, self._popen = self._popen, None
-        if popen is None or popen.poll() is not None:
-            return
-        popen.send_signal(signal.SIGINT)
-        try:
-            popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout)
+        stop_popen(popen, signal.SIGINT, timeout)
 
     def output(self) -> str:
         log = self.root / "postgres.log"

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from tests.support.harness import free_port, wait_until
+from tests.support.harness import free_port, stop_popen, wait_until
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
@@ -130,14 +130,7 @@ class SeaweedFS:
     def stop(self) -> None:
         """SIGTERM, a bounded wait, then SIGKILL; by PID, never by name."""
         popen, self._popen = self._popen, None
-        if popen is None or popen.poll() is not None:
-            return
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(STOP_TIMEOUT)
+        stop_popen(popen, signal.SIGTERM, STOP_TIMEOUT)
         for port in self.ports.values():  # its gRPC servers leave unix sockets named by port in /tmp
             for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 sock.unlink(missing_ok=True)
