@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.support import tools
 from tests.support.multihost import HALVES, ThreeHosts, three_hosts
 
 pytestmark = tools.needs("ip", "unshare", "litmus", "owncloudcmd")
+SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +90,23 @@ def test_litmus_through_the_proxy_on_a(deployed: ThreeHosts) -> None:
 def test_owncloudcmd_syncs_through_the_proxy_on_a(deployed: ThreeHosts, tmp_path: Path) -> None:
     with deployed.client():
         two_way_sync(Client(deployed.on(deployed.c), deployed.dav, deployed.access_log), tmp_path)
+
+
+def test_a_share_crosses_the_hosts(deployed: ThreeHosts) -> None:
+    """A user on one storage instance shares with a user on the other: OCS on A, sharing on C (its rows in
+    B's PostgreSQL), the shared file read through storage-shares on A from B's other instance."""
+    (owner, _), (recipient, _) = (deployed.users[h] for h in HALVES)
+    sharer, receiver = deployed.as_user(HALVES[0]), deployed.as_user(HALVES[1])
+    with deployed.client():
+        assert sharer.request("PUT", "for-the-other-half.txt", b"across three hosts").status == 201
+        form = {"path": "/for-the-other-half.txt", "shareType": "0", "shareWith": recipient, "permissions": "1"}
+        form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+        created = sharer.request("POST", f"{SHARES}?format=json", urlencode(form).encode(), form_type)
+        assert created.status == 200, created.body
+        share_id = json.loads(created.body)["ocs"]["data"]["id"]
+        accepted = receiver.request("POST", f"{SHARES}/pending/{share_id}?format=json")
+        assert accepted.status == 200, accepted.body
+        assert receiver.request("GET", "Shares/for-the-other-half.txt").body == b"across three hosts"
+    db = deployed.c.env["OCIS_POSTGRES_DSN"].rpartition("/")[2]
+    assert deployed.postgres.psql(db, "SELECT count(*) FROM sharing.shares").stdout.strip() == "1"
+    assert owner in deployed.postgres.psql(db, "SELECT username FROM users.users").stdout.split()

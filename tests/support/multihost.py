@@ -4,10 +4,10 @@
 each host; `ocis supervisor generate` on each host with its share of the
 extensions; supervisord started inside each host's namespaces:
 
-- A: the bus broker, proxy, ocdav, frontend, ocs, gateway;
+- A: the bus broker, proxy, ocdav, frontend, ocs, gateway, storage-shares;
 - B: two storage-users instances splitting home_range 00-7f / 80-ff, their metadata in PostgreSQL and
   their blobs in SeaweedFS (S3), both on B;
-- C: users, groups, auth-basic, auth-bearer, auth-machine.
+- C: users, groups, auth-basic, auth-bearer, auth-machine and sharing, their rows in B's PostgreSQL.
 
 Every listener binds a wildcard on its default port, and each host finds its
 address its own way: A by its default route, B from OCIS_ADVERTISE_HOST, C's
@@ -42,15 +42,16 @@ from tests.support.postgres import Postgres, running_postgres
 from tests.support.seaweedfs import SeaweedFS, running_seaweedfs
 
 EXTENSIONS = {
-    "a": ("bus", "proxy", "ocdav", "frontend", "ocs", "gateway"),
+    "a": ("bus", "proxy", "ocdav", "frontend", "ocs", "gateway", "storage-shares"),
     "b": ("storage-users",),
-    "c": sets.IDENTITY[1:],
+    "c": (*sets.IDENTITY[1:], "sharing"),
 }
 BUS_PORTS = (9233, 9234)
 PROXY_PORT = 9200
 # The storage on B: metadata in B's PostgreSQL (both instances in one database, a schema each), blobs in B's
 # SeaweedFS (one bucket, a prefix each). sqlite / local here run the same deployment on B's disk.
 STORAGE_ENV: dict[str, str] = {"STORAGE_USERS_METADATA": "postgres", "STORAGE_USERS_BLOBS": "s3"}
+IDENTITY_ENV = {"USERS_DRIVER": "postgres", "GROUPS_DRIVER": "postgres", "SHARING_DRIVER": "postgres"}
 BUCKET = "ocisd-users"
 HALVES = ("00-7f", "80-ff")
 CLONE_NEWNET = 0x40000000
@@ -204,6 +205,8 @@ def host_env(dep: Deployment, hosts: Hosts, name: str, root: Path, db: Postgres,
         env.update({**s3.settings("STORAGE_USERS", BUCKET), **STORAGE_ENV})
     if name == "c":  # a listener bound to one address announces that one; three wrong passwords lock out
         env["AUTH_BASIC_USER_IP_LOCKOUT"] = "3"
+        # users, groups and sharing in one database on B, a schema each (OCIS_POSTGRES_DSN serves all three)
+        env.update(OCIS_POSTGRES_DSN=db.new_database("identity"), **IDENTITY_ENV)
         env["USERS_GRPC_ADDR"] = f"{hosts.address('c')}:{listen_env(('users',))['USERS_GRPC_ADDR'].rpartition(':')[2]}"
     return env
 
