@@ -8,6 +8,7 @@ handshakes get it while open connections keep the certificate they began with.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import ipaddress
 import os
 import ssl
@@ -26,6 +27,7 @@ from ocisd.logs import Logger
 
 CERT_FILE = "server.crt"
 KEY_FILE = "server.key"
+LOCK_FILE = "server.lock"  # proxies sharing a data dir make the self-signed pair once, not each its own half
 VALIDITY_DAYS = 825  # the longest lifetime browsers accept for a server certificate
 
 
@@ -62,10 +64,22 @@ def create_self_signed(cert_path: Path, key_path: Path, names: list[str]) -> Non
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_atomically(key_path, key_pem)
+    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """`path` holds all of `data` or what it held before (a temp file, mode 0600, renamed over it)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _usable(cert_path: Path, key_path: Path) -> bool:
@@ -90,12 +104,21 @@ def server_context(cert: str, key: str, data_dir: Path, url: str, log: Logger) -
         raise ConfigError("proxy: transport_tls_cert and transport_tls_key must be set together")
     if cert:
         cert_path, key_path = Path(cert).expanduser(), Path(key).expanduser()
-    else:
-        cert_path, key_path = data_dir / CERT_FILE, data_dir / KEY_FILE
+        return _context(cert_path, key_path)
+    cert_path, key_path = data_dir / CERT_FILE, data_dir / KEY_FILE
+    lock = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another proxy starting on this data dir makes or reads it meanwhile
         if not _usable(cert_path, key_path):
             names = names_for(url)
             create_self_signed(cert_path, key_path, names)
             log.info("self-signed certificate created", cert=str(cert_path), names=",".join(names))
+        return _context(cert_path, key_path)
+    finally:
+        os.close(lock)
+
+
+def _context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         ctx.load_cert_chain(cert_path, key_path)
