@@ -25,6 +25,25 @@ ACME_DIR = "acme"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` atomically with `data`, readable by this user only (a temp file fsynced and renamed)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 class CertStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / ACME_DIR
@@ -38,22 +57,7 @@ class CertStore:
         self._challenges.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def write(self, path: Path, data: bytes) -> None:
-        """Replace `path` atomically with `data`, readable by this user only."""
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private(path, data)
 
     def read(self, path: Path) -> bytes | None:
         try:

@@ -25,6 +25,8 @@ from cryptography.x509.oid import NameOID
 from ocisd.config.schema import ConfigError
 from ocisd.logs import Logger
 
+from .certstore import write_private
+
 CERT_FILE = "server.crt"
 KEY_FILE = "server.key"
 LOCK_FILE = "server.lock"  # proxies sharing a data dir make the self-signed pair once, not each its own half
@@ -64,22 +66,8 @@ def create_self_signed(cert_path: Path, key_path: Path, names: list[str]) -> Non
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_atomically(key_path, key_pem)
-    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """`path` holds all of `data` or what it held before (a temp file, mode 0600, renamed over it)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(key_path, key_pem)
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _usable(cert_path: Path, key_path: Path) -> bool:
